@@ -1,0 +1,330 @@
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "flow.h"
+
+void flow_config_defaults(struct flow_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->max_flows = 4096;
+	cfg->max_stream_bytes = 64 * 1024;
+	cfg->max_call_bytes = 256 * 1024;
+	cfg->idle_timeout_us = 300ull * 1000000;
+	cfg->n_epm_ports = 2;
+	cfg->epm_ports[0] = 135;
+	cfg->epm_ports[1] = 593;
+}
+
+bool flow_config_add_port(struct flow_config *cfg, uint16_t port)
+{
+	for (size_t i = 0; i < cfg->n_epm_ports; i++)
+		if (cfg->epm_ports[i] == port)
+			return true;
+	if (cfg->n_epm_ports == FLOW_MAX_EPM_PORTS)
+		return false;
+	cfg->epm_ports[cfg->n_epm_ports++] = port;
+	return true;
+}
+
+bool flow_table_init(struct flow_table *t, const struct flow_config *cfg)
+{
+	size_t buckets = 1;
+
+	memset(t, 0, sizeof(*t));
+	t->cfg = *cfg;
+	while (buckets < cfg->max_flows && buckets < (1u << 20))
+		buckets <<= 1;
+	t->buckets = calloc(buckets, sizeof(*t->buckets));
+	t->bucket_mask = buckets - 1;
+	return t->buckets != NULL;
+}
+
+static size_t key_addr_len(const struct flow_key *k)
+{
+	return k->family == AF_INET ? 4 : 16;
+}
+
+/* FNV-1a, seeded so that remote hosts cannot aim at one bucket. */
+static size_t key_hash(const struct flow_table *t, const struct flow_key *k)
+{
+	uint32_t h = 2166136261u ^ t->cfg.hash_seed;
+	size_t alen = key_addr_len(k);
+	const uint8_t *parts[2] = { k->client, k->server };
+	uint16_t ports[2] = { k->client_port, k->server_port };
+
+	for (int p = 0; p < 2; p++) {
+		for (size_t i = 0; i < alen; i++)
+			h = (h ^ parts[p][i]) * 16777619u;
+		h = (h ^ (ports[p] & 0xff)) * 16777619u;
+		h = (h ^ (ports[p] >> 8)) * 16777619u;
+	}
+	return h & t->bucket_mask;
+}
+
+static bool key_equal(const struct flow_key *a, const struct flow_key *b)
+{
+	size_t alen = key_addr_len(a);
+
+	return a->family == b->family && a->client_port == b->client_port &&
+	       a->server_port == b->server_port &&
+	       memcmp(a->client, b->client, alen) == 0 &&
+	       memcmp(a->server, b->server, alen) == 0;
+}
+
+static struct flow *find(struct flow_table *t, const struct flow_key *k)
+{
+	for (struct flow *f = t->buckets[key_hash(t, k)]; f; f = f->hash_next)
+		if (key_equal(&f->key, k))
+			return f;
+	return NULL;
+}
+
+static void unlink_idle(struct flow_table *t, struct flow *f)
+{
+	if (f->older)
+		f->older->newer = f->newer;
+	else
+		t->oldest = f->newer;
+	if (f->newer)
+		f->newer->older = f->older;
+	else
+		t->newest = f->older;
+	f->older = f->newer = NULL;
+}
+
+static void touch(struct flow_table *t, struct flow *f, uint64_t now_us)
+{
+	f->last_seen_us = now_us;
+	if (t->newest == f)
+		return;
+	if (t->oldest == f || f->older || f->newer)
+		unlink_idle(t, f);
+	f->older = t->newest;
+	if (t->newest)
+		t->newest->newer = f;
+	else
+		t->oldest = f;
+	t->newest = f;
+}
+
+static void release_decoders(struct flow *f)
+{
+	tcp_stream_release(&f->stream[DCE_FROM_CLIENT]);
+	tcp_stream_release(&f->stream[DCE_FROM_SERVER]);
+	dce_conn_release(&f->dce);
+}
+
+static void reset_decoders(struct flow_table *t, struct flow *f)
+{
+	release_decoders(f);
+	tcp_stream_init(&f->stream[DCE_FROM_CLIENT], t->cfg.max_stream_bytes);
+	tcp_stream_init(&f->stream[DCE_FROM_SERVER], t->cfg.max_stream_bytes);
+	dce_conn_init(&f->dce, t->cfg.max_call_bytes);
+	f->desync = false;
+}
+
+static void destroy(struct flow_table *t, struct flow *f)
+{
+	struct flow **link = &t->buckets[key_hash(t, &f->key)];
+
+	while (*link != f)
+		link = &(*link)->hash_next;
+	*link = f->hash_next;
+	unlink_idle(t, f);
+	release_decoders(f);
+	free(f);
+	t->n_flows--;
+}
+
+void flow_table_release(struct flow_table *t)
+{
+	while (t->oldest)
+		destroy(t, t->oldest);
+	free(t->buckets);
+	t->buckets = NULL;
+}
+
+void flow_table_expire(struct flow_table *t, uint64_t now_us)
+{
+	while (t->oldest &&
+	       now_us - t->oldest->last_seen_us > t->cfg.idle_timeout_us) {
+		destroy(t, t->oldest);
+		t->stats.flows_expired++;
+	}
+}
+
+static struct flow *create(struct flow_table *t, const struct flow_key *k,
+			   uint64_t now_us)
+{
+	struct flow *f;
+	size_t bucket;
+
+	if (t->n_flows >= t->cfg.max_flows) {
+		t->stats.flows_refused++;
+		return NULL;
+	}
+	f = calloc(1, sizeof(*f));
+	if (!f) {
+		t->stats.flows_refused++;
+		return NULL;
+	}
+	f->key = *k;
+	reset_decoders(t, f);
+	bucket = key_hash(t, k);
+	f->hash_next = t->buckets[bucket];
+	t->buckets[bucket] = f;
+	t->n_flows++;
+	t->stats.flows_tracked++;
+	touch(t, f, now_us);
+	return f;
+}
+
+static bool is_epm_port(const struct flow_table *t, uint16_t port)
+{
+	for (size_t i = 0; i < t->cfg.n_epm_ports; i++)
+		if (t->cfg.epm_ports[i] == port)
+			return true;
+	return false;
+}
+
+struct consumer {
+	struct flow *flow;
+	enum dce_dir dir;
+	flow_endpoint_fn fn;
+	void *arg;
+	int endpoints;
+};
+
+static void report_endpoint(void *arg, const struct dce_answer *ans,
+			    const struct epm_endpoint *ep)
+{
+	struct consumer *c = arg;
+
+	c->fn(c->arg, c->flow, ans, ep);
+}
+
+static size_t consume(void *arg, const uint8_t *data, size_t len)
+{
+	struct consumer *c = arg;
+	size_t used = dce_conn_input(&c->flow->dce, c->dir, data, len,
+				     report_endpoint, c, &c->endpoints);
+
+	return used == DCE_DESYNC ? TCP_CONSUMER_DESYNC : used;
+}
+
+/* Finds the flow and the direction the packet travels in it. */
+static struct flow *lookup(struct flow_table *t, const struct packet *pkt,
+			   enum dce_dir *dir)
+{
+	struct flow_key k = { .family = pkt->family };
+	size_t alen = pkt->family == AF_INET ? 4 : 16;
+	struct flow *f;
+
+	memcpy(k.client, pkt->src, alen);
+	memcpy(k.server, pkt->dst, alen);
+	k.client_port = pkt->sport;
+	k.server_port = pkt->dport;
+	f = find(t, &k);
+	*dir = DCE_FROM_CLIENT;
+	if (f)
+		return f;
+	memcpy(k.client, pkt->dst, alen);
+	memcpy(k.server, pkt->src, alen);
+	k.client_port = pkt->dport;
+	k.server_port = pkt->sport;
+	*dir = DCE_FROM_SERVER;
+	return find(t, &k);
+}
+
+/*
+ * Whether a segment can open a stream whose SYN was not seen (a capture
+ * or a daemon that started mid-connection): it must begin a PDU, or the
+ * ncacn_http banner.
+ */
+static bool starts_pdu(const struct packet *pkt)
+{
+	struct dce_hdr h;
+
+	return dce_parse_hdr(pkt->payload, pkt->payload_len, &h) ||
+	       (pkt->payload_len >= 4 && memcmp(pkt->payload, "ncac", 4) == 0);
+}
+
+static struct flow *flow_for(struct flow_table *t, const struct packet *pkt,
+			     uint64_t now_us, enum dce_dir *dir)
+{
+	bool syn_only = (pkt->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN;
+	struct flow *f = lookup(t, pkt, dir);
+	struct flow_key k = { .family = pkt->family };
+	bool from_client;
+
+	if (f) {
+		struct tcp_stream *client = &f->stream[DCE_FROM_CLIENT];
+
+		/* a new connection on the same ports starts afresh */
+		if (syn_only && *dir == DCE_FROM_CLIENT &&
+		    client->state != TCP_STREAM_NEW &&
+		    client->next_seq != pkt->seq + 1)
+			reset_decoders(t, f);
+		touch(t, f, now_us);
+		return f;
+	}
+	if (syn_only)
+		from_client = is_epm_port(t, pkt->dport);
+	else if (pkt->payload_len && starts_pdu(pkt))
+		from_client = is_epm_port(t, pkt->dport);
+	else
+		return NULL;
+	if (!from_client && (syn_only || !is_epm_port(t, pkt->sport)))
+		return NULL;
+	memcpy(k.client, from_client ? pkt->src : pkt->dst, sizeof(k.client));
+	memcpy(k.server, from_client ? pkt->dst : pkt->src, sizeof(k.server));
+	k.client_port = from_client ? pkt->sport : pkt->dport;
+	k.server_port = from_client ? pkt->dport : pkt->sport;
+	*dir = from_client ? DCE_FROM_CLIENT : DCE_FROM_SERVER;
+	return create(t, &k, now_us);
+}
+
+int flow_table_packet(struct flow_table *t, const struct packet *pkt,
+		      uint64_t now_us, flow_endpoint_fn fn, void *arg)
+{
+	struct consumer c = { .fn = fn, .arg = arg };
+	struct tcp_stream *own, *peer;
+	uint32_t seq = pkt->seq;
+
+	flow_table_expire(t, now_us);
+	c.flow = flow_for(t, pkt, now_us, &c.dir);
+	if (!c.flow)
+		return 0;
+	if (pkt->tcp_flags & TCP_RST) {
+		destroy(t, c.flow);
+		return 0;
+	}
+	if (c.flow->desync)
+		return 0;
+	own = &c.flow->stream[c.dir];
+	peer = &c.flow->stream[!c.dir];
+	if (pkt->tcp_flags & TCP_SYN) {
+		if (own->state == TCP_STREAM_NEW)
+			tcp_stream_open(own, seq);
+		seq++;
+	} else if (own->state == TCP_STREAM_NEW && pkt->payload_len &&
+		   starts_pdu(pkt)) {
+		tcp_stream_open(own, seq - 1);
+	}
+	if (pkt->tcp_flags & TCP_ACK)
+		tcp_stream_acked(peer, pkt->ack);
+	tcp_stream_segment(own, seq, pkt->payload, pkt->payload_len,
+			   pkt->tcp_flags & TCP_FIN, consume, &c);
+	if (own->state == TCP_STREAM_DESYNC || peer->state == TCP_STREAM_DESYNC) {
+		/* nothing this flow says can be trusted to line up any more */
+		c.flow->desync = true;
+		t->stats.flows_desync++;
+		release_decoders(c.flow);
+		return c.endpoints;
+	}
+	if (own->state == TCP_STREAM_CLOSED && peer->state == TCP_STREAM_CLOSED)
+		destroy(t, c.flow);
+	t->stats.endpoints += (uint64_t)c.endpoints;
+	return c.endpoints;
+}

@@ -1,0 +1,149 @@
+#include <string.h>
+#include <sys/socket.h>
+
+#include "packet.h"
+#include "wire.h"
+
+#define IPPROTO_TCP_NUMBER 6
+#define IPV6_HOP_BY_HOP 0
+#define IPV6_ROUTING 43
+#define IPV6_FRAGMENT 44
+#define IPV6_DEST_OPTIONS 60
+#define IPV6_HEADER_LEN 40
+#define TCP_MIN_HEADER 20
+#define IPV4_MORE_FRAGMENTS 0x2000
+#define IPV4_OFFSET_MASK 0x1fff
+
+/*
+ * TCP header: sport u16, dport u16, seq u32, ack u32,
+ *   data offset (4 bits, in 32-bit words), flags, window, checksum, urgent
+ */
+static enum packet_result parse_tcp(const uint8_t *data, size_t len,
+				    struct packet *pkt)
+{
+	struct wire w;
+	size_t header_len;
+
+	if (len < TCP_MIN_HEADER)
+		return PACKET_TRUNCATED;
+	wire_init(&w, data, len, true);
+	pkt->sport = wire_u16(&w);
+	pkt->dport = wire_u16(&w);
+	pkt->seq = wire_u32(&w);
+	pkt->ack = wire_u32(&w);
+	header_len = (size_t)(wire_u8(&w) >> 4) * 4;
+	pkt->tcp_flags = wire_u8(&w);
+	if (header_len < TCP_MIN_HEADER)
+		return PACKET_MALFORMED;
+	if (header_len > len)
+		return PACKET_TRUNCATED;
+	pkt->payload = data + header_len;
+	pkt->payload_len = len - header_len;
+	return PACKET_OK;
+}
+
+/*
+ * IPv4: version/IHL, TOS, total length u16, id, flags/fragment offset,
+ *   TTL, protocol, checksum, source, destination, options
+ */
+static enum packet_result parse_ipv4(const uint8_t *data, size_t len,
+				     struct packet *pkt)
+{
+	size_t header_len = (size_t)(data[0] & 0x0f) * 4;
+	size_t total_len;
+	uint16_t fragment;
+
+	if (len < 20)
+		return PACKET_TRUNCATED;
+	total_len = (size_t)data[2] << 8 | data[3];
+	/* senders using segmentation offload are captured with 0 here */
+	if (total_len == 0)
+		total_len = len;
+	if (header_len < 20 || total_len < header_len)
+		return PACKET_MALFORMED;
+	/* a frame longer than total_len carries link-layer padding */
+	if (total_len > len)
+		return PACKET_TRUNCATED;
+	fragment = (uint16_t)(data[6] << 8 | data[7]);
+	pkt->family = AF_INET;
+	memcpy(pkt->src, data + 12, 4);
+	memcpy(pkt->dst, data + 16, 4);
+	if (data[9] != IPPROTO_TCP_NUMBER)
+		return PACKET_NOT_TCP;
+	if (fragment & (IPV4_MORE_FRAGMENTS | IPV4_OFFSET_MASK))
+		return PACKET_FRAGMENT;
+	return parse_tcp(data + header_len, total_len - header_len, pkt);
+}
+
+/*
+ * IPv6: version/class/flow u32, payload length u16, next header u8,
+ *   hop limit u8, source[16], destination[16], extension headers
+ *   (next header u8, length in 8-byte units not counting the first u8)
+ */
+static enum packet_result parse_ipv6(const uint8_t *data, size_t len,
+				     struct packet *pkt)
+{
+	size_t payload_len, offset = IPV6_HEADER_LEN;
+	uint8_t next;
+
+	if (len < IPV6_HEADER_LEN)
+		return PACKET_TRUNCATED;
+	payload_len = (size_t)data[4] << 8 | data[5];
+	if (payload_len > len - IPV6_HEADER_LEN)
+		return PACKET_TRUNCATED;
+	len = IPV6_HEADER_LEN + payload_len;
+	next = data[6];
+	pkt->family = AF_INET6;
+	memcpy(pkt->src, data + 8, 16);
+	memcpy(pkt->dst, data + 24, 16);
+	while (next == IPV6_HOP_BY_HOP || next == IPV6_ROUTING ||
+	       next == IPV6_DEST_OPTIONS || next == IPV6_FRAGMENT) {
+		size_t ext_len;
+
+		if (len - offset < 8)
+			return PACKET_TRUNCATED;
+		if (next == IPV6_FRAGMENT)
+			return PACKET_FRAGMENT;
+		ext_len = ((size_t)data[offset + 1] + 1) * 8;
+		if (ext_len > len - offset)
+			return PACKET_TRUNCATED;
+		next = data[offset];
+		offset += ext_len;
+	}
+	if (next != IPPROTO_TCP_NUMBER)
+		return PACKET_NOT_TCP;
+	return parse_tcp(data + offset, len - offset, pkt);
+}
+
+enum packet_result packet_parse_ip(const uint8_t *data, size_t len,
+				   struct packet *pkt)
+{
+	memset(pkt, 0, sizeof(*pkt));
+	if (len < 1)
+		return PACKET_TRUNCATED;
+	switch (data[0] >> 4) {
+	case 4:
+		return parse_ipv4(data, len, pkt);
+	case 6:
+		return parse_ipv6(data, len, pkt);
+	default:
+		return PACKET_MALFORMED;
+	}
+}
+
+const char *packet_result_text(enum packet_result result)
+{
+	switch (result) {
+	case PACKET_OK:
+		return "ok";
+	case PACKET_NOT_TCP:
+		return "not TCP";
+	case PACKET_FRAGMENT:
+		return "IP fragment";
+	case PACKET_MALFORMED:
+		return "malformed IP or TCP header";
+	case PACKET_TRUNCATED:
+		return "truncated packet";
+	}
+	return "?";
+}

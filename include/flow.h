@@ -1,0 +1,88 @@
+/*
+ * The table of endpoint-mapper TCP connections being followed.  A flow is
+ * created by a client's SYN to an EPM port and lives until both sides have
+ * finished, a RST, or it idles out.  Each packet goes to its direction's
+ * stream, and the in-order bytes to the DCE/RPC decoder.  Live traffic
+ * and replayed captures come through the same function.
+ */
+#ifndef RPCGATE_FLOW_H
+#define RPCGATE_FLOW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dcerpc.h"
+#include "packet.h"
+#include "tcp_stream.h"
+
+#define FLOW_MAX_EPM_PORTS 16
+
+struct flow_config {
+	size_t max_flows;		/* EPM connections tracked at once */
+	size_t max_stream_bytes;	/* per direction: waiting + out of order */
+	size_t max_call_bytes;		/* joined stub of one fragmented call */
+	uint64_t idle_timeout_us;
+	uint32_t hash_seed;
+	size_t n_epm_ports;
+	uint16_t epm_ports[FLOW_MAX_EPM_PORTS];
+};
+
+/* Defaults: 4096 flows, 64 KiB per direction, 256 KiB per call, 5 min idle. */
+void flow_config_defaults(struct flow_config *cfg);
+/* Adds an EPM server port; false when the list is full. */
+bool flow_config_add_port(struct flow_config *cfg, uint16_t port);
+
+struct flow_key {
+	uint8_t family;
+	uint8_t client[16];
+	uint8_t server[16];
+	uint16_t client_port;
+	uint16_t server_port;
+};
+
+struct flow {
+	struct flow_key key;
+	struct flow *hash_next;
+	struct flow *older, *newer;	/* idle order */
+	uint64_t last_seen_us;
+	bool desync;
+	struct tcp_stream stream[2];	/* by enum dce_dir */
+	struct dce_conn dce;
+};
+
+struct flow_stats {
+	uint64_t flows_tracked;
+	uint64_t flows_refused;		/* table full */
+	uint64_t flows_desync;
+	uint64_t flows_expired;
+	uint64_t endpoints;
+};
+
+struct flow_table {
+	struct flow_config cfg;
+	struct flow **buckets;
+	size_t bucket_mask;
+	size_t n_flows;
+	struct flow *oldest, *newest;
+	struct flow_stats stats;
+};
+
+typedef void (*flow_endpoint_fn)(void *arg, const struct flow *flow,
+				 const struct dce_answer *ans,
+				 const struct epm_endpoint *ep);
+
+bool flow_table_init(struct flow_table *t, const struct flow_config *cfg);
+void flow_table_release(struct flow_table *t);
+
+/*
+ * Follows one packet.  Endpoints of the EPM answers it completes go to fn;
+ * returns how many there were.
+ */
+int flow_table_packet(struct flow_table *t, const struct packet *pkt,
+		      uint64_t now_us, flow_endpoint_fn fn, void *arg);
+
+/* Forgets flows idle for longer than the configured timeout. */
+void flow_table_expire(struct flow_table *t, uint64_t now_us);
+
+#endif

@@ -1,0 +1,20 @@
+/*
+ * Offline replay: a pcap or pcapng file (optionally gzip-compressed) goes
+ * through the same flow table, stream and decoder as live traffic, and
+ * every advertised endpoint is printed as one JSON object per line.
+ */
+#ifndef RPCGATE_REPLAY_H
+#define RPCGATE_REPLAY_H
+
+#include <stdio.h>
+
+#include "flow.h"
+
+/* Exit statuses, as in sysexits.h */
+#define REPLAY_OK 0
+#define REPLAY_DATA_ERRORS 65	/* replayed, but the file had errors */
+#define REPLAY_CANNOT_OPEN 66
+
+int replay_file(const char *path, const struct flow_config *cfg, FILE *out);
+
+#endif
