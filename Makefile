@@ -1,26 +1,77 @@
-# rpcgate -- see README.md.  `sudo make demo` and `sudo make check` install
-# what they need; plain `make` only builds.
+# rpcgate.  The README's two commands, `sudo make demo` and `sudo make check`,
+# install what they need (scripts/install-deps.sh); plain `make` only builds.
 
-PKGS     := libpcap zlib
-CC       ?= cc
-CFLAGS   ?= -O2 -g
-CFLAGS   += -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -Iinclude \
-            $(shell pkg-config --cflags $(PKGS))
-LDLIBS   += $(shell pkg-config --libs $(PKGS))
+PKGS      := libpcap zlib
+CC        ?= cc
+CFLAGS    ?= -O2 -g
+WARN      := -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Werror
+CPPFLAGS  += -Iinclude $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS    += $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+SANITIZE  := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
+             -fno-omit-frame-pointer
+FUZZ_SECONDS ?= 60
 
-BUILD    := build
-DECODER  := daemon/uuid.c daemon/epm.c daemon/dcerpc.c daemon/tcp_stream.c \
-            daemon/packet.c daemon/flow.c
-DAEMON   := $(DECODER) daemon/log.c daemon/replay.c daemon/rpcgated.c
+BUILD     := build
+# The pure decoder: what the fuzzer, the benchmark and the unit tests link.
+DECODER   := daemon/uuid.c daemon/epm.c daemon/dcerpc.c daemon/tcp_stream.c \
+             daemon/packet.c daemon/flow.c
+DAEMON    := $(DECODER) daemon/log.c daemon/replay.c daemon/rpcgated.c
+HEADERS   := $(wildcard include/*.h)
+UNIT      := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 
-.PHONY: all clean
+# Debian packages: to build, to run the tests, to fuzz.
+BUILD_DEPS := gcc make pkg-config libpcap-dev zlib1g-dev
+TEST_DEPS  := python3 tshark python3-impacket python3-scapy iproute2
+FUZZ_DEPS  := clang libclang-rt-14-dev
+
+.PHONY: all clean deps check unit fuzz bench demo
 all: $(BUILD)/rpcgated
 
-$(BUILD)/rpcgated: $(DAEMON) $(wildcard include/*.h) | $(BUILD)
-	$(CC) $(CFLAGS) -o $@ $(DAEMON) $(LDLIBS)
+$(BUILD)/rpcgated: $(DAEMON) $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -o $@ $(DAEMON) $(LDLIBS)
 
-$(BUILD):
-	mkdir -p $@
+# A unit test #includes its module's .c, so that module is left out here.
+unit_sources = tests/unit/$(1).c $(filter-out daemon/$(patsubst test_%,%,$(1)).c,$(DECODER))
+
+$(BUILD)/tests/%: tests/unit/%.c $(DECODER) $(HEADERS) tests/unit/unit.h
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -o $@ $(call unit_sources,$*) $(LDLIBS)
+
+$(BUILD)/asan/tests/%: tests/unit/%.c $(DECODER) $(HEADERS) tests/unit/unit.h
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(SANITIZE) $(CPPFLAGS) -o $@ $(call unit_sources,$*) $(LDLIBS)
+
+unit: $(UNIT:%=$(BUILD)/tests/%) $(UNIT:%=$(BUILD)/asan/tests/%)
+
+deps:
+	@scripts/install-deps.sh $(BUILD_DEPS) $(TEST_DEPS) $(FUZZ_DEPS)
+
+check: deps
+	$(MAKE) all unit
+	tests/run.sh $(BUILD)
+
+$(BUILD)/fuzz_decoder: tests/fuzz/fuzz_decoder.c $(DECODER) $(HEADERS)
+	@mkdir -p $(@D)
+	clang $(WARN) -g -O1 -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=all $(CPPFLAGS) -o $@ $< $(DECODER)
+
+fuzz: $(BUILD)/fuzz_decoder
+	@mkdir -p $(BUILD)/fuzz-corpus
+	$(BUILD)/fuzz_decoder -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+		-print_final_stats=1 $(BUILD)/fuzz-corpus tests/fuzz/corpus
+
+$(BUILD)/bench_decoder: tests/bench/bench_decoder.c $(DECODER) $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(WARN) -O2 -g $(CPPFLAGS) -o $@ $< $(DECODER)
+
+bench: $(BUILD)/bench_decoder
+	$(BUILD)/bench_decoder
+
+demo:
+	@scripts/install-deps.sh $(BUILD_DEPS)
+	$(MAKE) all
+	scripts/demo.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD)

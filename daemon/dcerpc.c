@@ -112,6 +112,22 @@ static size_t body_end(const uint8_t *pdu, const struct dce_hdr *h)
 	return trailer - pad;
 }
 
+/* A transfer syntax (uuid, version u32): NDR, NDR64, or -1 for others. */
+static int read_transfer_syntax(struct wire *w)
+{
+	struct uuid syntax;
+	uint16_t major;
+
+	uuid_read(w, &syntax);
+	/* version u32: major in the low 16 bits, minor in the high */
+	major = (uint16_t)wire_u32(w);
+	if (major == NDR_VERSION && uuid_equal(&syntax, &ndr_syntax_uuid))
+		return NDR_SYNTAX_NDR;
+	if (major == NDR64_VERSION && uuid_equal(&syntax, &ndr64_syntax_uuid))
+		return NDR_SYNTAX_NDR64;
+	return -1;
+}
+
 /*
  * bind, alter_context:
  *   max_xmit_frag u16, max_recv_frag u16, assoc_group_id u32,
@@ -135,16 +151,22 @@ static void handle_bind(struct dce_conn *c, struct wire *w,
 		uint16_t ctx_id = wire_u16(w);
 		uint8_t n_transfer = wire_u8(w);
 		uint16_t major;
+		uint8_t offered = 0;
 
 		wire_skip(w, 1);
 		uuid_read(w, &abstract);
-		/* version u32: major in the low 16 bits, minor in the high */
 		major = (uint16_t)wire_u32(w);
-		wire_skip(w, (size_t)n_transfer * 20);
+		for (uint8_t t = 0; t < n_transfer && !w->failed; t++) {
+			int syntax = read_transfer_syntax(w);
+
+			if (syntax >= 0)
+				offered |= 1u << syntax;
+		}
 		if (i < DCE_MAX_CONTEXTS) {
 			c->proposed[i].id = ctx_id;
 			c->proposed[i].epm = major == EPM_MAJOR_VERSION &&
 				uuid_equal(&abstract, &epm_iface_uuid);
+			c->proposed[i].offered = offered;
 			c->n_proposed = i + 1;
 		}
 	}
@@ -152,12 +174,11 @@ static void handle_bind(struct dce_conn *c, struct wire *w,
 	c->bind_call_id = h->call_id;
 }
 
-static void set_epm_context(struct dce_conn *c, uint16_t ctx_id, bool epm,
-			    enum ndr_syntax syntax)
+static void set_epm_context(struct dce_conn *c, uint16_t ctx_id, int syntax)
 {
 	int i = epm_context_index(c, ctx_id);
 
-	if (!epm) {
+	if (syntax < 0) {
 		if (i >= 0)
 			c->epm_ctx[i] = c->epm_ctx[--c->n_epm_ctx];
 		return;
@@ -193,24 +214,38 @@ static void handle_bind_ack(struct dce_conn *c, struct wire *w,
 	wire_skip(w, 3);
 	for (uint8_t i = 0; i < n_results && i < c->n_proposed; i++) {
 		uint16_t result = wire_u16(w);
-		struct uuid syntax;
-		uint16_t version;
-		bool ndr, ndr64;
+		int syntax;
 
 		wire_skip(w, 2);
-		uuid_read(w, &syntax);
-		version = (uint16_t)wire_u32(w);
+		syntax = read_transfer_syntax(w);
 		if (w->failed)
 			return;
-		if (result != RESULT_ACCEPTANCE)
-			continue;
-		ndr = version == NDR_VERSION && uuid_equal(&syntax, &ndr_syntax_uuid);
-		ndr64 = version == NDR64_VERSION &&
-			uuid_equal(&syntax, &ndr64_syntax_uuid);
-		set_epm_context(c, c->proposed[i].id,
-				c->proposed[i].epm && (ndr || ndr64),
-				ndr64 ? NDR_SYNTAX_NDR64 : NDR_SYNTAX_NDR);
+		if (result == RESULT_ACCEPTANCE)
+			set_epm_context(c, c->proposed[i].id,
+					c->proposed[i].epm ? syntax : -1);
 	}
+}
+
+/*
+ * The transfer syntax of EPM calls on a context, or -1 when it does not
+ * carry EPM.  A client may send requests before the bind_ack arrives; a
+ * context it proposed with exactly one transfer syntax can only end up
+ * with that one.  The response is checked against the bound context.
+ */
+static int call_syntax(const struct dce_conn *c, uint16_t ctx_id)
+{
+	int i = epm_context_index(c, ctx_id);
+
+	if (i >= 0)
+		return c->epm_ctx[i].syntax;
+	for (i = 0; c->bind_pending && i < c->n_proposed; i++)
+		if (c->proposed[i].id == ctx_id && c->proposed[i].epm) {
+			if (c->proposed[i].offered == 1u << NDR_SYNTAX_NDR)
+				return NDR_SYNTAX_NDR;
+			if (c->proposed[i].offered == 1u << NDR_SYNTAX_NDR64)
+				return NDR_SYNTAX_NDR64;
+		}
+	return -1;
 }
 
 static void handle_request(struct dce_conn *c, uint32_t call_id,
@@ -218,20 +253,21 @@ static void handle_request(struct dce_conn *c, uint32_t call_id,
 			   const uint8_t *stub, size_t len)
 {
 	struct dce_call *call = find_call(c, call_id);
-	int ctx = epm_context_index(c, ctx_id);
+	int syntax = call_syntax(c, ctx_id);
 	struct epm_request req;
 
 	if (call)
 		forget_call(c, call);
-	if (ctx < 0 || (opnum != EPM_OP_MAP && opnum != EPM_OP_LOOKUP) ||
+	if (syntax < 0 || (opnum != EPM_OP_MAP && opnum != EPM_OP_LOOKUP) ||
 	    c->n_calls == DCE_MAX_CALLS)
 		return;
 	if (!epm_parse_request((enum epm_op)opnum, stub, len, big_endian,
-			       (enum ndr_syntax)c->epm_ctx[ctx].syntax, &req))
+			       (enum ndr_syntax)syntax, &req))
 		return;
 	call = &c->calls[c->n_calls++];
 	call->call_id = call_id;
 	call->ctx_id = ctx_id;
+	call->syntax = (uint8_t)syntax;
 	call->req = req;
 }
 
@@ -263,7 +299,8 @@ static int handle_response(struct dce_conn *c, uint32_t call_id,
 		return 0;
 	answered = *call;
 	forget_call(c, call);
-	if (ctx < 0 || answered.ctx_id != ctx_id)
+	if (ctx < 0 || answered.ctx_id != ctx_id ||
+	    c->epm_ctx[ctx].syntax != answered.syntax)
 		return 0;
 	sink.answer.call_id = call_id;
 	sink.answer.req = &answered.req;
@@ -313,7 +350,7 @@ static int handle_call_pdu(struct dce_conn *c, enum dce_dir dir,
 		if (last)
 			goto complete;
 		/* only calls that can matter are worth memory */
-		if (dir == DCE_FROM_CLIENT ? epm_context_index(c, ctx_id) < 0 :
+		if (dir == DCE_FROM_CLIENT ? call_syntax(c, ctx_id) < 0 :
 					     find_call(c, h->call_id) == NULL)
 			return 0;
 		r->active = true;

@@ -63,6 +63,7 @@ struct dce_reassembly {
 struct dce_call {
 	uint32_t call_id;
 	uint16_t ctx_id;
+	uint8_t syntax;		/* enum ndr_syntax the request was read in */
 	struct epm_request req;
 };
 
@@ -80,6 +81,7 @@ struct dce_conn {
 	struct {
 		uint16_t id;
 		bool epm;
+		uint8_t offered;	/* bit per enum ndr_syntax */
 	} proposed[DCE_MAX_CONTEXTS];
 	uint8_t n_calls;
 	struct dce_call calls[DCE_MAX_CALLS];
