@@ -69,7 +69,7 @@ bench: $(BUILD)/bench_decoder
 	$(BUILD)/bench_decoder
 
 demo:
-	@scripts/install-deps.sh $(BUILD_DEPS)
+	@scripts/install-deps.sh $(BUILD_DEPS) python3 python3-impacket python3-scapy
 	$(MAKE) all
 	scripts/demo.sh $(BUILD)
 

@@ -9,6 +9,7 @@ scapy does the Ethernet/IP/TCP framing.  Run with /usr/bin/python3, which has
 python3-impacket and python3-scapy.
 """
 import os
+import sys
 import socket
 import struct
 import uuid
@@ -25,7 +26,8 @@ from scapy.layers.inet6 import IPv6
 from scapy.layers.l2 import Ether
 from scapy.utils import wrpcap
 
-OUT = os.path.dirname(os.path.abspath(__file__))
+# Usage: gen_vectors.py [OUTDIR]   (default: beside this script)
+OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
 
 CLIENT4, SERVER4 = "192.0.2.10", "198.51.100.20"
 CLIENT6, SERVER6 = "2001:db8:1::10", "2001:db8:2::20"

@@ -1,0 +1,327 @@
+/*
+ * libFuzzer target for the whole decoder path: TCP segments -> per
+ * direction streams -> DCE/RPC PDUs -> EPM stubs -> endpoints, all through
+ * flow_table_packet(), the function live traffic and replay both use.
+ *
+ * One TCP connection, IPv4 client 192.0.2.10:49700 -> server
+ * 198.51.100.20:135.  The harness sends the handshake itself (client SYN
+ * with ISN CLIENT_ISN, server SYN-ACK with ISN SERVER_ISN; both ISNs are
+ * chosen so that sequence numbers wrap past 2^32 within a few KB), then
+ * turns the input into segments.  The input is a sequence of records:
+ *
+ *   flags    u8
+ *   len      u16 LE     payload length (cut short at the end of the input)
+ *   delta    u16 LE     only when the SEQ bits of flags are not 0
+ *   payload  len bytes
+ *
+ * flags:
+ *   0x01 DIR   0: client -> server, 1: server -> client
+ *   0x02 ACK   the segment carries ACK, acknowledging everything the other
+ *              direction has sent so far (beyond a gap this desyncs, as
+ *              the decoder must)
+ *   0x04 FIN
+ *   0x18 SEQ   where the segment starts; "next" is, per direction, the end
+ *              of the highest byte sent so far:
+ *              0x00 in order  seq = next
+ *              0x08 ahead     seq = next + delta   (leaves a gap to fill)
+ *              0x10 behind    seq = next - delta   (retransmission, overlap,
+ *                                                   or the fill of a gap)
+ *              0x18 reopen    first a bare SYN (client) or SYN-ACK (server)
+ *                             with ISN next + delta, then the payload in
+ *                             order after it (a new connection on the same
+ *                             ports, or a repeated handshake)
+ *   0x20 RST   the segment carries RST (the flow is forgotten; a later
+ *              segment that starts a PDU picks the connection up again)
+ *   0x40 IDLE  the clock jumps past the idle timeout before the segment
+ *   0x80       ignored
+ *
+ * A real conversation is therefore its payload-carrying segments in
+ * capture order, each as {DIR|ACK, len, payload}; tests/fuzz/make_corpus.py
+ * cuts the seeds in tests/fuzz/corpus/ that way from real captures.
+ *
+ * Limits are small (8 KiB per stream direction, 4 KiB per reassembled
+ * call) so that the cap paths are reached with small inputs.  Every field
+ * of every reported endpoint is read and branched on, so that UBSan sees
+ * bad bool/enum loads; after each packet the harness checks that the
+ * endpoint count it was told matches the callbacks and that no buffer
+ * exceeds its cap, and aborts if not.  The table is released at the end
+ * so that LeakSanitizer sees anything left behind.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "flow.h"
+
+#define CLIENT_ISN 0xffffff00u
+#define SERVER_ISN 0xfffff000u
+#define CLIENT_PORT 49700
+#define SERVER_PORT 135
+
+#define MAX_STREAM_BYTES (8 * 1024)
+#define MAX_CALL_BYTES (4 * 1024)
+#define IDLE_TIMEOUT_US (60ull * 1000000)
+
+#define F_DIR 0x01
+#define F_ACK 0x02
+#define F_FIN 0x04
+#define F_SEQ 0x18
+#define SEQ_IN_ORDER 0x00
+#define SEQ_AHEAD 0x08
+#define SEQ_BEHIND 0x10
+#define SEQ_REOPEN 0x18
+#define F_RST 0x20
+#define F_IDLE 0x40
+
+/*
+ * A hook for a throwaway driver that #includes this file to print what a
+ * seed decodes to; the fuzzer itself never defines it.
+ */
+#ifndef FUZZ_ON_ENDPOINT
+#define FUZZ_ON_ENDPOINT(flow, ans, ep) ((void)0)
+#endif
+
+struct side {
+	uint32_t next;		/* end of the highest byte sent */
+	bool fin;
+	uint32_t fin_seq;	/* sequence number the FIN occupies */
+};
+
+struct harness {
+	struct flow_table table;
+	struct side side[2];	/* by enum dce_dir */
+	uint64_t now_us;
+	int callbacks;		/* endpoints reported during one packet */
+	uint64_t fold;		/* every field read, so that none is dead */
+};
+
+static volatile uint64_t fuzz_sink;
+
+static const uint8_t client_addr[4] = { 192, 0, 2, 10 };
+static const uint8_t server_addr[4] = { 198, 51, 100, 20 };
+
+static int64_t seq_diff(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b);
+}
+
+static void on_endpoint(void *arg, const struct flow *flow,
+			const struct dce_answer *ans,
+			const struct epm_endpoint *ep)
+{
+	struct harness *h = arg;
+	const char *name;
+	uint64_t x = h->fold;
+
+	h->callbacks++;
+	if (!flow || !ans || !ans->req || !ep)
+		abort();
+	/* the flow is the one connection there is */
+	if (flow->key.family != AF_INET ||
+	    memcmp(flow->key.client, client_addr, 4) != 0 ||
+	    memcmp(flow->key.server, server_addr, 4) != 0 ||
+	    flow->key.client_port != CLIENT_PORT ||
+	    flow->key.server_port != SERVER_PORT)
+		abort();
+	/* the question the answer was judged against */
+	switch (ans->req->op) {
+	case EPM_OP_LOOKUP:
+		x = x * 31 + ans->req->inquiry_type;
+		break;
+	case EPM_OP_MAP:
+		x = x * 31 + 7;
+		break;
+	default:
+		abort();
+	}
+	if (ans->req->has_iface) {
+		for (size_t i = 0; i < sizeof(ans->req->iface.b); i++)
+			x = x * 31 + ans->req->iface.b[i];
+		x = x * 31 + ans->req->iface_major;
+	}
+	x = x * 31 + ans->req->max_results;
+	x = x * 31 + ans->call_id;
+	/* the endpoint, every field */
+	for (size_t i = 0; i < sizeof(ep->iface.b); i++)
+		x = x * 31 + ep->iface.b[i];
+	x = x * 31 + ep->iface_major;
+	x = x * 31 + ep->iface_minor;
+	switch (ep->proto) {
+	case EPM_PROTO_TCP:
+	case EPM_PROTO_UDP:
+	case EPM_PROTO_HTTP:
+		x = x * 31 + (uint64_t)ep->proto;
+		break;
+	default:
+		abort();
+	}
+	x = x * 31 + ep->port;
+	if (ep->has_addr)
+		for (size_t i = 0; i < sizeof(ep->addr); i++)
+			x = x * 31 + ep->addr[i];
+	name = epm_iface_name(&ep->iface);
+	if (name)
+		x = x * 31 + (uint8_t)name[0];
+	x = x * 31 + (uint8_t)epm_proto_name(ep->proto)[0];
+	h->fold = x;
+	FUZZ_ON_ENDPOINT(flow, ans, ep);
+}
+
+/* What must hold of every flow after every packet. */
+static void check_flows(const struct harness *h)
+{
+	size_t n = 0;
+
+	for (const struct flow *f = h->table.oldest; f; f = f->newer) {
+		const struct dce_conn *c = &f->dce;
+
+		n++;
+		for (int d = 0; d < 2; d++) {
+			const struct tcp_stream *s = &f->stream[d];
+
+			if (tcp_stream_buffered(s) > MAX_STREAM_BYTES)
+				abort();
+			if (s->state == TCP_STREAM_DESYNC &&
+			    tcp_stream_buffered(s) != 0)
+				abort();
+			if (c->reassembly[d].len > MAX_CALL_BYTES)
+				abort();
+		}
+		if (c->n_calls > DCE_MAX_CALLS ||
+		    c->n_epm_ctx > DCE_MAX_CONTEXTS ||
+		    c->n_proposed > DCE_MAX_CONTEXTS)
+			abort();
+	}
+	if (n != h->table.n_flows || n > 1)
+		abort();
+}
+
+static void send_packet(struct harness *h, enum dce_dir dir, uint8_t tcp_flags,
+			uint32_t seq, const uint8_t *payload, size_t len)
+{
+	struct packet pkt = { .family = AF_INET };
+	const struct side *peer = &h->side[!dir];
+	int endpoints;
+
+	memcpy(pkt.src, dir == DCE_FROM_CLIENT ? client_addr : server_addr, 4);
+	memcpy(pkt.dst, dir == DCE_FROM_CLIENT ? server_addr : client_addr, 4);
+	pkt.sport = dir == DCE_FROM_CLIENT ? CLIENT_PORT : SERVER_PORT;
+	pkt.dport = dir == DCE_FROM_CLIENT ? SERVER_PORT : CLIENT_PORT;
+	pkt.seq = seq;
+	pkt.tcp_flags = tcp_flags;
+	if (tcp_flags & TCP_ACK)
+		pkt.ack = peer->next +
+			  (peer->fin && peer->fin_seq == peer->next ? 1 : 0);
+	pkt.payload = payload;
+	pkt.payload_len = len;
+
+	h->callbacks = 0;
+	endpoints = flow_table_packet(&h->table, &pkt, h->now_us++,
+				      on_endpoint, h);
+	if (endpoints != h->callbacks || endpoints < 0)
+		abort();
+	check_flows(h);
+}
+
+/* Moves a direction's high-water mark past a segment. */
+static void advance(struct side *s, uint32_t seq, size_t len, bool fin)
+{
+	uint32_t end = seq + (uint32_t)len;
+
+	if (seq_diff(end, s->next) > 0)
+		s->next = end;
+	if (fin && !s->fin) {
+		s->fin = true;
+		s->fin_seq = end;
+	}
+}
+
+static uint16_t le16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct harness h;
+	struct flow_config cfg;
+	size_t pos = 0;
+
+	memset(&h, 0, sizeof(h));
+	flow_config_defaults(&cfg);
+	cfg.max_flows = 4;
+	cfg.max_stream_bytes = MAX_STREAM_BYTES;
+	cfg.max_call_bytes = MAX_CALL_BYTES;
+	cfg.idle_timeout_us = IDLE_TIMEOUT_US;
+	cfg.hash_seed = 0x5eed;
+	if (!flow_table_init(&h.table, &cfg))
+		return 0;
+	h.now_us = 1000000;
+
+	send_packet(&h, DCE_FROM_CLIENT, TCP_SYN, CLIENT_ISN, NULL, 0);
+	h.side[DCE_FROM_CLIENT].next = CLIENT_ISN + 1;
+	send_packet(&h, DCE_FROM_SERVER, TCP_SYN | TCP_ACK, SERVER_ISN, NULL, 0);
+	h.side[DCE_FROM_SERVER].next = SERVER_ISN + 1;
+
+	while (size - pos >= 3) {
+		uint8_t flags = data[pos];
+		size_t len = le16(data + pos + 1);
+		uint16_t delta = 0;
+		enum dce_dir dir = (flags & F_DIR) ? DCE_FROM_SERVER :
+						     DCE_FROM_CLIENT;
+		struct side *own = &h.side[dir];
+		uint8_t tcp_flags = 0;
+		uint32_t seq;
+
+		pos += 3;
+		if (flags & F_SEQ) {
+			if (size - pos < 2)
+				break;
+			delta = le16(data + pos);
+			pos += 2;
+		}
+		if (len > size - pos)
+			len = size - pos;
+		if (flags & F_IDLE)
+			h.now_us += IDLE_TIMEOUT_US + 1;
+
+		switch (flags & F_SEQ) {
+		case SEQ_AHEAD:
+			seq = own->next + delta;
+			break;
+		case SEQ_BEHIND:
+			seq = own->next - delta;
+			break;
+		case SEQ_REOPEN:
+			seq = own->next + delta;
+			send_packet(&h, dir,
+				    dir == DCE_FROM_CLIENT ? TCP_SYN :
+							     TCP_SYN | TCP_ACK,
+				    seq, NULL, 0);
+			own->fin = false;
+			own->next = ++seq;
+			break;
+		default:
+			seq = own->next;
+			break;
+		}
+		if (flags & F_ACK)
+			tcp_flags |= TCP_ACK;
+		if (flags & F_FIN)
+			tcp_flags |= TCP_FIN;
+		if (flags & F_RST)
+			tcp_flags |= TCP_RST;
+		send_packet(&h, dir, tcp_flags, seq, data + pos, len);
+		advance(own, seq, len, flags & F_FIN);
+		pos += len;
+	}
+
+	fuzz_sink = h.fold + h.table.stats.endpoints;
+	flow_table_release(&h.table);
+	return 0;
+}
