@@ -1,7 +1,8 @@
 # rpcgate.  The README's two commands, `sudo make demo` and `sudo make check`,
 # install what they need (scripts/install-deps.sh); plain `make` only builds.
 
-PKGS      := libpcap zlib
+PKGS      := libpcap zlib libconfig libmnl libnftnl libnetfilter_queue \
+             libnetfilter_conntrack libsystemd
 CC        ?= cc
 CFLAGS    ?= -O2 -g
 WARN      := -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Werror
@@ -15,12 +16,16 @@ BUILD     := build
 # The pure decoder: what the fuzzer, the benchmark and the unit tests link.
 DECODER   := daemon/uuid.c daemon/epm.c daemon/dcerpc.c daemon/tcp_stream.c \
              daemon/packet.c daemon/flow.c
-DAEMON    := $(DECODER) daemon/log.c daemon/replay.c daemon/rpcgated.c
+DAEMON    := $(DECODER) daemon/log.c daemon/config.c daemon/gate.c \
+             daemon/nft.c daemon/queue.c daemon/conntrack.c daemon/service.c \
+             daemon/replay.c daemon/rpcgated.c
 HEADERS   := $(wildcard include/*.h)
 UNIT      := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 
 # Debian packages: to build, to run the tests, to fuzz.
-BUILD_DEPS := gcc make pkg-config libpcap-dev zlib1g-dev
+BUILD_DEPS := gcc make pkg-config libpcap-dev zlib1g-dev libconfig-dev \
+              libmnl-dev libnftnl-dev libnetfilter-queue-dev \
+              libnetfilter-conntrack-dev libsystemd-dev
 TEST_DEPS  := python3 tshark python3-impacket python3-scapy iproute2
 FUZZ_DEPS  := clang libclang-rt-14-dev
 

@@ -147,7 +147,8 @@ void flow_table_release(struct flow_table *t)
 
 void flow_table_expire(struct flow_table *t, uint64_t now_us)
 {
-	while (t->oldest &&
+	/* captures are not always in time order: a step back expires nothing */
+	while (t->oldest && now_us > t->oldest->last_seen_us &&
 	       now_us - t->oldest->last_seen_us > t->cfg.idle_timeout_us) {
 		destroy(t, t->oldest);
 		t->stats.flows_expired++;

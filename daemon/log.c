@@ -18,6 +18,11 @@ void log_init(bool to_stderr, int verbose)
 		openlog("rpcgated", LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
 
+void log_set_verbose(int verbose)
+{
+	log_verbose = verbose;
+}
+
 static void vlog(int priority, const char *fmt, va_list ap, const char *err)
 {
 	char line[1024];

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <zlib.h>
 
+#include "gate.h"
 #include "log.h"
 #include "packet.h"
 #include "replay.h"
@@ -30,6 +31,8 @@ struct replay {
 	const char *path;
 	FILE *out;
 	struct flow_table flows;
+	struct gate gate;
+	bool decide;
 	unsigned long frame;
 	struct timeval ts;
 	unsigned long errors;
@@ -112,6 +115,28 @@ static void format_addr(uint8_t family, const uint8_t *addr, char *out,
 		snprintf(out, size, "?");
 }
 
+/* The live daemon's decision, with the capture's clock. */
+static void print_decision(struct replay *r, const struct flow *flow,
+			   const struct dce_answer *ans,
+			   const struct epm_endpoint *ep)
+{
+	struct gate_answer a = {
+		.family = flow->key.family,
+		.client = flow->key.client,
+		.epm_server = flow->key.server,
+		.answer = ans,
+		.ep = ep,
+	};
+	uint64_t now_ms = (uint64_t)r->ts.tv_sec * 1000 +
+			  (uint64_t)r->ts.tv_usec / 1000;
+	struct pinhole p;
+	enum gate_reason reason = gate_admit(&r->gate, &a, now_ms, &p);
+
+	fprintf(r->out, ",\"decision\":\"%s\",\"reason\":\"%s\",\"reason_code\":\"%s\"",
+		reason == GATE_OPEN ? "open" : "refuse", gate_reason_text(reason),
+		gate_reason_code(reason));
+}
+
 static void print_endpoint(void *arg, const struct flow *flow,
 			   const struct dce_answer *ans,
 			   const struct epm_endpoint *ep)
@@ -145,10 +170,13 @@ static void print_endpoint(void *arg, const struct flow *flow,
 		char addr[INET_ADDRSTRLEN];
 
 		format_addr(AF_INET, ep->addr, addr, sizeof(addr));
-		fprintf(r->out, "\"tower_addr\":\"%s\"}\n", addr);
+		fprintf(r->out, "\"tower_addr\":\"%s\"", addr);
 	} else {
-		fprintf(r->out, "\"tower_addr\":null}\n");
+		fprintf(r->out, "\"tower_addr\":null");
 	}
+	if (r->decide)
+		print_decision(r, flow, ans, ep);
+	fprintf(r->out, "}\n");
 }
 
 static void replay_frame(struct replay *r, int linktype,
@@ -216,7 +244,8 @@ static pcap_t *open_capture(const char *path, char *errbuf)
 	return p;
 }
 
-int replay_file(const char *path, const struct flow_config *cfg, FILE *out)
+int replay_file(const char *path, const struct flow_config *cfg,
+		const struct rpcgate_config *policy, FILE *out)
 {
 	char errbuf[PCAP_ERRBUF_SIZE] = "";
 	struct replay r = { .path = path, .out = out };
@@ -230,7 +259,9 @@ int replay_file(const char *path, const struct flow_config *cfg, FILE *out)
 		log_warnx("%s: %s", path, errbuf);
 		return REPLAY_CANNOT_OPEN;
 	}
-	if (!flow_table_init(&r.flows, cfg)) {
+	r.decide = policy != NULL;
+	if (!flow_table_init(&r.flows, cfg) ||
+	    (r.decide && !gate_init(&r.gate, policy))) {
 		pcap_close(p);
 		fatalx("out of memory");
 	}
@@ -269,6 +300,8 @@ int replay_file(const char *path, const struct flow_config *cfg, FILE *out)
 		  (unsigned long long)r.flows.stats.flows_desync,
 		  (unsigned long long)r.flows.stats.flows_refused);
 	flow_table_release(&r.flows);
+	if (r.decide)
+		gate_release(&r.gate);
 	pcap_close(p);
 	return r.errors ? REPLAY_DATA_ERRORS : REPLAY_OK;
 }

@@ -1,33 +1,47 @@
 /*
  * rpcgated: opens short-lived nftables pinholes for the dynamic ports that
- * a DCE/RPC endpoint mapper advertises.  This build offers the offline
- * replay (-r); the live daemon follows.
+ * a DCE/RPC endpoint mapper advertises, for the servers and interfaces the
+ * administrator allows.
  */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "config.h"
 #include "flow.h"
 #include "log.h"
+#include "nft.h"
 #include "replay.h"
+#include "service.h"
 
 #ifndef RPCGATE_VERSION
-#define RPCGATE_VERSION "0.1"
+#define RPCGATE_VERSION "0.2"
 #endif
 
 #define EXIT_USAGE 64
+#define OPT_PRINT_RULESET 256
 
 static _Noreturn void usage(void)
 {
 	fprintf(stderr,
-		"usage: rpcgated [-v] -r FILE [-p PORT]...\n"
+		"usage: rpcgated [-fv] [-c FILE]          run the daemon\n"
+		"       rpcgated -t [-c FILE]             check the configuration\n"
+		"       rpcgated --print-ruleset [-c FILE]\n"
+		"       rpcgated [-v] [-c FILE] -r CAPTURE [-p PORT]...\n"
 		"       rpcgated -V\n"
+		"  -c FILE  configuration (default " CONFIG_DEFAULT_PATH ")\n"
+		"  -f       stay in the foreground, log to stderr\n"
+		"  -t       check the configuration and exit: 0, or 78 with\n"
+		"           file:line: message lines\n"
 		"  -r FILE  replay a pcap/pcapng capture (gzip too); print one JSON\n"
-		"           line per endpoint advertised by an endpoint mapper\n"
-		"  -p PORT  also treat TCP PORT as an endpoint mapper (135 and 593\n"
-		"           always are)\n"
-		"  -v       more detail on stderr\n"
+		"           line per endpoint an endpoint mapper advertised, with\n"
+		"           the daemon's decision when a configuration is given\n"
+		"  -p PORT  also treat TCP PORT as an endpoint mapper in a replay\n"
+		"  --print-ruleset  print a ruleset for a forward-policy-drop\n"
+		"           router that works with this configuration\n"
+		"  -v       more detail in the log\n"
 		"  -V       print the version and exit\n");
 	exit(EXIT_USAGE);
 }
@@ -44,16 +58,36 @@ static uint16_t parse_port(const char *text)
 	return (uint16_t)port;
 }
 
+/* Returns 0 with cfg loaded, or prints the problems and returns 78. */
+static int load(const char *path, struct rpcgate_config *cfg)
+{
+	config_defaults(cfg);
+	return config_load(path, cfg, stderr) ? CONFIG_EXIT_INVALID : 0;
+}
+
 int main(int argc, char **argv)
 {
+	static const struct option long_options[] = {
+		{ "print-ruleset", no_argument, NULL, OPT_PRINT_RULESET },
+		{ NULL, 0, NULL, 0 },
+	};
+	static struct rpcgate_config cfg;
 	struct flow_config flows;
-	const char *replay = NULL;
-	int verbose = 0, ch;
+	const char *config_path = NULL, *replay = NULL;
+	bool foreground = false, check_only = false, print_ruleset = false;
+	int verbose = 0, ch, rc;
 
 	flow_config_defaults(&flows);
 	log_init(true, 0);
-	while ((ch = getopt(argc, argv, "hp:r:vV")) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:fhp:r:tvV", long_options,
+				 NULL)) != -1) {
 		switch (ch) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'f':
+			foreground = true;
+			break;
 		case 'p':
 			if (!flow_config_add_port(&flows, parse_port(optarg)))
 				fatalx("-p: at most %d endpoint-mapper ports",
@@ -62,18 +96,50 @@ int main(int argc, char **argv)
 		case 'r':
 			replay = optarg;
 			break;
+		case 't':
+			check_only = true;
+			break;
 		case 'v':
 			verbose++;
 			break;
 		case 'V':
 			printf("rpcgated %s\n", RPCGATE_VERSION);
 			return 0;
+		case OPT_PRINT_RULESET:
+			print_ruleset = true;
+			break;
 		default:
 			usage();
 		}
 	}
-	if (optind != argc || !replay)
+	if (optind != argc)
 		usage();
 	log_init(true, verbose);
-	return replay_file(replay, &flows, stdout);
+
+	if (replay) {
+		/* decisions need a policy: the one named, or the installed one */
+		const char *path = config_path;
+
+		if (!path && access(CONFIG_DEFAULT_PATH, R_OK) == 0)
+			path = CONFIG_DEFAULT_PATH;
+		if (path && (rc = load(path, &cfg)) != 0)
+			return rc;
+		return replay_file(replay, &flows, path ? &cfg : NULL, stdout);
+	}
+	if (!config_path)
+		config_path = CONFIG_DEFAULT_PATH;
+	rc = load(config_path, &cfg);
+	if (rc != 0 || check_only)
+		return rc;
+	if (print_ruleset) {
+		nft_print_ruleset(stdout, &cfg);
+		return 0;
+	}
+	if (verbose < cfg.log_verbose)
+		verbose = cfg.log_verbose;
+	/* under systemd (Type=notify) the main process must stay */
+	if (!foreground && !getenv("NOTIFY_SOCKET") && daemon(0, 0) < 0)
+		fatal("daemon");
+	log_init(foreground, verbose);
+	return service_run(config_path, &cfg);
 }

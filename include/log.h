@@ -9,6 +9,7 @@
 #include <stdbool.h>
 
 void log_init(bool to_stderr, int verbose);
+void log_set_verbose(int verbose);
 
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

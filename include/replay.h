@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 
+#include "config.h"
 #include "flow.h"
 
 /* Exit statuses, as in sysexits.h */
@@ -15,6 +16,11 @@
 #define REPLAY_DATA_ERRORS 65	/* replayed, but the file had errors */
 #define REPLAY_CANNOT_OPEN 66
 
-int replay_file(const char *path, const struct flow_config *cfg, FILE *out);
+/*
+ * With a policy, each line also says what the daemon would have decided:
+ * "decision" (open or refuse), "reason" and "reason_code".
+ */
+int replay_file(const char *path, const struct flow_config *cfg,
+		const struct rpcgate_config *policy, FILE *out);
 
 #endif

@@ -1,0 +1,1081 @@
+#include <errno.h>
+#include <arpa/inet.h>
+#include <libmnl/libmnl.h>
+#include <libnftnl/batch.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/common.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_conntrack_common.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/xt_NFQUEUE.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "nft.h"
+
+#define CHAIN_NAME "forward"
+#define CHAIN_PRIORITY (-10)	/* before the usual filter chains */
+#define SET_EPM_PORTS "epm_ports"
+
+/* nft's data type ids, so that `nft list` shows the sets readably */
+#define TYPE_IPADDR 7
+#define TYPE_IP6ADDR 8
+#define TYPE_INET_PROTOCOL 12
+#define TYPE_INET_SERVICE 13
+#define TYPE_BITS 6
+
+struct family {
+	uint8_t nfproto;
+	uint8_t addr_len;
+	uint32_t saddr_offset, daddr_offset;
+	uint32_t addr_type;
+	const char *servers_set;
+	const char *pinholes_set;
+	/* registers of client . server . l4proto . port */
+	uint32_t reg_client, reg_server, reg_proto, reg_port;
+};
+
+static const struct family families[] = {
+	{ NFPROTO_IPV4, 4, 12, 16, TYPE_IPADDR, "servers4", "pinholes4",
+	  NFT_REG_1, NFT_REG32_01, NFT_REG32_02, NFT_REG32_03 },
+	{ NFPROTO_IPV6, 16, 8, 24, TYPE_IP6ADDR, "servers6", "pinholes6",
+	  NFT_REG_1, NFT_REG_2, NFT_REG32_08, NFT_REG32_09 },
+};
+
+static const struct family *family_of(uint8_t af)
+{
+	return af == AF_INET ? &families[0] : &families[1];
+}
+
+/* Concatenated keys pad every field to 4 bytes. */
+static uint32_t pinhole_key_len(const struct family *f)
+{
+	return 2u * f->addr_len + 4 + 4;
+}
+
+struct nft {
+	struct mnl_socket *nl;
+	uint32_t portid;
+	uint32_t seq;
+	enum nft_queue_kind queue_kind;
+};
+
+/* What each message of a batch did, to name it when the kernel refuses. */
+struct sent_message {
+	uint32_t seq;
+	char what[96];
+	bool queue_rule;
+};
+
+struct nft_batch {
+	struct nft *nft;
+	const struct rpcgate_config *cfg;
+	struct nftnl_batch *batch;
+	size_t n_sent, cap_sent;
+	struct sent_message *sent;
+	bool failed_alloc;
+	uint32_t set_ids;	/* names a set within its own batch */
+};
+
+struct nft *nft_open(void)
+{
+	struct nft *n = calloc(1, sizeof(*n));
+	int rcvbuf = 4 * 1024 * 1024;
+
+	if (!n)
+		return NULL;
+	n->nl = mnl_socket_open(NETLINK_NETFILTER);
+	if (!n->nl || mnl_socket_bind(n->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		nft_close(n);
+		return NULL;
+	}
+	/* a large batch earns one ack per message */
+	setsockopt(mnl_socket_get_fd(n->nl), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf,
+		   sizeof(rcvbuf));
+	n->portid = mnl_socket_get_portid(n->nl);
+	n->seq = (uint32_t)time(NULL);
+	return n;
+}
+
+void nft_close(struct nft *n)
+{
+	if (!n)
+		return;
+	if (n->nl)
+		mnl_socket_close(n->nl);
+	free(n);
+}
+
+enum nft_queue_kind nft_queue_kind(const struct nft *n)
+{
+	return n->queue_kind;
+}
+
+static struct nft_batch *batch_new(struct nft *n, const struct rpcgate_config *cfg)
+{
+	struct nft_batch *b = calloc(1, sizeof(*b));
+
+	if (!b)
+		return NULL;
+	b->nft = n;
+	b->cfg = cfg;
+	b->batch = nftnl_batch_alloc(MNL_SOCKET_BUFFER_SIZE * 2,
+				     MNL_SOCKET_BUFFER_SIZE);
+	if (!b->batch) {
+		free(b);
+		return NULL;
+	}
+	nftnl_batch_begin(nftnl_batch_buffer(b->batch), n->seq++);
+	nftnl_batch_update(b->batch);
+	return b;
+}
+
+static void batch_free(struct nft_batch *b)
+{
+	nftnl_batch_free(b->batch);
+	free(b->sent);
+	free(b);
+}
+
+/* Starts the next message; `what` names it in error reports. */
+static struct nlmsghdr *message(struct nft_batch *b, uint16_t type,
+				uint16_t flags, const char *what)
+{
+	struct sent_message *m;
+
+	if (b->n_sent == b->cap_sent) {
+		size_t cap = b->cap_sent ? 2 * b->cap_sent : 16;
+		struct sent_message *grown = realloc(b->sent, cap * sizeof(*grown));
+
+		if (!grown) {
+			b->failed_alloc = true;
+			return NULL;
+		}
+		b->sent = grown;
+		b->cap_sent = cap;
+	}
+	m = &b->sent[b->n_sent++];
+	m->seq = b->nft->seq;
+	m->queue_rule = false;
+	snprintf(m->what, sizeof(m->what), "%s", what);
+	return nftnl_nlmsg_build_hdr(nftnl_batch_buffer(b->batch), type,
+				     NFPROTO_INET, flags | NLM_F_ACK,
+				     b->nft->seq++);
+}
+
+static void message_done(struct nft_batch *b)
+{
+	nftnl_batch_update(b->batch);
+}
+
+/* ------------------------------------------------------------------ */
+/* expressions                                                         */
+
+static void expr_add(struct nftnl_rule *r, struct nftnl_expr *e)
+{
+	if (e)
+		nftnl_rule_add_expr(r, e);
+}
+
+static void meta_load(struct nftnl_rule *r, uint32_t key, uint32_t dreg)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("meta");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, dreg);
+	expr_add(r, e);
+}
+
+static void payload_load(struct nftnl_rule *r, uint32_t base, uint32_t offset,
+			 uint32_t len, uint32_t dreg)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("payload");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, offset);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, dreg);
+	expr_add(r, e);
+}
+
+static void compare(struct nftnl_rule *r, uint32_t op, const void *data,
+		    uint32_t len)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("cmp");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
+	nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
+	expr_add(r, e);
+}
+
+static void lookup(struct nftnl_rule *r, const char *set, bool inverted)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("lookup");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
+	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, set);
+	if (inverted)
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_FLAGS, NFT_LOOKUP_F_INV);
+	expr_add(r, e);
+}
+
+static void bitwise(struct nftnl_rule *r, uint32_t mask, uint32_t xor)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("bitwise");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, sizeof(uint32_t));
+	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, &mask, sizeof(mask));
+	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, &xor, sizeof(xor));
+	expr_add(r, e);
+}
+
+static void ct_expr(struct nftnl_rule *r, uint32_t key, bool set)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("ct");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, key);
+	nftnl_expr_set_u32(e, set ? NFTNL_EXPR_CT_SREG : NFTNL_EXPR_CT_DREG,
+			   NFT_REG_1);
+	expr_add(r, e);
+}
+
+/* ct state & states != 0 */
+static void match_ct_state(struct nftnl_rule *r, uint32_t states)
+{
+	uint32_t zero = 0;
+
+	ct_expr(r, NFT_CT_STATE, false);
+	bitwise(r, states, 0);
+	compare(r, NFT_CMP_NEQ, &zero, sizeof(zero));
+}
+
+static void match_u8(struct nftnl_rule *r, uint32_t meta_key, uint8_t value)
+{
+	meta_load(r, meta_key, NFT_REG_1);
+	compare(r, NFT_CMP_EQ, &value, sizeof(value));
+}
+
+static void verdict(struct nftnl_rule *r, int code)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("immediate");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, (uint32_t)code);
+	expr_add(r, e);
+}
+
+static void queue(struct nftnl_rule *r, enum nft_queue_kind kind,
+		  const struct rpcgate_config *cfg)
+{
+	bool bypass = cfg->on_failure == ON_FAILURE_OPEN;
+	struct nftnl_expr *e;
+
+	if (kind == NFT_QUEUE_NATIVE) {
+		e = nftnl_expr_alloc("queue");
+		nftnl_expr_set_u16(e, NFTNL_EXPR_QUEUE_NUM, cfg->queue_num);
+		nftnl_expr_set_u16(e, NFTNL_EXPR_QUEUE_TOTAL, 1);
+		nftnl_expr_set_u16(e, NFTNL_EXPR_QUEUE_FLAGS,
+				   bypass ? NFT_QUEUE_FLAG_BYPASS : 0);
+	} else {
+		/* libnftnl keeps this pointer and frees it with the expression */
+		struct xt_NFQ_info_v3 *info = calloc(1, sizeof(*info));
+
+		e = nftnl_expr_alloc("target");
+		if (!info || !e) {
+			free(info);
+			nftnl_expr_free(e);
+			return;
+		}
+		info->queuenum = cfg->queue_num;
+		info->queues_total = 1;
+		info->flags = bypass ? NFQ_FLAG_BYPASS : 0;
+		nftnl_expr_set_str(e, NFTNL_EXPR_TG_NAME, "NFQUEUE");
+		nftnl_expr_set_u32(e, NFTNL_EXPR_TG_REV, 3);
+		nftnl_expr_set(e, NFTNL_EXPR_TG_INFO, info, sizeof(*info));
+	}
+	expr_add(r, e);
+}
+
+/* client . server . l4proto . dport into the family's concat registers */
+static void load_pinhole_key(struct nftnl_rule *r, const struct family *f)
+{
+	payload_load(r, NFT_PAYLOAD_NETWORK_HEADER, f->saddr_offset,
+		     f->addr_len, f->reg_client);
+	payload_load(r, NFT_PAYLOAD_NETWORK_HEADER, f->daddr_offset,
+		     f->addr_len, f->reg_server);
+	meta_load(r, NFT_META_L4PROTO, f->reg_proto);
+	payload_load(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, f->reg_port);
+}
+
+/* ------------------------------------------------------------------ */
+/* objects                                                             */
+
+static void put_table(struct nft_batch *b, uint16_t type, uint16_t flags)
+{
+	struct nftnl_table *t = nftnl_table_alloc();
+	struct nlmsghdr *nlh;
+	char what[96];
+
+	snprintf(what, sizeof(what), "%s table inet %s",
+		 type == NFT_MSG_NEWTABLE ? "add" : "delete", b->cfg->nft_table);
+	nlh = message(b, type, flags, what);
+	if (!t || !nlh) {
+		nftnl_table_free(t);
+		return;
+	}
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, b->cfg->nft_table);
+	nftnl_table_nlmsg_build_payload(nlh, t);
+	nftnl_table_free(t);
+	message_done(b);
+}
+
+static void put_chain(struct nft_batch *b)
+{
+	struct nftnl_chain *c = nftnl_chain_alloc();
+	struct nlmsghdr *nlh = message(b, NFT_MSG_NEWCHAIN, NLM_F_CREATE,
+				       "add chain " CHAIN_NAME);
+
+	if (!c || !nlh) {
+		nftnl_chain_free(c);
+		return;
+	}
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, b->cfg->nft_table);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, CHAIN_NAME);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, "filter");
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, NF_INET_FORWARD);
+	nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, CHAIN_PRIORITY);
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, NF_ACCEPT);
+	nftnl_chain_nlmsg_build_payload(nlh, c);
+	nftnl_chain_free(c);
+	message_done(b);
+}
+
+static void flush_chain(struct nft_batch *b)
+{
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	struct nlmsghdr *nlh = message(b, NFT_MSG_DELRULE, 0,
+				       "flush chain " CHAIN_NAME);
+
+	if (!r || !nlh) {
+		nftnl_rule_free(r);
+		return;
+	}
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, b->cfg->nft_table);
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, CHAIN_NAME);
+	nftnl_rule_nlmsg_build_payload(nlh, r);
+	nftnl_rule_free(r);
+	message_done(b);
+}
+
+static void put_set(struct nft_batch *b, const char *name, uint32_t flags,
+		    uint32_t key_type, uint32_t key_len, uint32_t size,
+		    uint16_t msg_flags)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+	struct nlmsghdr *nlh;
+	char what[96];
+
+	snprintf(what, sizeof(what), "add set %s", name);
+	nlh = message(b, NFT_MSG_NEWSET, msg_flags, what);
+	if (!s || !nlh) {
+		nftnl_set_free(s);
+		return;
+	}
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, b->cfg->nft_table);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, name);
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, flags);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, key_type);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, key_len);
+	nftnl_set_set_u32(s, NFTNL_SET_ID, ++b->set_ids);
+	if (size)
+		nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, size);
+	nftnl_set_nlmsg_build_payload(nlh, s);
+	nftnl_set_free(s);
+	message_done(b);
+}
+
+/* Sends a set's elements (or, with none, flushes it on delete). */
+static void put_elements(struct nft_batch *b, uint16_t type, struct nftnl_set *s,
+			 const char *what)
+{
+	struct nlmsghdr *nlh = message(b, type,
+				       type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE : 0,
+				       what);
+
+	if (nlh) {
+		nftnl_set_elems_nlmsg_build_payload(nlh, s);
+		message_done(b);
+	}
+}
+
+static struct nftnl_set *element_list(const struct rpcgate_config *cfg,
+				      const char *set)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+
+	if (!s)
+		return NULL;
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, cfg->nft_table);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, set);
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
+	return s;
+}
+
+static void add_element(struct nftnl_set *s, const void *key, uint32_t len,
+			uint32_t flags, uint64_t timeout_ms)
+{
+	struct nftnl_set_elem *e = nftnl_set_elem_alloc();
+
+	if (!e)
+		return;
+	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, len);
+	if (flags)
+		nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_FLAGS, flags);
+	if (timeout_ms)
+		nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_TIMEOUT, timeout_ms);
+	nftnl_set_elem_add(s, e);
+}
+
+/* addr += 1 over len bytes; false when it wrapped past the top. */
+static bool addr_increment(uint8_t *addr, size_t len)
+{
+	for (size_t i = len; i-- > 0;)
+		if (++addr[i] != 0)
+			return true;
+	return false;
+}
+
+struct range {
+	uint8_t first[16];
+	uint8_t after[16];	/* one past the last address */
+	bool to_top;		/* runs to the last address: no end element */
+};
+
+static int range_order(const void *a, const void *b)
+{
+	return memcmp(((const struct range *)a)->first,
+		      ((const struct range *)b)->first, 16);
+}
+
+/*
+ * The servers of one family as an interval set: sorted, overlapping and
+ * adjacent prefixes merged (the kernel refuses overlaps), each range a
+ * start element and an interval-end element.
+ */
+static void put_servers(struct nft_batch *b, const struct family *f, uint8_t af)
+{
+	const struct rpcgate_config *cfg = b->cfg;
+	struct range ranges[CONFIG_MAX_SERVERS];
+	size_t n = 0, merged = 0;
+	struct nftnl_set *s;
+
+	for (size_t i = 0; i < cfg->n_servers; i++) {
+		const struct addr_prefix *p = &cfg->servers[i];
+		struct range *r = &ranges[n];
+
+		if (p->family != af)
+			continue;
+		memset(r, 0, sizeof(*r));
+		memcpy(r->first, p->addr, f->addr_len);
+		memcpy(r->after, p->addr, f->addr_len);
+		for (size_t bit = p->len; bit < 8u * f->addr_len; bit++)
+			r->after[bit / 8] |= (uint8_t)(0x80 >> (bit % 8));
+		r->to_top = !addr_increment(r->after, f->addr_len);
+		n++;
+	}
+	if (n == 0)
+		return;
+	qsort(ranges, n, sizeof(ranges[0]), range_order);
+	for (size_t i = 1; i < n; i++) {
+		struct range *last = &ranges[merged];
+
+		if (last->to_top)
+			break;
+		if (memcmp(ranges[i].first, last->after, 16) <= 0) {
+			if (ranges[i].to_top ||
+			    memcmp(ranges[i].after, last->after, 16) > 0) {
+				memcpy(last->after, ranges[i].after, 16);
+				last->to_top = ranges[i].to_top;
+			}
+		} else {
+			ranges[++merged] = ranges[i];
+		}
+	}
+	s = element_list(cfg, f->servers_set);
+	if (!s)
+		return;
+	for (size_t i = 0; i <= merged; i++) {
+		add_element(s, ranges[i].first, f->addr_len, 0, 0);
+		if (!ranges[i].to_top)
+			add_element(s, ranges[i].after, f->addr_len,
+				    NFT_SET_ELEM_INTERVAL_END, 0);
+	}
+	put_elements(b, NFT_MSG_NEWSETELEM, s, "add server elements");
+	nftnl_set_free(s);
+}
+
+static void put_epm_ports(struct nft_batch *b)
+{
+	struct nftnl_set *s = element_list(b->cfg, SET_EPM_PORTS);
+
+	if (!s)
+		return;
+	for (size_t i = 0; i < b->cfg->n_epm_ports; i++) {
+		uint16_t port = htons(b->cfg->epm_ports[i]);
+
+		add_element(s, &port, sizeof(port), 0, 0);
+	}
+	put_elements(b, NFT_MSG_NEWSETELEM, s, "add " SET_EPM_PORTS " elements");
+	nftnl_set_free(s);
+}
+
+static void put_rule(struct nft_batch *b, struct nftnl_rule *r,
+		     const char *what, bool queue_rule)
+{
+	struct nlmsghdr *nlh = message(b, NFT_MSG_NEWRULE,
+				       NLM_F_CREATE | NLM_F_APPEND, what);
+
+	if (nlh) {
+		b->sent[b->n_sent - 1].queue_rule = queue_rule;
+		nftnl_rule_set_str(r, NFTNL_RULE_TABLE, b->cfg->nft_table);
+		nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, CHAIN_NAME);
+		nftnl_rule_nlmsg_build_payload(nlh, r);
+		message_done(b);
+	}
+	nftnl_rule_free(r);
+}
+
+static struct nftnl_rule *rule_for(const struct family *f)
+{
+	struct nftnl_rule *r = nftnl_rule_alloc();
+
+	if (r)
+		match_u8(r, NFT_META_NFPROTO, f->nfproto);
+	return r;
+}
+
+/* EPM traffic with a server, one direction: to the daemon. */
+static void put_queue_rule(struct nft_batch *b, const struct family *f,
+			   bool to_server, enum nft_queue_kind kind)
+{
+	struct nftnl_rule *r = rule_for(f);
+	char what[96];
+
+	if (!r)
+		return;
+	match_u8(r, NFT_META_L4PROTO, IPPROTO_TCP);
+	payload_load(r, NFT_PAYLOAD_NETWORK_HEADER,
+		     to_server ? f->daddr_offset : f->saddr_offset, f->addr_len,
+		     NFT_REG_1);
+	lookup(r, f->servers_set, false);
+	payload_load(r, NFT_PAYLOAD_TRANSPORT_HEADER, to_server ? 2 : 0, 2,
+		     NFT_REG_1);
+	lookup(r, SET_EPM_PORTS, false);
+	match_ct_state(r, NF_CT_STATE_BIT(IP_CT_NEW) |
+				  NF_CT_STATE_BIT(IP_CT_ESTABLISHED));
+	queue(r, kind, b->cfg);
+	snprintf(what, sizeof(what), "add rule: %s EPM traffic %s a server -> %s",
+		 f->nfproto == NFPROTO_IPV4 ? "IPv4" : "IPv6",
+		 to_server ? "to" : "from",
+		 kind == NFT_QUEUE_NATIVE ? "queue" : "xt NFQUEUE");
+	put_rule(b, r, what, true);
+}
+
+/* A new connection through a pinhole: refresh it, mark it, accept. */
+static void put_pinhole_rule(struct nft_batch *b, const struct family *f)
+{
+	struct nftnl_rule *r = rule_for(f);
+	struct nftnl_expr *e;
+	uint32_t mark = b->cfg->pinhole_mark;
+
+	if (!r)
+		return;
+	match_ct_state(r, NF_CT_STATE_BIT(IP_CT_NEW));
+	load_pinhole_key(r, f);
+	lookup(r, f->pinholes_set, false);
+	e = nftnl_expr_alloc("dynset");
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SREG_KEY, NFT_REG_1);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_OP, NFT_DYNSET_OP_UPDATE);
+		nftnl_expr_set_u64(e, NFTNL_EXPR_DYNSET_TIMEOUT,
+				   (uint64_t)b->cfg->pinhole_timeout * 1000);
+		nftnl_expr_set_str(e, NFTNL_EXPR_DYNSET_SET_NAME, f->pinholes_set);
+		expr_add(r, e);
+	}
+	ct_expr(r, NFT_CT_MARK, false);
+	bitwise(r, ~mark, mark);
+	ct_expr(r, NFT_CT_MARK, true);
+	verdict(r, NF_ACCEPT);
+	put_rule(b, r, "add rule: pinhole", false);
+}
+
+/* Any other new TCP connection to a server's pinhole port range: drop. */
+static void put_drop_rule(struct nft_batch *b, const struct family *f)
+{
+	struct nftnl_rule *r = rule_for(f);
+	uint16_t low = htons(b->cfg->port_min), high = htons(b->cfg->port_max);
+
+	if (!r)
+		return;
+	match_ct_state(r, NF_CT_STATE_BIT(IP_CT_NEW));
+	payload_load(r, NFT_PAYLOAD_NETWORK_HEADER, f->daddr_offset, f->addr_len,
+		     NFT_REG_1);
+	lookup(r, f->servers_set, false);
+	match_u8(r, NFT_META_L4PROTO, IPPROTO_TCP);
+	payload_load(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG_1);
+	compare(r, NFT_CMP_GTE, &low, sizeof(low));
+	compare(r, NFT_CMP_LTE, &high, sizeof(high));
+	lookup(r, SET_EPM_PORTS, true);
+	verdict(r, NF_DROP);
+	put_rule(b, r, "add rule: drop unadmitted", false);
+}
+
+static void put_pinhole_sets(struct nft_batch *b, uint16_t msg_flags)
+{
+	for (size_t i = 0; i < 2; i++) {
+		const struct family *f = &families[i];
+		uint32_t type = ((f->addr_type << TYPE_BITS | f->addr_type)
+					 << TYPE_BITS | TYPE_INET_PROTOCOL)
+					<< TYPE_BITS | TYPE_INET_SERVICE;
+
+		put_set(b, f->pinholes_set, NFT_SET_TIMEOUT | NFT_SET_EVAL, type,
+			pinhole_key_len(f), b->cfg->max_pinholes, msg_flags);
+	}
+}
+
+static void flush_set(struct nft_batch *b, const char *name)
+{
+	struct nftnl_set *s = element_list(b->cfg, name);
+	char what[96];
+
+	if (!s)
+		return;
+	snprintf(what, sizeof(what), "flush set %s", name);
+	put_elements(b, NFT_MSG_DELSETELEM, s, what);
+	nftnl_set_free(s);
+}
+
+static void build_table(struct nft_batch *b, bool reload,
+			enum nft_queue_kind kind)
+{
+	if (!reload) {
+		put_table(b, NFT_MSG_NEWTABLE, NLM_F_CREATE);
+		put_set(b, families[0].servers_set, NFT_SET_INTERVAL, TYPE_IPADDR,
+			4, 0, NLM_F_CREATE | NLM_F_EXCL);
+		put_set(b, families[1].servers_set, NFT_SET_INTERVAL, TYPE_IP6ADDR,
+			16, 0, NLM_F_CREATE | NLM_F_EXCL);
+		put_set(b, SET_EPM_PORTS, 0, TYPE_INET_SERVICE, 2, 0,
+			NLM_F_CREATE | NLM_F_EXCL);
+		put_pinhole_sets(b, NLM_F_CREATE | NLM_F_EXCL);
+		put_chain(b);
+	} else {
+		flush_chain(b);
+		flush_set(b, families[0].servers_set);
+		flush_set(b, families[1].servers_set);
+		flush_set(b, SET_EPM_PORTS);
+	}
+	for (size_t i = 0; i < 2; i++) {
+		put_servers(b, &families[i], i == 0 ? AF_INET : AF_INET6);
+	}
+	put_epm_ports(b);
+	for (size_t i = 0; i < 2; i++) {
+		put_queue_rule(b, &families[i], true, kind);
+		put_queue_rule(b, &families[i], false, kind);
+		put_pinhole_rule(b, &families[i]);
+		put_drop_rule(b, &families[i]);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* talking to the kernel                                               */
+
+static const struct sent_message *sent_by_seq(const struct nft_batch *b,
+					      uint32_t seq)
+{
+	for (size_t i = 0; i < b->n_sent; i++)
+		if (b->sent[i].seq == seq)
+			return &b->sent[i];
+	return NULL;
+}
+
+/*
+ * Sends the batch and reads every answer the kernel queued while it
+ * processed it (it does so inside sendmsg).  Returns 0 or the first
+ * error as -errno, naming the message in err; *queue_refused is set when
+ * the refused message was a queue rule.
+ */
+static int commit(struct nft_batch *b, char *err, size_t errlen,
+		  bool *queue_refused)
+{
+	struct nft *n = b->nft;
+	int fd = mnl_socket_get_fd(n->nl), first_error = 0;
+	struct sockaddr_nl snl = { .nl_family = AF_NETLINK };
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct msghdr msg = { 0 };
+	struct iovec *iov;
+	int iovlen;
+	size_t acked = 0;
+
+	*queue_refused = false;
+	if (b->failed_alloc) {
+		snprintf(err, errlen, "out of memory building the batch");
+		return -ENOMEM;
+	}
+	nftnl_batch_end(nftnl_batch_buffer(b->batch), n->seq++);
+	nftnl_batch_update(b->batch);
+	iovlen = nftnl_batch_iovec_len(b->batch);
+	iov = calloc((size_t)iovlen, sizeof(*iov));
+	if (!iov)
+		return -ENOMEM;
+	nftnl_batch_iovec(b->batch, iov, (uint32_t)iovlen);
+	msg.msg_name = &snl;
+	msg.msg_namelen = sizeof(snl);
+	msg.msg_iov = iov;
+	msg.msg_iovlen = (size_t)iovlen;
+	if (sendmsg(fd, &msg, 0) < 0) {
+		int e = errno;
+
+		free(iov);
+		snprintf(err, errlen, "sending the nftables batch: %s", strerror(e));
+		return -e;
+	}
+	free(iov);
+	while (acked < b->n_sent) {
+		ssize_t len = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		const struct nlmsghdr *nlh;
+		int left;
+
+		if (len < 0) {
+			if (errno == EINTR)
+				continue;
+			/* every answer was queued before sendmsg returned */
+			if (errno == EAGAIN)
+				break;
+			if (!first_error) {
+				first_error = -errno;
+				snprintf(err, errlen, "reading nftables answers: %s",
+					 strerror(errno));
+			}
+			break;
+		}
+		left = (int)len;
+		for (nlh = (const struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, left);
+		     nlh = mnl_nlmsg_next(nlh, &left)) {
+			const struct nlmsgerr *e;
+			const struct sent_message *m;
+
+			if (nlh->nlmsg_type != NLMSG_ERROR)
+				continue;
+			acked++;
+			e = mnl_nlmsg_get_payload(nlh);
+			if (e->error == 0 || first_error)
+				continue;
+			first_error = e->error;
+			m = sent_by_seq(b, nlh->nlmsg_seq);
+			snprintf(err, errlen, "%s: %s", m ? m->what : "nftables",
+				 strerror(-e->error));
+			*queue_refused = m && m->queue_rule;
+		}
+	}
+	return first_error;
+}
+
+struct nft_batch *nft_batch_begin(struct nft *n, const struct rpcgate_config *cfg)
+{
+	return batch_new(n, cfg);
+}
+
+int nft_batch_commit(struct nft_batch *b, char *err, size_t errlen)
+{
+	bool queue_refused;
+	int rc = commit(b, err, errlen, &queue_refused);
+
+	batch_free(b);
+	return rc;
+}
+
+static int install_with(struct nft *n, const struct rpcgate_config *cfg,
+			bool reload, enum nft_queue_kind kind, char *err,
+			size_t errlen, bool *queue_refused)
+{
+	struct nft_batch *b = batch_new(n, cfg);
+	int rc;
+
+	if (!b)
+		return -ENOMEM;
+	if (cfg->nft_mode == NFT_MODE_SETS)
+		put_pinhole_sets(b, NLM_F_CREATE);
+	else
+		build_table(b, reload, kind);
+	rc = commit(b, err, errlen, queue_refused);
+	batch_free(b);
+	return rc;
+}
+
+int nft_install(struct nft *n, const struct rpcgate_config *cfg, bool reload,
+		char *err, size_t errlen)
+{
+	bool queue_refused;
+	int rc;
+
+	if (!reload) {
+		/* a table left behind by a daemon that died goes first */
+		nft_remove(n, cfg);
+		n->queue_kind = NFT_QUEUE_NATIVE;
+	}
+	rc = install_with(n, cfg, reload, n->queue_kind, err, errlen,
+			  &queue_refused);
+	if (rc != 0 && queue_refused && n->queue_kind == NFT_QUEUE_NATIVE) {
+		n->queue_kind = NFT_QUEUE_XT;
+		rc = install_with(n, cfg, reload, n->queue_kind, err, errlen,
+				  &queue_refused);
+	}
+	return rc;
+}
+
+int nft_remove(struct nft *n, const struct rpcgate_config *cfg)
+{
+	struct nft_batch *b = batch_new(n, cfg);
+	char err[256];
+	bool queue_refused;
+	int rc;
+
+	if (!b)
+		return -ENOMEM;
+	if (cfg->nft_mode == NFT_MODE_SETS) {
+		flush_set(b, families[0].pinholes_set);
+		flush_set(b, families[1].pinholes_set);
+	} else {
+		put_table(b, NFT_MSG_DELTABLE, 0);
+	}
+	rc = commit(b, err, sizeof(err), &queue_refused);
+	batch_free(b);
+	return rc == -ENOENT ? 0 : rc;
+}
+
+static void pinhole_key(const struct pinhole *p, uint8_t key[40], uint32_t *len)
+{
+	const struct family *f = family_of(p->family);
+	uint16_t port = htons(p->port);
+	uint8_t *k = key;
+
+	memset(key, 0, 40);
+	memcpy(k, p->client, f->addr_len);
+	k += f->addr_len;
+	memcpy(k, p->server, f->addr_len);
+	k += f->addr_len;
+	k[0] = p->proto;
+	memcpy(k + 4, &port, sizeof(port));
+	*len = pinhole_key_len(f);
+}
+
+static void pinhole_message(struct nft_batch *b, uint16_t type,
+			    const struct pinhole *p, uint64_t timeout_ms)
+{
+	const struct family *f = family_of(p->family);
+	struct nftnl_set *s = element_list(b->cfg, f->pinholes_set);
+	uint8_t key[40];
+	uint32_t len;
+
+	if (!s) {
+		b->failed_alloc = true;
+		return;
+	}
+	pinhole_key(p, key, &len);
+	add_element(s, key, len, 0, timeout_ms);
+	put_elements(b, type, s,
+		     type == NFT_MSG_NEWSETELEM ? "add pinhole" : "delete pinhole");
+	nftnl_set_free(s);
+}
+
+/*
+ * Adding an element that exists does not renew its timeout, so the batch
+ * makes sure it exists, deletes it and adds it afresh: atomic, and never
+ * a delete of something absent.
+ */
+void nft_batch_pinhole_add(struct nft_batch *b, const struct pinhole *p,
+			   uint32_t timeout_s)
+{
+	uint64_t timeout_ms = (uint64_t)timeout_s * 1000;
+
+	pinhole_message(b, NFT_MSG_NEWSETELEM, p, timeout_ms);
+	pinhole_message(b, NFT_MSG_DELSETELEM, p, 0);
+	pinhole_message(b, NFT_MSG_NEWSETELEM, p, timeout_ms);
+}
+
+void nft_batch_pinhole_del(struct nft_batch *b, const struct pinhole *p)
+{
+	/* absent already is fine: make sure it exists, then delete */
+	pinhole_message(b, NFT_MSG_NEWSETELEM, p, 1000);
+	pinhole_message(b, NFT_MSG_DELSETELEM, p, 0);
+}
+
+struct remaining {
+	int64_t ms;
+};
+
+static int element_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct remaining *r = data;
+	struct nftnl_set *s = nftnl_set_alloc();
+	struct nftnl_set_elems_iter *it;
+	struct nftnl_set_elem *e;
+
+	if (!s)
+		return MNL_CB_ERROR;
+	if (nftnl_set_elems_nlmsg_parse(nlh, s) < 0) {
+		nftnl_set_free(s);
+		return MNL_CB_ERROR;
+	}
+	it = nftnl_set_elems_iter_create(s);
+	while (it && (e = nftnl_set_elems_iter_next(it)) != NULL)
+		if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPIRATION))
+			r->ms = (int64_t)nftnl_set_elem_get_u64(
+				e, NFTNL_SET_ELEM_EXPIRATION);
+	if (it)
+		nftnl_set_elems_iter_destroy(it);
+	nftnl_set_free(s);
+	return MNL_CB_OK;
+}
+
+int64_t nft_pinhole_remaining(struct nft *n, const struct rpcgate_config *cfg,
+			      const struct pinhole *p)
+{
+	const struct family *f = family_of(p->family);
+	struct nftnl_set *s = element_list(cfg, f->pinholes_set);
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct remaining r = { .ms = -ENOENT };
+	struct nlmsghdr *nlh;
+	uint32_t seq = n->seq++, len;
+	uint8_t key[40];
+	ssize_t got;
+	int rc;
+
+	if (!s)
+		return -ENOMEM;
+	pinhole_key(p, key, &len);
+	add_element(s, key, len, 0, 0);
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, NFPROTO_INET,
+				    NLM_F_ACK, seq);
+	nftnl_set_elems_nlmsg_build_payload(nlh, s);
+	nftnl_set_free(s);
+	if (mnl_socket_sendto(n->nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	do {
+		got = mnl_socket_recvfrom(n->nl, buf, sizeof(buf));
+		if (got < 0)
+			return -errno;
+		rc = mnl_cb_run(buf, (size_t)got, seq, n->portid, element_cb, &r);
+	} while (rc > 0);
+	if (rc < 0)
+		return -errno;
+	return r.ms;
+}
+
+static void print_prefixes(FILE *out, const struct rpcgate_config *cfg,
+			   uint8_t af)
+{
+	const char *sep = "";
+
+	for (size_t i = 0; i < cfg->n_servers; i++) {
+		char text[INET6_ADDRSTRLEN];
+
+		if (cfg->servers[i].family != af)
+			continue;
+		inet_ntop(af, cfg->servers[i].addr, text, sizeof(text));
+		fprintf(out, "%s%s/%u", sep, text, cfg->servers[i].len);
+		sep = ", ";
+	}
+}
+
+static bool has_family(const struct rpcgate_config *cfg, uint8_t af)
+{
+	for (size_t i = 0; i < cfg->n_servers; i++)
+		if (cfg->servers[i].family == af)
+			return true;
+	return false;
+}
+
+static void print_ports(FILE *out, const struct rpcgate_config *cfg)
+{
+	for (size_t i = 0; i < cfg->n_epm_ports; i++)
+		fprintf(out, "%s%u", i ? ", " : "", cfg->epm_ports[i]);
+}
+
+void nft_print_ruleset(FILE *out, const struct rpcgate_config *cfg)
+{
+	static const char *const ip[] = { "ip", "ip6" };
+	static const uint8_t af[] = { AF_INET, AF_INET6 };
+
+	fprintf(out,
+		"# A router whose forward policy is drop, for rpcgated (nft -f FILE).\n"
+		"# rpcgated adds its own table, inet %s, when it starts: that\n"
+		"# table queues endpoint-mapper traffic to the daemon, and marks\n"
+		"# new connections that one of its pinholes admits with ct mark\n"
+		"# 0x%08x; the last rule below admits those.\n",
+		cfg->nft_table, cfg->pinhole_mark);
+	if (cfg->nft_mode == NFT_MODE_SETS)
+		fprintf(out, "# nft_mode \"sets\": rpcgated fills pinholes4 and "
+			     "pinholes6 below and adds no table.\n");
+	fprintf(out, "table inet %s {\n",
+		cfg->nft_mode == NFT_MODE_SETS ? cfg->nft_table : "filter");
+	if (cfg->nft_mode == NFT_MODE_SETS) {
+		fprintf(out,
+			"\tset pinholes4 {\n"
+			"\t\ttype ipv4_addr . ipv4_addr . inet_proto . inet_service\n"
+			"\t\tsize %u\n\t\tflags dynamic,timeout\n\t}\n"
+			"\tset pinholes6 {\n"
+			"\t\ttype ipv6_addr . ipv6_addr . inet_proto . inet_service\n"
+			"\t\tsize %u\n\t\tflags dynamic,timeout\n\t}\n",
+			cfg->max_pinholes, cfg->max_pinholes);
+	}
+	fprintf(out, "\tchain forward {\n"
+		     "\t\ttype filter hook forward priority filter; policy drop;\n"
+		     "\t\tct state established,related accept\n");
+	for (size_t i = 0; i < 2; i++) {
+		if (!has_family(cfg, af[i]))
+			continue;
+		if (cfg->nft_mode == NFT_MODE_SETS) {
+			fprintf(out, "\t\t%s daddr { ", ip[i]);
+			print_prefixes(out, cfg, af[i]);
+			fprintf(out, " } tcp dport { ");
+			print_ports(out, cfg);
+			fprintf(out, " } queue num %u%s\n", cfg->queue_num,
+				cfg->on_failure == ON_FAILURE_OPEN ? " bypass" : "");
+			fprintf(out, "\t\t%s saddr { ", ip[i]);
+			print_prefixes(out, cfg, af[i]);
+			fprintf(out, " } tcp sport { ");
+			print_ports(out, cfg);
+			fprintf(out, " } queue num %u%s\n", cfg->queue_num,
+				cfg->on_failure == ON_FAILURE_OPEN ? " bypass" : "");
+			fprintf(out,
+				"\t\tct state new %s saddr . %s daddr . meta l4proto . th dport "
+				"@pinholes%s update @pinholes%s { %s saddr . %s daddr . "
+				"meta l4proto . th dport timeout %us } accept\n",
+				ip[i], ip[i], i ? "6" : "4", i ? "6" : "4", ip[i],
+				ip[i], cfg->pinhole_timeout);
+			continue;
+		}
+		fprintf(out, "\t\t%s daddr { ", ip[i]);
+		print_prefixes(out, cfg, af[i]);
+		fprintf(out, " } tcp dport { ");
+		print_ports(out, cfg);
+		fprintf(out, " } accept\n");
+	}
+	if (cfg->nft_mode == NFT_MODE_TABLE)
+		fprintf(out, "\t\tct mark & 0x%08x == 0x%08x accept\n",
+			cfg->pinhole_mark, cfg->pinhole_mark);
+	fprintf(out, "\t}\n}\n");
+}

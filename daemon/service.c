@@ -1,0 +1,543 @@
+#include <arpa/inet.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conntrack.h"
+#include "flow.h"
+#include "gate.h"
+#include "log.h"
+#include "nft.h"
+#include "packet.h"
+#include "queue.h"
+#include "service.h"
+
+#define TICK_MS 1000
+
+struct service_stats {
+	uint64_t packets;
+	uint64_t answers;
+	uint64_t opened;
+	uint64_t refused;
+	uint64_t expired;
+	uint64_t revoked;
+	uint64_t nft_errors;
+	uint64_t queue_overruns;
+};
+
+/* What one queued packet's answers decided, logged once per reason. */
+struct packet_decisions {
+	struct nft_batch *batch;
+	size_t n_opened, cap_opened;
+	struct pinhole *opened;
+	uint32_t refused[GATE_TOTAL_CAP + 1];
+	char refused_example[GATE_TOTAL_CAP + 1][160];
+	char client[INET6_ADDRSTRLEN], server[INET6_ADDRSTRLEN];
+};
+
+struct service {
+	const char *config_path;
+	struct rpcgate_config *cfg;
+	struct flow_table flows;
+	struct gate gate;
+	struct nft *nft;
+	struct queue *queue;
+	int epoll, signals, timer;
+	uint64_t watchdog_usec, last_watchdog_ms;
+	struct service_stats stats;
+	struct packet_decisions decisions;
+	bool running;
+};
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void format_addr(uint8_t family, const uint8_t *addr, char *out,
+			size_t size)
+{
+	if (!inet_ntop(family, addr, out, (socklen_t)size))
+		snprintf(out, size, "?");
+}
+
+static void describe_pinhole(const struct pinhole *p, char *out, size_t size)
+{
+	char client[INET6_ADDRSTRLEN], server[INET6_ADDRSTRLEN];
+
+	format_addr(p->family, p->client, client, sizeof(client));
+	format_addr(p->family, p->server, server, sizeof(server));
+	snprintf(out, size, "%s %s -> %s%s%s:%u",
+		 p->proto == IPPROTO_TCP ? "tcp" : "udp", client,
+		 p->family == AF_INET6 ? "[" : "", server,
+		 p->family == AF_INET6 ? "]" : "", p->port);
+}
+
+static void describe_endpoint(const struct epm_endpoint *ep, char *out,
+			      size_t size)
+{
+	char iface[UUID_TEXT_LEN + 1];
+	const char *name = epm_iface_name(&ep->iface);
+
+	uuid_format(&ep->iface, iface);
+	snprintf(out, size, "%s %s/%u", name ? name : iface,
+		 epm_proto_name(ep->proto), ep->port);
+}
+
+static void remember_opened(struct packet_decisions *d, const struct pinhole *p)
+{
+	if (d->n_opened == d->cap_opened) {
+		size_t cap = d->cap_opened ? 2 * d->cap_opened : 8;
+		struct pinhole *grown = realloc(d->opened, cap * sizeof(*grown));
+
+		if (!grown)
+			return;
+		d->opened = grown;
+		d->cap_opened = cap;
+	}
+	d->opened[d->n_opened++] = *p;
+}
+
+static void on_endpoint(void *arg, const struct flow *flow,
+			const struct dce_answer *ans,
+			const struct epm_endpoint *ep)
+{
+	struct service *s = arg;
+	struct packet_decisions *d = &s->decisions;
+	struct gate_answer a = {
+		.family = flow->key.family,
+		.client = flow->key.client,
+		.epm_server = flow->key.server,
+		.answer = ans,
+		.ep = ep,
+	};
+	struct pinhole p;
+	enum gate_reason reason = gate_admit(&s->gate, &a, now_ms(), &p);
+	char what[160], endpoint[96];
+
+	format_addr(flow->key.family, flow->key.client, d->client,
+		    sizeof(d->client));
+	format_addr(flow->key.family, flow->key.server, d->server,
+		    sizeof(d->server));
+	describe_endpoint(ep, endpoint, sizeof(endpoint));
+	if (reason != GATE_OPEN) {
+		if (d->refused[reason]++ == 0)
+			snprintf(d->refused_example[reason],
+				 sizeof(d->refused_example[reason]), "%s", endpoint);
+		s->stats.refused++;
+		return;
+	}
+	if (!d->batch)
+		d->batch = nft_batch_begin(s->nft, s->cfg);
+	if (!d->batch)
+		return;
+	nft_batch_pinhole_add(d->batch, &p, s->cfg->pinhole_timeout);
+	remember_opened(d, &p);
+	describe_pinhole(&p, what, sizeof(what));
+	log_info("opened %s for %us: %s advertised by %s to %s", what,
+		 s->cfg->pinhole_timeout, endpoint, d->server, d->client);
+	s->stats.opened++;
+}
+
+static bool forget_failed(void *arg, struct gate_pinhole *p)
+{
+	const struct packet_decisions *d = arg;
+
+	for (size_t i = 0; i < d->n_opened; i++)
+		if (memcmp(&d->opened[i], &p->key, sizeof(p->key)) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The packet that completed an answer is let go only once the kernel
+ * holds the pinholes: the client connects within a tenth of a
+ * millisecond of reading the answer.
+ */
+static void settle_decisions(struct service *s)
+{
+	struct packet_decisions *d = &s->decisions;
+	char err[256];
+
+	if (d->batch && nft_batch_commit(d->batch, err, sizeof(err)) != 0) {
+		log_warnx("could not open %zu pinhole(s) for %s: %s", d->n_opened,
+			  d->client, err);
+		s->stats.nft_errors++;
+		gate_visit(&s->gate, forget_failed, d);
+	}
+	d->batch = NULL;
+	for (int r = 0; r <= GATE_TOTAL_CAP; r++) {
+		if (d->refused[r] == 0)
+			continue;
+		log_info("refused %u endpoint(s) advertised by %s to %s (%s%s): %s",
+			 d->refused[r], d->server, d->client,
+			 d->refused_example[r], d->refused[r] > 1 ? ", ..." : "",
+			 gate_reason_text((enum gate_reason)r));
+		d->refused[r] = 0;
+	}
+	d->n_opened = 0;
+}
+
+static void on_packet(void *arg, uint32_t id, const uint8_t *data, size_t len)
+{
+	struct service *s = arg;
+	struct packet pkt;
+
+	s->stats.packets++;
+	if (data && packet_parse_ip(data, len, &pkt) == PACKET_OK) {
+		int endpoints = flow_table_packet(&s->flows, &pkt, now_ms() * 1000,
+						  on_endpoint, s);
+
+		if (endpoints > 0) {
+			s->stats.answers++;
+			settle_decisions(s);
+		}
+	}
+	if (queue_accept(s->queue, id) < 0)
+		log_warn("verdict for queued packet %u", id);
+}
+
+struct expiry {
+	struct service *s;
+	uint64_t now;
+};
+
+/* Traffic refreshes a pinhole in the kernel; only the kernel knows when
+ * it really expired. */
+static bool expire_one(void *arg, struct gate_pinhole *p)
+{
+	struct expiry *e = arg;
+	int64_t remaining;
+	char what[160];
+
+	if (p->expires_ms > e->now)
+		return false;
+	remaining = nft_pinhole_remaining(e->s->nft, e->s->cfg, &p->key);
+	if (remaining > 0) {
+		p->expires_ms = e->now + (uint64_t)remaining;
+		return false;
+	}
+	describe_pinhole(&p->key, what, sizeof(what));
+	log_info("expired %s", what);
+	e->s->stats.expired++;
+	return true;
+}
+
+static void log_stats(const struct service *s)
+{
+	const struct flow_stats *f = &s->flows.stats;
+
+	log_info("statistics: %llu packets, %llu answers, %llu opened, "
+		 "%llu refused, %llu expired, %llu revoked, %zu open now; "
+		 "flows %zu tracked now, %llu total, %llu refused (max_flows), "
+		 "%llu desynchronized; %llu nftables errors, %llu queue overruns",
+		 (unsigned long long)s->stats.packets,
+		 (unsigned long long)s->stats.answers,
+		 (unsigned long long)s->stats.opened,
+		 (unsigned long long)s->stats.refused,
+		 (unsigned long long)s->stats.expired,
+		 (unsigned long long)s->stats.revoked, s->gate.n_pinholes,
+		 s->flows.n_flows, (unsigned long long)f->flows_tracked,
+		 (unsigned long long)f->flows_refused,
+		 (unsigned long long)f->flows_desync,
+		 (unsigned long long)s->stats.nft_errors,
+		 (unsigned long long)s->stats.queue_overruns);
+}
+
+struct revocation {
+	struct service *s;
+	struct nft_batch *batch;
+};
+
+static bool revoke_one(void *arg, struct gate_pinhole *p)
+{
+	struct revocation *r = arg;
+	char what[160];
+	int cut = 0;
+
+	if (gate_still_allowed(r->s->cfg, p))
+		return false;
+	if (!r->batch)
+		r->batch = nft_batch_begin(r->s->nft, r->s->cfg);
+	if (r->batch)
+		nft_batch_pinhole_del(r->batch, &p->key);
+	if (r->s->cfg->revoke_established)
+		cut = conntrack_revoke(&p->key, r->s->cfg->pinhole_mark);
+	describe_pinhole(&p->key, what, sizeof(what));
+	if (cut < 0)
+		log_warnx("revoked %s; its connections could not be cut: %s", what,
+			  strerror(-cut));
+	else
+		log_info("revoked %s: no longer allowed by the configuration%s", what,
+			 cut > 0 ? ", established connections cut" : "");
+	r->s->stats.revoked++;
+	return true;
+}
+
+static void apply_flow_limits(struct flow_config *fc,
+			      const struct rpcgate_config *cfg)
+{
+	fc->max_flows = cfg->max_flows;
+	fc->max_stream_bytes = cfg->max_buffer_bytes;
+	fc->max_call_bytes = cfg->max_call_bytes;
+	fc->idle_timeout_us = (uint64_t)cfg->flow_idle_timeout * 1000000;
+	fc->n_epm_ports = 0;
+	for (size_t i = 0; i < cfg->n_epm_ports; i++)
+		flow_config_add_port(fc, cfg->epm_ports[i]);
+}
+
+static void log_config_errors(char *text)
+{
+	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
+		log_warnx("%s", line);
+}
+
+/*
+ * SIGHUP: the new file is read aside; a bad one is reported and the
+ * running policy stays.  A good one replaces the rules and server sets in
+ * one batch, and pinholes it no longer allows are removed.
+ */
+static void reload(struct service *s)
+{
+	struct rpcgate_config *next = malloc(sizeof(*next)), *previous = s->cfg;
+	struct revocation r = { .s = s };
+	char *errors = NULL, err[256];
+	size_t errors_len = 0;
+	FILE *report = open_memstream(&errors, &errors_len);
+	int problems;
+
+	if (!next || !report) {
+		log_warnx("reload: out of memory; keeping the running policy");
+		free(next);
+		if (report)
+			fclose(report);
+		free(errors);
+		return;
+	}
+	sd_notify(0, "RELOADING=1");
+	config_defaults(next);
+	problems = config_load(s->config_path, next, report);
+	fclose(report);
+	if (problems) {
+		log_config_errors(errors);
+		log_warnx("reload: %d problem(s) in %s; keeping the running policy",
+			  problems, s->config_path);
+		goto done;
+	}
+	if (next->nft_mode != previous->nft_mode ||
+	    strcmp(next->nft_table, previous->nft_table) != 0 ||
+	    next->queue_num != previous->queue_num ||
+	    next->on_failure != previous->on_failure) {
+		log_warnx("reload: nft_mode, nft_table, queue_num and on_failure "
+			  "take effect at restart; keeping their running values");
+		next->nft_mode = previous->nft_mode;
+		snprintf(next->nft_table, sizeof(next->nft_table), "%s",
+			 previous->nft_table);
+		next->queue_num = previous->queue_num;
+		next->on_failure = previous->on_failure;
+	}
+	if (nft_install(s->nft, next, true, err, sizeof(err)) != 0) {
+		log_warnx("reload: %s; keeping the running policy", err);
+		goto done;
+	}
+	s->cfg = next;
+	s->gate.cfg = next;
+	apply_flow_limits(&s->flows.cfg, next);
+	log_set_verbose(next->log_verbose);
+	gate_visit(&s->gate, revoke_one, &r);
+	if (r.batch && nft_batch_commit(r.batch, err, sizeof(err)) != 0)
+		log_warnx("reload: removing revoked pinholes: %s", err);
+	log_info("reloaded %s", s->config_path);
+	next = previous;
+done:
+	free(next);
+	free(errors);
+	sd_notify(0, "READY=1");
+}
+
+static void on_signal(struct service *s)
+{
+	struct signalfd_siginfo si;
+
+	while (read(s->signals, &si, sizeof(si)) == sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGHUP:
+			reload(s);
+			break;
+		case SIGUSR1:
+			log_stats(s);
+			break;
+		default:
+			s->running = false;
+			break;
+		}
+	}
+}
+
+static void on_tick(struct service *s)
+{
+	uint64_t expirations, now = now_ms();
+	struct expiry e = { .s = s, .now = now };
+
+	if (read(s->timer, &expirations, sizeof(expirations)) < 0)
+		return;
+	gate_visit(&s->gate, expire_one, &e);
+	flow_table_expire(&s->flows, now * 1000);
+	if (s->watchdog_usec &&
+	    now - s->last_watchdog_ms >= s->watchdog_usec / 2000) {
+		sd_notify(0, "WATCHDOG=1");
+		s->last_watchdog_ms = now;
+	}
+}
+
+static int add_fd(struct service *s, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+	return epoll_ctl(s->epoll, EPOLL_CTL_ADD, fd, &ev);
+}
+
+static bool setup(struct service *s)
+{
+	struct flow_config fc;
+	struct itimerspec tick = {
+		.it_interval = { .tv_sec = TICK_MS / 1000 },
+		.it_value = { .tv_sec = TICK_MS / 1000 },
+	};
+	sigset_t mask;
+	char err[256];
+
+	flow_config_defaults(&fc);
+	apply_flow_limits(&fc, s->cfg);
+	if (getentropy(&fc.hash_seed, sizeof(fc.hash_seed)) < 0)
+		fc.hash_seed = (uint32_t)now_ms();
+	if (!flow_table_init(&s->flows, &fc) || !gate_init(&s->gate, s->cfg)) {
+		log_warnx("out of memory");
+		return false;
+	}
+	s->nft = nft_open();
+	if (!s->nft) {
+		log_warn("netlink socket for nftables");
+		return false;
+	}
+	if (nft_install(s->nft, s->cfg, false, err, sizeof(err)) != 0) {
+		log_warnx("installing the nftables %s: %s",
+			  s->cfg->nft_mode == NFT_MODE_SETS ? "sets" : "table", err);
+		return false;
+	}
+	s->queue = queue_open(s->cfg->queue_num,
+			      s->cfg->on_failure == ON_FAILURE_OPEN);
+	if (!s->queue) {
+		log_warn("binding NFQUEUE %u", s->cfg->queue_num);
+		return false;
+	}
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	s->signals = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	s->timer = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	s->epoll = epoll_create1(EPOLL_CLOEXEC);
+	if (s->signals < 0 || s->timer < 0 || s->epoll < 0 ||
+	    timerfd_settime(s->timer, 0, &tick, NULL) < 0 ||
+	    add_fd(s, s->signals) < 0 || add_fd(s, s->timer) < 0 ||
+	    add_fd(s, queue_fd(s->queue)) < 0) {
+		log_warn("event loop setup");
+		return false;
+	}
+	if (sd_watchdog_enabled(0, &s->watchdog_usec) <= 0)
+		s->watchdog_usec = 0;
+	log_info("started: queue %u (%s), %s %s, %zu server prefix(es)",
+		 s->cfg->queue_num,
+		 nft_queue_kind(s->nft) == NFT_QUEUE_NATIVE ? "nft queue" :
+							      "xt NFQUEUE",
+		 s->cfg->nft_mode == NFT_MODE_SETS ? "sets in table" : "table",
+		 s->cfg->nft_table, s->cfg->n_servers);
+	return true;
+}
+
+static void teardown(struct service *s)
+{
+	if (s->nft)
+		nft_remove(s->nft, s->cfg);
+	queue_close(s->queue);
+	nft_close(s->nft);
+	gate_release(&s->gate);
+	flow_table_release(&s->flows);
+	free(s->decisions.opened);
+	if (s->epoll >= 0)
+		close(s->epoll);
+	if (s->signals >= 0)
+		close(s->signals);
+	if (s->timer >= 0)
+		close(s->timer);
+}
+
+int service_run(const char *config_path, const struct rpcgate_config *cfg)
+{
+	struct service s = {
+		.config_path = config_path,
+		.cfg = malloc(sizeof(*cfg)),
+		.epoll = -1,
+		.signals = -1,
+		.timer = -1,
+		.running = true,
+	};
+	int status = 0;
+
+	/* reloads replace the policy, so the service owns its copy */
+	if (!s.cfg)
+		return 1;
+	*s.cfg = *cfg;
+	if (!setup(&s)) {
+		teardown(&s);
+		free(s.cfg);
+		return 1;
+	}
+	sd_notify(0, "READY=1");
+	while (s.running) {
+		struct epoll_event events[8];
+		int n = epoll_wait(s.epoll, events, 8, -1);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			log_warn("epoll_wait");
+			status = 1;
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			int fd = events[i].data.fd;
+
+			if (fd == s.signals) {
+				on_signal(&s);
+			} else if (fd == s.timer) {
+				on_tick(&s);
+			} else if (queue_receive(s.queue, on_packet, &s) == -ENOBUFS) {
+				/* the kernel dropped (or, fail-open, passed)
+				 * packets we never saw; their flows will notice */
+				s.stats.queue_overruns++;
+				log_warnx("NFQUEUE overrun: packets were not seen "
+					  "(%llu so far)",
+					  (unsigned long long)s.stats.queue_overruns);
+			}
+		}
+	}
+	sd_notify(0, "STOPPING=1");
+	log_info("stopping");
+	teardown(&s);
+	free(s.cfg);
+	return status;
+}

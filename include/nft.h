@@ -1,0 +1,77 @@
+/*
+ * All nftables netlink I/O: rpcgate's table, its sets and rules, and the
+ * pinhole elements, written with libnftnl in batches over one libmnl
+ * socket.  Every batch is atomic; a kernel error is mapped back by sequence
+ * number to the message that caused it.
+ *
+ * The table (inet, name from the config):
+ *   set servers4/servers6   the configured endpoint mappers (intervals)
+ *   set epm_ports           TCP ports the endpoint mappers listen on
+ *   set pinholes4/pinholes6 client . server . l4proto . port, with timeouts
+ *   chain forward           hook forward, priority filter - 10, policy accept:
+ *     EPM traffic to or from a server        -> queue to the daemon
+ *     new connection matching a pinhole      -> refresh it, mark the
+ *                                               conntrack entry, accept
+ *     other new connection to a server port
+ *     inside the pinhole port range          -> drop
+ * In "sets" mode only the sets are kept, in the administrator's table,
+ * and the administrator's ruleset carries the rules (--print-ruleset).
+ */
+#ifndef RPCGATE_NFT_H
+#define RPCGATE_NFT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "config.h"
+
+struct pinhole {
+	uint8_t family;		/* AF_INET or AF_INET6 */
+	uint8_t proto;		/* IPPROTO_TCP or IPPROTO_UDP */
+	uint16_t port;		/* host order */
+	uint8_t client[16];
+	uint8_t server[16];
+};
+
+enum nft_queue_kind {
+	NFT_QUEUE_NATIVE,	/* the nft "queue" expression */
+	NFT_QUEUE_XT,		/* xtables NFQUEUE target through nft_compat */
+};
+
+struct nft;
+struct nft_batch;
+
+struct nft *nft_open(void);
+void nft_close(struct nft *n);
+
+/*
+ * Creates the table (or, on reload, replaces its server and port sets and
+ * its rules, keeping the pinholes) in one atomic batch.  The native queue
+ * expression is tried first and the xtables target if the kernel lacks it.
+ * Returns 0, or -errno with a description in err.
+ */
+int nft_install(struct nft *n, const struct rpcgate_config *cfg, bool reload,
+		char *err, size_t errlen);
+enum nft_queue_kind nft_queue_kind(const struct nft *n);
+/* Deletes rpcgate's table, or in sets mode flushes the pinhole sets. */
+int nft_remove(struct nft *n, const struct rpcgate_config *cfg);
+
+struct nft_batch *nft_batch_begin(struct nft *n, const struct rpcgate_config *cfg);
+void nft_batch_pinhole_add(struct nft_batch *b, const struct pinhole *p,
+			   uint32_t timeout_s);
+void nft_batch_pinhole_del(struct nft_batch *b, const struct pinhole *p);
+/* Sends the batch, waits for the kernel's answer, frees the batch. */
+int nft_batch_commit(struct nft_batch *b, char *err, size_t errlen);
+
+/*
+ * Milliseconds the kernel still gives a pinhole (traffic refreshes it), or
+ * -ENOENT once it expired.
+ */
+int64_t nft_pinhole_remaining(struct nft *n, const struct rpcgate_config *cfg,
+			      const struct pinhole *p);
+
+/* A complete ruleset for a forward-policy-drop router, for `nft -f`. */
+void nft_print_ruleset(FILE *out, const struct rpcgate_config *cfg);
+
+#endif
