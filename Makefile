@@ -39,11 +39,11 @@ $(BUILD)/rpcgated: $(DAEMON) $(HEADERS)
 # A unit test #includes its module's .c, so that module is left out here.
 unit_sources = tests/unit/$(1).c $(filter-out daemon/$(patsubst test_%,%,$(1)).c,$(DECODER))
 
-$(BUILD)/tests/%: tests/unit/%.c $(DECODER) $(HEADERS) tests/unit/unit.h
+$(BUILD)/tests/%: tests/unit/%.c $(wildcard daemon/*.c) $(HEADERS) $(wildcard tests/unit/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -o $@ $(call unit_sources,$*) $(LDLIBS)
 
-$(BUILD)/asan/tests/%: tests/unit/%.c $(DECODER) $(HEADERS) tests/unit/unit.h
+$(BUILD)/asan/tests/%: tests/unit/%.c $(wildcard daemon/*.c) $(HEADERS) $(wildcard tests/unit/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(WARN) $(SANITIZE) $(CPPFLAGS) -o $@ $(call unit_sources,$*) $(LDLIBS)
 

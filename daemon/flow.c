@@ -315,8 +315,10 @@ int flow_table_packet(struct flow_table *t, const struct packet *pkt,
 	}
 	if (pkt->tcp_flags & TCP_ACK)
 		tcp_stream_acked(peer, pkt->ack);
-	tcp_stream_segment(own, seq, pkt->payload, pkt->payload_len,
-			   pkt->tcp_flags & TCP_FIN, consume, &c);
+	/* an acknowledgement of bytes never seen stops the payload it rides on */
+	if (peer->state != TCP_STREAM_DESYNC)
+		tcp_stream_segment(own, seq, pkt->payload, pkt->payload_len,
+				   pkt->tcp_flags & TCP_FIN, consume, &c);
 	if (own->state == TCP_STREAM_DESYNC || peer->state == TCP_STREAM_DESYNC) {
 		/* nothing this flow says can be trusted to line up any more */
 		c.flow->desync = true;

@@ -233,7 +233,12 @@ void tcp_stream_segment(struct tcp_stream *s, uint32_t seq,
 		hold(s, seq, data, len);
 		return;
 	}
-	deliver(s, data, len, consume, arg);
+	if (s->held) {
+		/* held bytes it overlaps were here first: join through hold() */
+		hold(s, seq, data, len);
+	} else {
+		deliver(s, data, len, consume, arg);
+	}
 	release_held(s, consume, arg);
 	close_if_finished(s);
 }

@@ -1,0 +1,1240 @@
+/*
+ * rpcgate.conf: libconfig syntax, checked against a table of known keys so
+ * that a misspelt key or a wrongly typed value is an error rather than a
+ * setting silently left at its default.  libconfig itself accepts any key,
+ * and config_lookup cannot tell a missing key from a wrongly typed one, so
+ * the root group's children are walked here, one handler per key.
+ *
+ * libconfig 1.5 also wraps integers silently: 3000000000 is read as the
+ * int -1294967296 and 0x100000000 as 0.  Before parsing, the text is
+ * scanned for integer literals libconfig cannot hold, and a setting whose
+ * stored value is such a wrapped literal is checked against what was
+ * written instead.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <libconfig.h>
+
+#include "config.h"
+
+#define CONFIG_FILE_MAX (1024 * 1024)
+#define CAP_MAX 1048576		/* pinholes and flows */
+#define BYTES_MIN 4096
+#define BYTES_MAX (16 * 1024 * 1024)
+#define SECONDS_MAX 86400
+#define SUGGEST_MAX 2		/* edit distance of a did-you-mean */
+#define QUOTE_MAX 80		/* characters of a value quoted in a message */
+#define NO_SERVERS "no endpoint-mapper servers configured"
+
+static const char *const exchange_ifaces[] = {
+	"a4f1db00-ca47-1067-b31f-00dd010662da",	/* EMSMDB */
+	"5261574a-4572-206e-b268-6b199213b4e4",	/* AsyncEMSMDB */
+	"f5cc5a18-4264-101a-8c59-08002b2f8426",	/* NSPI */
+	"1544f5e0-613c-11d1-93df-00c04fd7bd09",	/* RFR */
+};
+#define N_EXCHANGE_IFACES (sizeof(exchange_ifaces) / sizeof(exchange_ifaces[0]))
+
+static const char *const presets[] = { "exchange", "any", NULL };
+
+/* ---- prefixes ---------------------------------------------------------- */
+
+enum prefix_error {
+	PREFIX_OK,
+	PREFIX_BAD_ADDR,
+	PREFIX_BAD_LEN,
+	PREFIX_HOST_BITS,	/* p holds the network, host bits cleared */
+};
+
+static enum prefix_error prefix_parse_detail(const char *text,
+					     struct addr_prefix *p)
+{
+	char addr[INET6_ADDRSTRLEN];
+	const char *slash = strchr(text, '/');
+	size_t alen = slash ? (size_t)(slash - text) : strlen(text);
+	unsigned max, len;
+	bool host_bits = false;
+
+	memset(p, 0, sizeof(*p));
+	if (alen == 0 || alen >= sizeof(addr))
+		return PREFIX_BAD_ADDR;
+	memcpy(addr, text, alen);
+	addr[alen] = '\0';
+	if (inet_pton(AF_INET, addr, p->addr) == 1) {
+		p->family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, addr, p->addr) == 1) {
+		p->family = AF_INET6;
+		max = 128;
+	} else {
+		return PREFIX_BAD_ADDR;
+	}
+	len = max;
+	if (slash) {
+		const char *d = slash + 1;
+
+		if (*d == '\0' || strlen(d) > 3)
+			return PREFIX_BAD_LEN;
+		len = 0;
+		for (; *d; d++) {
+			if (!isdigit((unsigned char)*d))
+				return PREFIX_BAD_LEN;
+			len = len * 10 + (unsigned)(*d - '0');
+		}
+		if (len > max)
+			return PREFIX_BAD_LEN;
+	}
+	p->len = (uint8_t)len;
+	for (unsigned bit = len; bit < max; bit++) {
+		uint8_t mask = (uint8_t)(0x80 >> (bit % 8));
+
+		if (p->addr[bit / 8] & mask) {
+			host_bits = true;
+			p->addr[bit / 8] &= (uint8_t)~mask;
+		}
+	}
+	return host_bits ? PREFIX_HOST_BITS : PREFIX_OK;
+}
+
+bool prefix_parse(const char *text, struct addr_prefix *p)
+{
+	return prefix_parse_detail(text, p) == PREFIX_OK;
+}
+
+bool prefix_contains(const struct addr_prefix *p, uint8_t family,
+		     const uint8_t *addr)
+{
+	size_t whole = p->len / 8;
+	unsigned rest = p->len % 8;
+
+	if (p->family != family)
+		return false;
+	if (memcmp(p->addr, addr, whole) != 0)
+		return false;
+	if (rest == 0)
+		return true;
+	return ((p->addr[whole] ^ addr[whole]) & (uint8_t)(0xff00 >> rest)) == 0;
+}
+
+void prefix_format(const struct addr_prefix *p, char out[PREFIX_TEXT_MAX])
+{
+	char addr[INET6_ADDRSTRLEN];
+
+	if (!inet_ntop(p->family, p->addr, addr, sizeof(addr)))
+		snprintf(addr, sizeof(addr), "?");
+	snprintf(out, PREFIX_TEXT_MAX, "%s/%u", addr, p->len);
+}
+
+bool config_has_server(const struct rpcgate_config *cfg, uint8_t family,
+		       const uint8_t *addr)
+{
+	for (size_t i = 0; i < cfg->n_servers; i++)
+		if (prefix_contains(&cfg->servers[i], family, addr))
+			return true;
+	return false;
+}
+
+bool config_allows_iface(const struct rpcgate_config *cfg,
+			 const struct uuid *iface)
+{
+	if (cfg->any_iface)
+		return true;
+	for (size_t i = 0; i < cfg->n_ifaces; i++)
+		if (uuid_equal(&cfg->ifaces[i], iface))
+			return true;
+	return false;
+}
+
+/* ---- defaults ---------------------------------------------------------- */
+
+/* Adds u unless present; false when the list is full. */
+static bool add_iface(struct rpcgate_config *cfg, const struct uuid *u)
+{
+	if (config_allows_iface(cfg, u))
+		return true;
+	if (cfg->n_ifaces == CONFIG_MAX_IFACES)
+		return false;
+	cfg->ifaces[cfg->n_ifaces++] = *u;
+	return true;
+}
+
+static bool add_exchange(struct rpcgate_config *cfg)
+{
+	for (size_t i = 0; i < N_EXCHANGE_IFACES; i++) {
+		struct uuid u;
+
+		if (!uuid_parse(exchange_ifaces[i], &u) || !add_iface(cfg, &u))
+			return false;
+	}
+	return true;
+}
+
+void config_defaults(struct rpcgate_config *cfg)
+{
+	static const uint16_t deny[] = { 135, 139, 445, 593, 3389 };
+	static const uint16_t epm[] = { 135, 593 };
+
+	memset(cfg, 0, sizeof(*cfg));
+	add_exchange(cfg);
+	cfg->pinhole_timeout = 120;
+	cfg->port_min = 1024;
+	cfg->port_max = 65535;
+	memcpy(cfg->deny_ports, deny, sizeof(deny));
+	cfg->n_deny_ports = sizeof(deny) / sizeof(deny[0]);
+	memcpy(cfg->epm_ports, epm, sizeof(epm));
+	cfg->n_epm_ports = sizeof(epm) / sizeof(epm[0]);
+	cfg->max_pinholes_per_client = 64;
+	cfg->max_pinholes = 65536;
+	cfg->max_flows = 4096;
+	cfg->max_buffer_bytes = 65536;
+	cfg->max_call_bytes = 262144;
+	cfg->flow_idle_timeout = 300;
+	cfg->on_failure = ON_FAILURE_OPEN;
+	cfg->revoke_established = false;
+	cfg->queue_num = 135;
+	cfg->nft_mode = NFT_MODE_TABLE;
+	snprintf(cfg->nft_table, sizeof(cfg->nft_table), "rpcgate");
+	cfg->pinhole_mark = 0x00100000;
+	cfg->log_verbose = 0;
+}
+
+/* ---- the loader and its messages --------------------------------------- */
+
+/*
+ * An integer or string literal in the text.  For an integer, what libconfig
+ * 1.5 makes of it; for both, the line it starts on, which libconfig gets
+ * wrong for a string in an array (it gives the line of the token after,
+ * having looked ahead for "adjacent" "strings").
+ */
+struct literal {
+	unsigned line;
+	bool string;
+	bool is64;		/* written with an L suffix */
+	bool fits;		/* libconfig stores it unchanged */
+	long long stored;	/* what libconfig stores */
+	long long value;	/* what was written, saturated */
+	const char *text;	/* as written, in the loader's copy */
+	int text_len;
+};
+
+struct loader {
+	const char *path;
+	FILE *errors;
+	int problems;
+	struct rpcgate_config *cfg;
+	struct literal *lits;	/* every literal, in text order */
+	size_t n_lits, cap_lits;
+	bool lits_mapped;	/* each integer and string setting's hook is
+				   its literal */
+	bool seen_servers;
+};
+
+static void report(struct loader *ld, unsigned line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void report(struct loader *ld, unsigned line, const char *fmt, ...)
+{
+	va_list ap;
+
+	ld->problems++;
+	if (!ld->errors)
+		return;
+	if (line)
+		fprintf(ld->errors, "%s:%u: ", ld->path, line);
+	else
+		fprintf(ld->errors, "%s: ", ld->path);
+	va_start(ap, fmt);
+	vfprintf(ld->errors, fmt, ap);
+	va_end(ap);
+	fputc('\n', ld->errors);
+}
+
+/* A setting's line, or its nearest enclosing setting's. */
+static unsigned line_of(const config_setting_t *s)
+{
+	const struct literal *l = config_setting_get_hook(s);
+
+	if (l && !config_setting_name(s))
+		return l->line;		/* an element's own line */
+	for (; s; s = config_setting_parent(s))
+		if (config_setting_source_line(s))
+			return config_setting_source_line(s);
+	return 0;
+}
+
+/* "servers" for a key, "servers[2]" for an element. */
+static const char *label(const config_setting_t *s, char *buf, size_t size)
+{
+	const config_setting_t *parent = config_setting_parent(s);
+	char up[CONFIG_NAME_MAX + 32];
+
+	if (config_setting_name(s) || !parent)
+		snprintf(buf, size, "%s",
+			 config_setting_name(s) ? config_setting_name(s) : "");
+	else
+		snprintf(buf, size, "%s[%d]", label(parent, up, sizeof(up)),
+			 config_setting_index(s));
+	return buf;
+}
+
+/* s in double quotes, escaped and cut to QUOTE_MAX characters. */
+static const char *quote(const char *s, char *buf, size_t size)
+{
+	size_t o = 0, n = 0;
+
+	buf[o++] = '"';
+	for (; *s && o + 8 < size; s++, n++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (n == QUOTE_MAX) {
+			o += (size_t)snprintf(buf + o, size - o, "...");
+			break;
+		}
+		if (c == '"' || c == '\\')
+			o += (size_t)snprintf(buf + o, size - o, "\\%c", c);
+		else if (c < 0x20 || c >= 0x7f)
+			o += (size_t)snprintf(buf + o, size - o, "\\x%02x", c);
+		else
+			buf[o++] = (char)c;
+	}
+	buf[o++] = '"';
+	buf[o] = '\0';
+	return buf;
+}
+
+#define QUOTE_SIZE (QUOTE_MAX * 4 + 8)
+
+static const char *type_name(const config_setting_t *s)
+{
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		return "an integer";
+	case CONFIG_TYPE_FLOAT:
+		return "a floating-point number";
+	case CONFIG_TYPE_STRING:
+		return "a string";
+	case CONFIG_TYPE_BOOL:
+		return "a boolean";
+	case CONFIG_TYPE_ARRAY:
+		return "an array";
+	case CONFIG_TYPE_LIST:
+		return "a list";
+	case CONFIG_TYPE_GROUP:
+		return "a group";
+	}
+	return "nothing";
+}
+
+/* "KEY: expected EXPECT, got a string" */
+static void wrong_type(struct loader *ld, const config_setting_t *s,
+		       const char *expect)
+{
+	char name[CONFIG_NAME_MAX + 32];
+
+	report(ld, line_of(s), "%s: expected %s, got %s",
+	       label(s, name, sizeof(name)), expect, type_name(s));
+}
+
+/* "KEY: expected EXPECT, got VALUE[ (did you mean "X"?)]" */
+static void bad_value(struct loader *ld, const config_setting_t *s,
+		      const char *expect, const char *value,
+		      const char *suggestion)
+{
+	char name[CONFIG_NAME_MAX + 32];
+
+	report(ld, line_of(s), "%s: expected %s, got %s%s%s%s",
+	       label(s, name, sizeof(name)), expect, value,
+	       suggestion ? " (did you mean \"" : "",
+	       suggestion ? suggestion : "", suggestion ? "\"?)" : "");
+}
+
+/* ---- did you mean ------------------------------------------------------ */
+
+/* Levenshtein distance, ignoring case; SIZE_MAX for long words. */
+static size_t distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), row[CONFIG_NAME_MAX + 1];
+
+	if (la > CONFIG_NAME_MAX || lb > CONFIG_NAME_MAX)
+		return SIZE_MAX;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j];
+			size_t cost = tolower((unsigned char)a[i - 1]) !=
+				      tolower((unsigned char)b[j - 1]);
+			size_t best = diag + cost;
+
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+struct suggestion {
+	const char *word;
+	const char *best;
+	size_t d;
+};
+
+static void consider(struct suggestion *sg, const char *candidate)
+{
+	size_t d = distance(sg->word, candidate);
+
+	if (d <= SUGGEST_MAX && d < strlen(sg->word) && d < sg->d) {
+		sg->d = d;
+		sg->best = candidate;
+	}
+}
+
+/* The closest of a NULL-terminated list, or NULL. */
+static const char *suggest(const char *word, const char *const *candidates)
+{
+	struct suggestion sg = { word, NULL, SIZE_MAX };
+
+	for (; *candidates; candidates++)
+		consider(&sg, *candidates);
+	return sg.best;
+}
+
+/* ---- integers ---------------------------------------------------------- */
+
+struct number {
+	long long v;
+	bool hex;
+	const char *text;	/* as written, when libconfig wrapped it */
+	int text_len;
+};
+
+static bool get_number(struct loader *ld, const config_setting_t *s,
+		       struct number *n)
+{
+	bool is64 = config_setting_type(s) == CONFIG_TYPE_INT64;
+	const struct literal *l = config_setting_get_hook(s);
+	long long stored;
+
+	if (config_setting_type(s) == CONFIG_TYPE_INT)
+		stored = config_setting_get_int(s);
+	else if (is64)
+		stored = config_setting_get_int64(s);
+	else
+		return false;
+	n->hex = config_setting_get_format(s) == CONFIG_FORMAT_HEX;
+	/* a hex literal is 32 bits, and 0x80000000 is stored as INT_MIN */
+	n->v = n->hex && !is64 ? (long long)(uint32_t)stored : stored;
+	n->text = NULL;
+	n->text_len = 0;
+	if (ld->lits_mapped && l && !l->fits) {
+		n->v = l->value;
+		n->text = l->text;
+		n->text_len = l->text_len;
+	}
+	return true;
+}
+
+static const char *number_text(const struct number *n, char *buf, size_t size)
+{
+	if (n->text)
+		snprintf(buf, size, "%.*s", n->text_len, n->text);
+	else if (n->hex)
+		snprintf(buf, size, "0x%llx", (unsigned long long)n->v);
+	else
+		snprintf(buf, size, "%lld", n->v);
+	return buf;
+}
+
+/* An integer in [min, max]; anything else is reported. */
+static bool int_in(struct loader *ld, const config_setting_t *s,
+		   const char *expect, long long min, long long max,
+		   long long *out)
+{
+	struct number n;
+	char text[QUOTE_SIZE];
+
+	if (!get_number(ld, s, &n)) {
+		wrong_type(ld, s, expect);
+		return false;
+	}
+	if (n.v < min || n.v > max) {
+		bad_value(ld, s, expect, number_text(&n, text, sizeof(text)),
+			  NULL);
+		return false;
+	}
+	*out = n.v;
+	return true;
+}
+
+/* ---- keys -------------------------------------------------------------- */
+
+struct key {
+	const char *name;
+	const char *expect;
+	void (*handle)(struct loader *ld, const config_setting_t *s,
+		       const struct key *k);
+	long long min, max;
+	size_t offset;		/* of the uint32_t that h_u32 sets */
+	const char *const *choices;	/* for h_choice, NULL-terminated */
+};
+
+static bool is_array(const config_setting_t *s)
+{
+	return config_setting_is_array(s) || config_setting_is_list(s);
+}
+
+/*
+ * An array or list, or reported as the wrong type.  An empty one is
+ * reported as "KEY: EMPTY" when EMPTY is given.
+ */
+static bool need_array(struct loader *ld, const config_setting_t *s,
+		       const struct key *k, const char *empty)
+{
+	if (!is_array(s)) {
+		wrong_type(ld, s, k->expect);
+		return false;
+	}
+	if (empty && config_setting_length(s) == 0)
+		report(ld, line_of(s), "%s: %s", k->name, empty);
+	return true;
+}
+
+/* The string s holds, or NULL when reported as the wrong type. */
+static const char *string_of(struct loader *ld, const config_setting_t *s,
+			       const char *expect)
+{
+	if (config_setting_type(s) == CONFIG_TYPE_STRING)
+		return config_setting_get_string(s);
+	wrong_type(ld, s, expect);
+	return NULL;
+}
+
+/* "KEY[i]: more than N WHAT" once per key, at the first one too many. */
+static void too_many(struct loader *ld, const config_setting_t *e,
+		     bool *reported, int max, const char *what)
+{
+	char name[CONFIG_NAME_MAX + 32];
+
+	if (*reported)
+		return;
+	*reported = true;
+	report(ld, line_of(e), "%s: more than %d %s (the limit)",
+	       label(e, name, sizeof(name)), max, what);
+}
+
+/* "KEY[i]: "TEXT" WHAT" */
+static void bad_element(struct loader *ld, const config_setting_t *e,
+			const char *text, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void bad_element(struct loader *ld, const config_setting_t *e,
+			const char *text, const char *fmt, ...)
+{
+	char name[CONFIG_NAME_MAX + 32], q[QUOTE_SIZE], what[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	report(ld, line_of(e), "%s: %s %s", label(e, name, sizeof(name)),
+	       quote(text, q, sizeof(q)), what);
+}
+
+/*
+ * Hands each string element of the array s to add, which reports a bad
+ * one itself and returns false only when its list is full.
+ */
+static void each_string(struct loader *ld, const config_setting_t *s,
+			const char *expect, int max, const char *what,
+			bool (*add)(struct loader *ld,
+				    const config_setting_t *e, const char *text))
+{
+	bool full = false;
+
+	for (int i = 0; i < config_setting_length(s); i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		const char *text = string_of(ld, e, expect);
+
+		if (text && !add(ld, e, text))
+			too_many(ld, e, &full, max, what);
+	}
+}
+
+static bool add_server(struct loader *ld, const config_setting_t *e,
+		       const char *text)
+{
+	struct rpcgate_config *cfg = ld->cfg;
+	char net[PREFIX_TEXT_MAX];
+	struct addr_prefix p;
+
+	switch (prefix_parse_detail(text, &p)) {
+	case PREFIX_BAD_ADDR:
+		bad_element(ld, e, text,
+			    "is not an IPv4 or IPv6 address or prefix");
+		return true;
+	case PREFIX_BAD_LEN:
+		bad_element(ld, e, text, "has a bad prefix length "
+			    "(expected /0 to /%d)",
+			    p.family == AF_INET ? 32 : 128);
+		return true;
+	case PREFIX_HOST_BITS:
+		prefix_format(&p, net);
+		bad_element(ld, e, text, "has host bits set (the network "
+			    "is %s)", net);
+		return true;
+	case PREFIX_OK:
+		break;
+	}
+	for (size_t j = 0; j < cfg->n_servers; j++)
+		if (memcmp(&cfg->servers[j], &p, sizeof(p)) == 0)
+			return true;
+	if (cfg->n_servers == CONFIG_MAX_SERVERS)
+		return false;
+	cfg->servers[cfg->n_servers++] = p;
+	return true;
+}
+
+static void h_servers(struct loader *ld, const config_setting_t *s,
+		      const struct key *k)
+{
+	ld->seen_servers = true;
+	ld->cfg->n_servers = 0;
+	memset(ld->cfg->servers, 0, sizeof(ld->cfg->servers));
+	if (need_array(ld, s, k, NO_SERVERS))
+		each_string(ld, s, "a string (an IPv4 or IPv6 address or "
+			    "prefix)", CONFIG_MAX_SERVERS, "servers",
+			    add_server);
+}
+
+/* Written as a UUID, so not meant as a preset. */
+static bool looks_like_uuid(const char *text)
+{
+	return strchr(text, '-') ||
+	       strspn(text, "0123456789abcdefABCDEF") == strlen(text);
+}
+
+static bool add_interface(struct loader *ld, const config_setting_t *e,
+			  const char *text)
+{
+	const char *guess;
+	struct uuid u;
+
+	if (strcmp(text, "any") == 0) {
+		ld->cfg->any_iface = true;
+		return true;
+	}
+	if (strcmp(text, "exchange") == 0)
+		return add_exchange(ld->cfg);
+	if (uuid_parse(text, &u))
+		return add_iface(ld->cfg, &u);
+	guess = suggest(text, presets);
+	if (looks_like_uuid(text) && !guess)
+		bad_element(ld, e, text, "is not an interface UUID (expected "
+			    "8-4-4-4-12 hex digits%s, e.g. %s)",
+			    text[0] == '{' ? " without braces" : "",
+			    exchange_ifaces[0]);
+	else
+		bad_element(ld, e, text, "is not a preset (\"exchange\" or "
+			    "\"any\") or an interface UUID%s%s%s",
+			    guess ? " (did you mean \"" : "",
+			    guess ? guess : "", guess ? "\"?)" : "");
+	return true;
+}
+
+static void h_interfaces(struct loader *ld, const config_setting_t *s,
+			 const struct key *k)
+{
+	/* the list replaces the default; unused entries stay zero */
+	ld->cfg->n_ifaces = 0;
+	memset(ld->cfg->ifaces, 0, sizeof(ld->cfg->ifaces));
+	ld->cfg->any_iface = false;
+	if (need_array(ld, s, k, "no interfaces configured (expected "
+		       "\"exchange\", \"any\" or interface UUIDs)"))
+		each_string(ld, s, "a string (\"exchange\", \"any\" or an "
+			    "interface UUID)", CONFIG_MAX_IFACES, "interfaces",
+			    add_interface);
+}
+
+static void h_u32(struct loader *ld, const config_setting_t *s,
+		  const struct key *k)
+{
+	long long v;
+
+	if (int_in(ld, s, k->expect, k->min, k->max, &v))
+		*(uint32_t *)(void *)((char *)ld->cfg + k->offset) = (uint32_t)v;
+}
+
+static void h_queue_num(struct loader *ld, const config_setting_t *s,
+			const struct key *k)
+{
+	long long v;
+
+	if (int_in(ld, s, k->expect, k->min, k->max, &v))
+		ld->cfg->queue_num = (uint16_t)v;
+}
+
+static void h_pinhole_mark(struct loader *ld, const config_setting_t *s,
+			   const struct key *k)
+{
+	char text[32];
+	long long v;
+
+	if (!int_in(ld, s, k->expect, 1, UINT32_MAX, &v))
+		return;
+	if (v & (v - 1)) {
+		snprintf(text, sizeof(text), "0x%llx", v);
+		bad_value(ld, s, k->expect, text, NULL);
+		return;
+	}
+	ld->cfg->pinhole_mark = (uint32_t)v;
+}
+
+static void h_port_range(struct loader *ld, const config_setting_t *s,
+			 const struct key *k)
+{
+	long long lo, hi;
+	int n;
+
+	if (!need_array(ld, s, k, NULL))
+		return;
+	n = config_setting_length(s);
+	if (n != 2) {
+		char got[32];
+
+		snprintf(got, sizeof(got), n == 0 ? "an empty array" :
+			 n == 1 ? "1 value" : "%d values", n);
+		bad_value(ld, s, k->expect, got, NULL);
+		return;
+	}
+	/* both elements are checked, so both can be reported */
+	bool ok_lo = int_in(ld, config_setting_get_elem(s, 0),
+			    "a port number (1-65535)", 1, 65535, &lo);
+	bool ok_hi = int_in(ld, config_setting_get_elem(s, 1),
+			    "a port number (1-65535)", 1, 65535, &hi);
+
+	if (!ok_lo || !ok_hi)
+		return;
+	if (lo > hi) {
+		report(ld, line_of(s), "port_range: the low port %lld is above "
+		       "the high port %lld (expected [low, high])", lo, hi);
+		return;
+	}
+	ld->cfg->port_min = (uint16_t)lo;
+	ld->cfg->port_max = (uint16_t)hi;
+}
+
+static void ports(struct loader *ld, const config_setting_t *s,
+		  const struct key *k, const char *empty, uint16_t *list,
+		  size_t *count)
+{
+	bool full = false;
+
+	*count = 0;
+	memset(list, 0, CONFIG_MAX_PORTS * sizeof(*list));
+	if (!need_array(ld, s, k, empty))
+		return;
+	for (int i = 0; i < config_setting_length(s); i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		bool dup = false;
+		long long v;
+
+		if (!int_in(ld, e, "a port number (1-65535)", 1, 65535, &v))
+			continue;
+		for (size_t j = 0; j < *count && !dup; j++)
+			dup = list[j] == v;
+		if (dup)
+			continue;
+		if (*count == CONFIG_MAX_PORTS)
+			too_many(ld, e, &full, CONFIG_MAX_PORTS, "ports");
+		else
+			list[(*count)++] = (uint16_t)v;
+	}
+}
+
+static void h_deny_ports(struct loader *ld, const config_setting_t *s,
+			 const struct key *k)
+{
+	ports(ld, s, k, NULL, ld->cfg->deny_ports, &ld->cfg->n_deny_ports);
+}
+
+static void h_epm_ports(struct loader *ld, const config_setting_t *s,
+			const struct key *k)
+{
+	ports(ld, s, k, "no endpoint-mapper ports configured (expected "
+	      "e.g. [135, 593])", ld->cfg->epm_ports, &ld->cfg->n_epm_ports);
+}
+
+/* The index of the string among k->choices, or -1 when reported. */
+static int choice(struct loader *ld, const config_setting_t *s,
+		  const struct key *k)
+{
+	const char *text = string_of(ld, s, k->expect);
+	char q[QUOTE_SIZE];
+
+	if (!text)
+		return -1;
+	for (int i = 0; k->choices[i]; i++)
+		if (strcmp(text, k->choices[i]) == 0)
+			return i;
+	bad_value(ld, s, k->expect, quote(text, q, sizeof(q)),
+		  suggest(text, k->choices));
+	return -1;
+}
+
+static void h_on_failure(struct loader *ld, const config_setting_t *s,
+			 const struct key *k)
+{
+	int i = choice(ld, s, k);
+
+	if (i >= 0)
+		ld->cfg->on_failure = i ? ON_FAILURE_CLOSED : ON_FAILURE_OPEN;
+}
+
+static void h_nft_mode(struct loader *ld, const config_setting_t *s,
+		       const struct key *k)
+{
+	int i = choice(ld, s, k);
+
+	if (i >= 0)
+		ld->cfg->nft_mode = i ? NFT_MODE_SETS : NFT_MODE_TABLE;
+}
+
+static void h_log_level(struct loader *ld, const config_setting_t *s,
+			const struct key *k)
+{
+	int i = choice(ld, s, k);
+
+	if (i >= 0)
+		ld->cfg->log_verbose = i;
+}
+
+static void h_revoke_established(struct loader *ld, const config_setting_t *s,
+				 const struct key *k)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+		wrong_type(ld, s, k->expect);
+	else
+		ld->cfg->revoke_established = config_setting_get_bool(s);
+}
+
+/* nft's identifiers allow more; this is a subset safe in any ruleset. */
+static bool nft_name_ok(const char *text)
+{
+	size_t n = strlen(text);
+
+	if (n == 0 || n >= CONFIG_NAME_MAX || !isalpha((unsigned char)text[0]))
+		return false;
+	for (size_t i = 1; i < n; i++)
+		if (!isalnum((unsigned char)text[i]) && text[i] != '_')
+			return false;
+	return true;
+}
+
+static void h_nft_table(struct loader *ld, const config_setting_t *s,
+			const struct key *k)
+{
+	const char *text = string_of(ld, s, k->expect);
+	char q[QUOTE_SIZE];
+
+	if (!text)
+		return;
+	if (!nft_name_ok(text)) {
+		bad_value(ld, s, k->expect, quote(text, q, sizeof(q)), NULL);
+		return;
+	}
+	snprintf(ld->cfg->nft_table, sizeof(ld->cfg->nft_table), "%s", text);
+}
+
+#define U32(field) offsetof(struct rpcgate_config, field)
+#define STRINGIFY(x) #x
+#define RANGE(min, max) "(" STRINGIFY(min) "-" STRINGIFY(max) ")"
+
+static const char *const on_failure_choices[] = { "open", "closed", NULL };
+static const char *const nft_mode_choices[] = { "table", "sets", NULL };
+static const char *const log_level_choices[] = { "info", "debug", NULL };
+
+static const struct key keys[] = {
+	{ "servers", "an array of strings (IPv4 or IPv6 addresses or prefixes)",
+	  h_servers, 0, 0, 0, NULL },
+	{ "interfaces", "an array of strings (\"exchange\", \"any\" or "
+	  "interface UUIDs)", h_interfaces, 0, 0, 0, NULL },
+	{ "pinhole_timeout", "an integer number of seconds (1-86400)",
+	  h_u32, 1, SECONDS_MAX, U32(pinhole_timeout), NULL },
+	{ "port_range", "two port numbers [low, high] (1-65535)",
+	  h_port_range, 1, 65535, 0, NULL },
+	{ "deny_ports", "an array of port numbers (1-65535)",
+	  h_deny_ports, 1, 65535, 0, NULL },
+	{ "epm_ports", "an array of port numbers (1-65535)",
+	  h_epm_ports, 1, 65535, 0, NULL },
+	{ "max_pinholes_per_client", "an integer number of pinholes "
+	  RANGE(1, 1048576), h_u32, 1, CAP_MAX,
+	  U32(max_pinholes_per_client), NULL },
+	{ "max_pinholes", "an integer number of pinholes " RANGE(1, 1048576),
+	  h_u32, 1, CAP_MAX, U32(max_pinholes), NULL },
+	{ "max_flows", "an integer number of flows " RANGE(1, 1048576),
+	  h_u32, 1, CAP_MAX, U32(max_flows), NULL },
+	{ "max_buffer_bytes", "an integer number of bytes "
+	  RANGE(4096, 16777216), h_u32, BYTES_MIN, BYTES_MAX,
+	  U32(max_buffer_bytes), NULL },
+	{ "max_call_bytes", "an integer number of bytes " RANGE(4096, 16777216),
+	  h_u32, BYTES_MIN, BYTES_MAX, U32(max_call_bytes), NULL },
+	{ "flow_idle_timeout", "an integer number of seconds (1-86400)",
+	  h_u32, 1, SECONDS_MAX, U32(flow_idle_timeout), NULL },
+	{ "on_failure", "\"open\" or \"closed\"", h_on_failure, 0, 0, 0,
+	  on_failure_choices },
+	{ "revoke_established", "true or false", h_revoke_established,
+	  0, 0, 0, NULL },
+	{ "queue_num", "an NFQUEUE number (0-65535)", h_queue_num, 0, 65535,
+	  0, NULL },
+	{ "nft_mode", "\"table\" or \"sets\"", h_nft_mode, 0, 0, 0,
+	  nft_mode_choices },
+	{ "nft_table", "an nftables table name (a letter, then letters, "
+	  "digits or _; at most 63 characters)", h_nft_table, 0, 0, 0, NULL },
+	{ "pinhole_mark", "an integer with exactly one bit set "
+	  "(e.g. 0x00100000)", h_pinhole_mark, 0, 0, 0, NULL },
+	{ "log_level", "\"info\" or \"debug\"", h_log_level, 0, 0, 0,
+	  log_level_choices },
+};
+#define N_KEYS (sizeof(keys) / sizeof(keys[0]))
+
+static void unknown_key(struct loader *ld, const config_setting_t *s)
+{
+	const char *name = config_setting_name(s);
+	struct suggestion sg = { name, NULL, SIZE_MAX };
+	char q[QUOTE_SIZE];
+
+	for (size_t i = 0; i < N_KEYS; i++)
+		consider(&sg, keys[i].name);
+	report(ld, line_of(s), "unknown key %s%s%s%s", quote(name, q, sizeof(q)),
+	       sg.best ? " (did you mean \"" : "", sg.best ? sg.best : "",
+	       sg.best ? "\"?)" : "");
+}
+
+static void walk(struct loader *ld, const config_setting_t *root)
+{
+	for (int i = 0; i < config_setting_length(root); i++) {
+		const config_setting_t *s = config_setting_get_elem(root, (unsigned)i);
+		const struct key *k = NULL;
+
+		for (size_t j = 0; j < N_KEYS && !k; j++)
+			if (strcmp(config_setting_name(s), keys[j].name) == 0)
+				k = &keys[j];
+		if (k)
+			k->handle(ld, s, k);
+		else
+			unknown_key(ld, s);
+	}
+	if (!ld->seen_servers)
+		report(ld, 0, "servers: " NO_SERVERS);
+}
+
+/* ---- reading and pre-scanning the text --------------------------------- */
+
+static char *read_text(struct loader *ld, size_t *len)
+{
+	FILE *f = fopen(ld->path, "r");
+	char *buf = NULL, *bigger;
+	size_t n = 0, cap = 0, got;
+	int err = 0;
+
+	if (!f) {
+		report(ld, 0, "cannot read: %s", strerror(errno));
+		return NULL;
+	}
+	errno = 0;
+	do {
+		if (n + 1 >= cap) {
+			cap = cap ? cap * 2 : 8192;
+			bigger = realloc(buf, cap);
+			if (!bigger) {
+				err = ENOMEM;
+				break;
+			}
+			buf = bigger;
+		}
+		got = fread(buf + n, 1, cap - n - 1, f);
+		n += got;
+		if (n > CONFIG_FILE_MAX)
+			err = EFBIG;
+	} while (got > 0 && !err);
+	if (!err && ferror(f))
+		err = errno ? errno : EIO;
+	fclose(f);
+	if (err) {
+		report(ld, 0, "cannot read: %s", strerror(err));
+		free(buf);
+		return NULL;
+	}
+	if (!buf && !(buf = malloc(1))) {
+		report(ld, 0, "cannot read: %s", strerror(ENOMEM));
+		return NULL;
+	}
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+static void add_literal(struct loader *ld, const struct literal *l)
+{
+	if (ld->n_lits == ld->cap_lits) {
+		size_t cap = ld->cap_lits ? ld->cap_lits * 2 : 16;
+		struct literal *bigger = realloc(ld->lits, cap * sizeof(*l));
+
+		if (!bigger) {
+			ld->lits_mapped = false;	/* values as libconfig read them */
+			return;
+		}
+		ld->lits = bigger;
+		ld->cap_lits = cap;
+	}
+	ld->lits[ld->n_lits++] = *l;
+}
+
+/*
+ * Records the integer literal at text[*i] (sign included) and what
+ * libconfig 1.5's scanner makes of it: decimal by atoi/atoll, hex by
+ * strtoul/strtoull, so anything past 32 bits (64 with an L) wraps or
+ * saturates.  Floats are skipped.
+ */
+static void scan_number(struct loader *ld, const char *text, size_t *i,
+			unsigned line)
+{
+	const char *start = text + *i, *p = start;
+	bool hex = false, is64 = false;
+	struct literal l = { .line = line };
+	unsigned long long u;
+
+	if (*p == '+' || *p == '-')
+		p++;
+	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X') &&
+	    isxdigit((unsigned char)p[2])) {
+		hex = true;
+		for (p += 2; isxdigit((unsigned char)*p); p++)
+			;
+	} else {
+		bool is_float = false;
+
+		for (; isdigit((unsigned char)*p); p++)
+			;
+		if (*p == '.') {
+			is_float = true;
+			for (p++; isdigit((unsigned char)*p); p++)
+				;
+		}
+		if (*p == 'e' || *p == 'E') {
+			is_float = true;
+			p++;
+			if (*p == '+' || *p == '-')
+				p++;
+			for (; isdigit((unsigned char)*p); p++)
+				;
+		}
+		if (is_float) {
+			*i = (size_t)(p - text);
+			return;
+		}
+	}
+	l.text = start;
+	l.text_len = (int)(p - start);
+	if (*p == 'L') {
+		is64 = true;
+		p += p[1] == 'L' ? 2 : 1;
+	}
+	*i = (size_t)(p - text);
+	l.is64 = is64;
+	errno = 0;
+	if (hex) {
+		u = strtoull(start, NULL, 16);
+		l.fits = errno == 0 &&
+			 u <= (is64 ? (unsigned long long)LLONG_MAX : UINT32_MAX);
+		l.stored = is64 ? (long long)u : (int)(unsigned)u;
+		l.value = u > (unsigned long long)LLONG_MAX ? LLONG_MAX
+							     : (long long)u;
+	} else {
+		l.value = strtoll(start, NULL, 10);
+		l.fits = errno == 0 &&
+			 (is64 || (l.value >= INT_MIN && l.value <= INT_MAX));
+		l.stored = is64 ? l.value : (int)(unsigned)l.value;
+	}
+	add_literal(ld, &l);
+}
+
+/* At text[*i], an @include and its file name: blanked, not newlines. */
+static void blank_include(char *text, size_t len, size_t *i)
+{
+	memset(text + *i, ' ', 8);
+	for (*i += 8; *i < len && (text[*i] == ' ' || text[*i] == '\t'); (*i)++)
+		;
+	if (*i < len && text[*i] == '"') {
+		do
+			text[(*i)++] = ' ';
+		while (*i < len && text[*i] != '"' && text[*i] != '\n');
+		if (*i < len && text[*i] == '"')
+			text[(*i)++] = ' ';
+	}
+}
+
+/*
+ * One pass over the text with libconfig's lexical rules for comments,
+ * names, numbers and strings: records the integer and string literals
+ * ("adjacent" "strings" are one), and reports (and blanks) @include
+ * directives and NUL bytes.
+ */
+static void prescan(struct loader *ld, char *text, size_t len)
+{
+	unsigned line = 1;
+	bool nul_reported = false, after_string = false;
+	size_t i = 0;
+
+	while (i < len) {
+		char c = text[i], next = text[i + 1];
+		bool string = false;
+
+		if (c == '\n') {
+			line++;
+			i++;
+			continue;
+		} else if (c == '\0') {
+			if (!nul_reported)
+				report(ld, line, "NUL byte in the file "
+				       "(is this a text file?)");
+			nul_reported = true;
+			text[i] = ' ';
+			continue;
+		} else if (isspace((unsigned char)c)) {
+			i++;
+			continue;
+		} else if (c == '#' || (c == '/' && next == '/')) {
+			while (i < len && text[i] != '\n')
+				i++;
+			continue;
+		} else if (c == '/' && next == '*') {
+			for (i += 2; i < len && !(text[i] == '*' &&
+						  text[i + 1] == '/'); i++)
+				line += text[i] == '\n';
+			i += 2;
+			continue;
+		} else if (c == '"') {
+			struct literal l = { .line = line, .string = true };
+
+			if (!after_string)
+				add_literal(ld, &l);
+			for (i++; i < len && text[i] != '"'; i++) {
+				if (text[i] == '\\' && i + 1 < len)
+					i++;
+				line += text[i] == '\n';
+			}
+			i++;
+			string = true;
+		} else if (c == '@' && strncmp(text + i, "@include", 8) == 0) {
+			report(ld, line, "@include is not supported (keep the "
+			       "whole configuration in this one file)");
+			blank_include(text, len, &i);
+		} else if (isalpha((unsigned char)c) || c == '*' || c == '_') {
+			while (i < len && (isalnum((unsigned char)text[i]) ||
+					   (text[i] && strchr("-_*", text[i]))))
+				i++;
+		} else if (isdigit((unsigned char)c) ||
+			   ((c == '+' || c == '-' || c == '.') &&
+			    (isdigit((unsigned char)next) || next == '.'))) {
+			scan_number(ld, text, &i, line);
+		} else {
+			i++;
+		}
+		after_string = string;
+	}
+}
+
+/*
+ * Hooks each integer and string setting to its literal: the parse keeps
+ * text order, so the k-th such setting met in pre-order is the k-th
+ * literal.  At the first disagreement the mapping stops, and no wrapped
+ * integer is taken from it.
+ */
+static size_t map_literals(struct loader *ld, config_setting_t *s, size_t k)
+{
+	int type = config_setting_type(s);
+	bool is64 = type == CONFIG_TYPE_INT64;
+	const struct literal *l = k < ld->n_lits ? &ld->lits[k] : NULL;
+
+	if (type == CONFIG_TYPE_STRING) {
+		if (!l || !l->string)
+			ld->lits_mapped = false;
+		if (ld->lits_mapped)
+			config_setting_set_hook(s, (void *)l);
+		return k + 1;
+	}
+	if (type == CONFIG_TYPE_INT || is64) {
+		long long stored = is64 ? config_setting_get_int64(s)
+					: config_setting_get_int(s);
+
+		if (!l || l->string || l->is64 != is64 || l->stored != stored)
+			ld->lits_mapped = false;
+		if (ld->lits_mapped)
+			config_setting_set_hook(s, (void *)l);
+		return k + 1;
+	}
+	if (config_setting_is_aggregate(s))
+		for (int i = 0; i < config_setting_length(s); i++)
+			k = map_literals(ld, config_setting_get_elem(s, (unsigned)i), k);
+	return k;
+}
+
+/* libconfig's parse errors, with a word on what it means. */
+static const char *parse_error_text(const char *text)
+{
+	if (!text)
+		return "syntax error";
+	if (strcmp(text, "duplicate setting name") == 0)
+		return "duplicate setting name (each key may be set only once)";
+	if (strcmp(text, "mismatched element type in array") == 0)
+		return "mismatched element type in array (the values in "
+		       "[ ] must all be of one type)";
+	return text;
+}
+
+int config_load(const char *path, struct rpcgate_config *out, FILE *errors)
+{
+	struct rpcgate_config cfg;
+	struct loader ld = { .path = path, .errors = errors, .cfg = &cfg,
+			     .lits_mapped = true };
+	config_t lc;
+	size_t len = 0;
+	char *text;
+
+	config_defaults(&cfg);
+	text = read_text(&ld, &len);
+	if (!text)
+		return ld.problems;
+	prescan(&ld, text, len);
+	config_init(&lc);
+	if (config_read_string(&lc, text) != CONFIG_TRUE)
+		report(&ld, (unsigned)config_error_line(&lc), "%s",
+		       parse_error_text(config_error_text(&lc)));
+	else {
+		if (map_literals(&ld, config_root_setting(&lc), 0) != ld.n_lits)
+			ld.lits_mapped = false;
+		walk(&ld, config_root_setting(&lc));
+	}
+	config_destroy(&lc);
+	free(ld.lits);
+	free(text);
+	if (ld.problems == 0)
+		memcpy(out, &cfg, sizeof(cfg));	/* padding too: memcmp-able */
+	return ld.problems;
+}

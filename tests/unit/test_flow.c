@@ -1,0 +1,199 @@
+/* Whole EPM connections through flow_table_packet: flow.c. */
+#include "../../daemon/flow.c"
+#include "build_pdu.h"
+#include "unit.h"
+
+static const struct tw emsmdb = TW_EMSMDB;
+
+/* One client-server pair and what the table reported for it. */
+static struct {
+	struct flow_table t;
+	bool initialized;
+	uint32_t next[2];	/* by enum dce_dir: next sequence number */
+	struct got got;
+	int endpoints;
+	uint64_t now;
+	struct bld b;		/* scratch */
+} net;
+
+static void net_open(void)
+{
+	struct flow_config cfg;
+
+	if (net.initialized)
+		flow_table_release(&net.t);
+	flow_config_defaults(&cfg);
+	net.initialized = flow_table_init(&net.t, &cfg);
+	CHECK(net.initialized);
+	net.next[DCE_FROM_CLIENT] = 1000000;
+	net.next[DCE_FROM_SERVER] = 2000000;
+	memset(&net.got, 0, sizeof(net.got));
+	net.endpoints = 0;
+	net.now = 1;
+}
+
+/* A segment of dir at stream offset off from net.next[dir]; with ACK it
+ * acknowledges everything the peer has sent. */
+static void net_seg(enum dce_dir dir, uint8_t flags, size_t off,
+		    const uint8_t *data, size_t len)
+{
+	static const uint8_t addr[2][4] = { { 192, 0, 2, 10 },
+					    { 198, 51, 100, 20 } };
+	static const uint16_t port[2] = { 49700, 135 };
+	struct packet p = { .family = AF_INET, .tcp_flags = flags,
+			    .seq = net.next[dir] + (uint32_t)off,
+			    .ack = flags & TCP_ACK ? net.next[!dir] : 0,
+			    .sport = port[dir], .dport = port[!dir],
+			    .payload = data, .payload_len = len };
+
+	memcpy(p.src, addr[dir], 4);
+	memcpy(p.dst, addr[!dir], 4);
+	net.endpoints += flow_table_packet(&net.t, &p, net.now++, got_flow,
+					   &net.got);
+}
+
+/* The next segment of dir: sent, and the sequence moves past it. */
+static void net_send(enum dce_dir dir, uint8_t flags, const uint8_t *data,
+		     size_t len)
+{
+	net_seg(dir, flags, 0, data, len);
+	net.next[dir] += (uint32_t)len + ((flags & (TCP_SYN | TCP_FIN)) != 0);
+}
+
+/* net.b as segments of `piece` bytes. */
+static void net_send_b(enum dce_dir dir, size_t piece)
+{
+	for (size_t at = 0; at < net.b.len; at += piece)
+		net_send(dir, TCP_ACK | 0x08, net.b.b + at,
+			 net.b.len - at < piece ? net.b.len - at : piece);
+}
+
+static void handshake(void)
+{
+	net_send(DCE_FROM_CLIENT, TCP_SYN, NULL, 0);
+	net_send(DCE_FROM_SERVER, TCP_SYN | TCP_ACK, NULL, 0);
+	net_send(DCE_FROM_CLIENT, TCP_ACK, NULL, 0);
+}
+
+/* bind, bind_ack, ept_map(EMSMDB) as call 2; leaves its answer in net.b. */
+static void converse_until_response(void)
+{
+	struct twr t = twr_std(&emsmdb);
+	const struct twr *tl[] = { &t };
+	struct epm_resp r = resp_of(EPM_OP_MAP, 1, tl);
+
+	bld_init(&net.b, false, false);
+	put_epm_bind(&net.b, 1);
+	net_send_b(DCE_FROM_CLIENT, BLD_CAP);
+	bld_init(&net.b, false, false);
+	put_epm_bind_ack(&net.b, 1);
+	net_send_b(DCE_FROM_SERVER, BLD_CAP);
+	bld_init(&net.b, false, false);
+	put_map_call(&net.b, 2, 1, &t, 4);
+	net_send_b(DCE_FROM_CLIENT, BLD_CAP);
+	bld_init(&net.b, false, false);
+	put_answer(&net.b, 2, 1, &r);
+}
+
+static void finish(void)
+{
+	net_send(DCE_FROM_CLIENT, TCP_FIN | TCP_ACK, NULL, 0);
+	net_send(DCE_FROM_SERVER, TCP_FIN | TCP_ACK, NULL, 0);
+	net_send(DCE_FROM_CLIENT, TCP_ACK, NULL, 0);
+}
+
+static void expect(int n)
+{
+	CHECK(net.endpoints == n);
+	CHECK(net.got.n == n);
+	if (n > 0 && net.got.n > 0)
+		CHECK(ep_is(&net.got.ep[0], &emsmdb));
+}
+
+static void test_flow_response_one_byte_per_packet(void)
+{
+	net_open();
+	handshake();
+	converse_until_response();
+	net_send_b(DCE_FROM_SERVER, 1);
+	expect(1);
+	CHECK(net.t.stats.endpoints == 1);
+	finish();
+	CHECK(net.t.n_flows == 0);	/* both sides closed */
+}
+
+static void test_flow_response_out_of_order_with_retransmission(void)
+{
+	size_t len;
+
+	net_open();
+	handshake();
+	converse_until_response();
+	len = net.b.len;
+	net_seg(DCE_FROM_SERVER, TCP_ACK, 50, net.b.b + 50, 50);
+	net_seg(DCE_FROM_SERVER, TCP_ACK, 100, net.b.b + 100, len - 100);
+	net_seg(DCE_FROM_SERVER, TCP_ACK, 30, net.b.b + 30, 90);
+	expect(0);
+	net_send(DCE_FROM_SERVER, TCP_ACK, net.b.b, 50);
+	expect(1);
+	net_seg(DCE_FROM_SERVER, TCP_ACK, 50, net.b.b + 100, len - 100);
+	expect(1);
+}
+
+static void test_flow_picked_up_without_handshake(void)
+{
+	net_open();
+	converse_until_response();
+	net_send_b(DCE_FROM_SERVER, BLD_CAP);
+	expect(1);
+}
+
+/* The server acknowledges a client byte that never crossed here; the
+ * ACK comes alone, or on the response itself. */
+static void ack_unseen_then_respond(bool on_response)
+{
+	net_open();
+	handshake();
+	converse_until_response();
+	net.next[DCE_FROM_CLIENT]++;
+	if (!on_response)
+		net_send(DCE_FROM_SERVER, TCP_ACK, NULL, 0);
+	net_send_b(DCE_FROM_SERVER, BLD_CAP);
+	expect(0);
+	CHECK(net.t.stats.flows_desync == 1);
+}
+
+static void test_flow_ack_of_unseen_bytes_desyncs(void)
+{
+	ack_unseen_then_respond(false);
+}
+
+static void test_flow_response_carrying_ack_of_unseen_bytes(void)
+{
+	ack_unseen_then_respond(true);
+}
+
+static void test_flow_frag_length_beyond_data_then_fin(void)
+{
+	net_open();
+	handshake();
+	converse_until_response();
+	bld_patch(&net.b, FRAG_LEN_AT, net.b.len + 1, 2);
+	net_send_b(DCE_FROM_SERVER, BLD_CAP);
+	finish();
+	expect(0);
+	CHECK(net.t.n_flows == 0);
+}
+
+int main(void)
+{
+	RUN(test_flow_response_one_byte_per_packet);
+	RUN(test_flow_response_out_of_order_with_retransmission);
+	RUN(test_flow_picked_up_without_handshake);
+	RUN(test_flow_ack_of_unseen_bytes_desyncs);
+	RUN(test_flow_response_carrying_ack_of_unseen_bytes);
+	RUN(test_flow_frag_length_beyond_data_then_fin);
+	if (net.initialized)
+		flow_table_release(&net.t);
+	UNIT_EXIT();
+}
