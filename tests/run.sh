@@ -63,8 +63,9 @@ for golden in tests/golden/vectors/*.tsv; do
 	replay_golden "tests/vectors/$name" "$golden" "replay/vector/$name"
 done
 
-# Script tests: each prints PASS/FAIL/SKIP lines of its own.
-for script in tests/replay/*.sh; do
+# Script tests (replay, config, and namespace tests against the real
+# kernel): each prints PASS/FAIL/SKIP lines of its own.
+for script in tests/replay/*.sh tests/ns/test_*.sh; do
 	[ -e "$script" ] || continue
 	while IFS= read -r line; do
 		case $line in
