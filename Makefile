@@ -26,7 +26,8 @@ UNIT      := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 BUILD_DEPS := gcc make pkg-config libpcap-dev zlib1g-dev libconfig-dev \
               libmnl-dev libnftnl-dev libnetfilter-queue-dev \
               libnetfilter-conntrack-dev libsystemd-dev
-TEST_DEPS  := python3 tshark python3-impacket python3-scapy iproute2
+TEST_DEPS  := python3 tshark python3-impacket python3-scapy iproute2 nftables \
+              ethtool samba samba-common-bin smbclient
 FUZZ_DEPS  := clang libclang-rt-14-dev
 
 .PHONY: all clean deps check unit fuzz bench demo
@@ -74,7 +75,8 @@ bench: $(BUILD)/bench_decoder
 	$(BUILD)/bench_decoder
 
 demo:
-	@scripts/install-deps.sh $(BUILD_DEPS) python3 python3-impacket python3-scapy
+	@scripts/install-deps.sh $(BUILD_DEPS) python3 python3-impacket python3-scapy \
+		iproute2 nftables ethtool
 	$(MAKE) all
 	scripts/demo.sh $(BUILD)
 

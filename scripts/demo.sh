@@ -1,42 +1,74 @@
 #!/usr/bin/env bash
-# The demo, until the live daemon lands: the project's own encoder
-# (impacket + scapy) writes Exchange-shaped endpoint-mapper conversations,
-# and rpcgated replays them through the decoder that the daemon will use,
-# narrating what each answer would open.
-set -euo pipefail
+# The demo: a client, a router running rpcgated and an Exchange-shaped
+# endpoint mapper, each in its own network namespace (documentation
+# addresses only), with a forward-policy-drop ruleset on the router.  The
+# client asks where the store, the address book and a non-Exchange
+# interface listen, and connects; the transcript says what happened.
+set -u
 cd "$(dirname "$0")/.."
-build=${1:-build}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+BUILD=${1:-build}
+. tests/ns/lib.sh
+. tests/ns/daemon.sh
 
-echo "Generating Outlook/Exchange-shaped endpoint-mapper conversations in $work ..."
-/usr/bin/python3 tests/vectors/gen_vectors.py "$work"
+say() { printf '\n\033[1m%s\033[0m\n' "$*"; }
+show() { sed 's/^/    /'; }
 
-narrate() { # file, what happens in it
-	echo
-	echo "== $2"
-	echo "   \$ rpcgated -r $(basename "$1")"
-	"$build/rpcgated" -r "$1" | /usr/bin/python3 -c '
+# the client's JSON lines, told as sentences
+narrate() {
+	"$RG_PY" -c '
 import json, sys
-lines = [json.loads(l) for l in sys.stdin]
-for e in lines[:4]:
-    print("   client %s asked %s (%s): %s lives on %s/%d at %s" % (
-        e["client"], e["server"], e["op"], e.get("iface_name", e["iface"]),
-        e["proto"], e["port"], e["tower_addr"]))
-if len(lines) > 4:
-    print("   ... %d endpoints in all" % len(lines))
-if not lines:
-    print("   (nothing advertised)")'
+for line in sys.stdin:
+    try:
+        e = json.loads(line)
+    except ValueError:
+        continue
+    if e.get("event") == "map":
+        if e.get("ok"):
+            print("endpoint mapper answered: %s is on port %s" % (e["iface"], e["port"]))
+        else:
+            print("endpoint mapper answered: %s not available (%s)" % (e.get("iface"), e.get("status")))
+    elif e.get("event") == "connect":
+        if e.get("connected_first_try"):
+            print("connected to port %s on the first SYN (%.2f ms), server said %r" % (e["port"], e["ms"], e.get("banner")))
+        elif e.get("connected"):
+            print("connected to port %s, but only after retransmitting" % e["port"])
+        else:
+            print("connection to port %s: no answer (%s) -- the router dropped it" % (e["port"], e.get("error")))'
 }
 
-narrate "$work/le_map.pcap" "Outlook asks where the store (EMSMDB) listens"
-narrate "$work/fragmented_response.pcap" "An answer in three DCE fragments: store, address book, referral"
-narrate "$work/map_1byte_segments.pcap" "The same answer dribbled out one byte per TCP segment"
-narrate "$work/out_of_order.pcap" "Segments out of order and retransmitted"
-narrate "$work/be_drep.pcap" "A big-endian client and server"
-narrate "$work/ndr64.pcap" "NDR64 transfer syntax"
-narrate "$work/ncacn_http_593.pcap" "RPC over HTTP v1 on port 593"
-narrate "$work/ipv6.pcap" "The same over IPv6"
-narrate "$work/lookup_300.pcap" "An ept_lookup listing 320 endpoints"
-echo
-echo "Each line above is one pinhole the daemon would consider: (client, server, port)."
+say "Setting up namespaces: client 192.0.2.10 | router | server 198.51.100.20"
+ns_setup || exit 1
+epm_server_start server "$RG_DIR/epm" --addr "$RG_SERVER4" --addr "$RG_SERVER6" || exit 1
+for iface in EMSMDB NSPI SAMR; do
+	echo "    server: $iface listens on port $(epm_port "$RG_DIR/epm" "$iface")"
+done
+
+CONF="servers = [ \"$RG_SERVER4\", \"$RG_SERVER6\" ];
+interfaces = [ \"exchange\" ];
+pinhole_timeout = 120;"
+say "rpcgate.conf"
+echo "$CONF" | show
+gate_start "$CONF" || exit 1
+say "Router ruleset (rpcgated --print-ruleset | nft -f -): forward policy drop"
+"$RG_BIN" --print-ruleset -c "$RG_DIR/rpcgate.conf" | tee "$RG_DIR/ruleset.nft" | grep -v '^#' | show
+in_router nft -f "$RG_DIR/ruleset.nft" || exit 1
+
+port=$(epm_port "$RG_DIR/epm" EMSMDB)
+say "1. The client tries the store's port without asking the endpoint mapper"
+connect_only client "$RG_SERVER4" "$port" | narrate | show
+say "2. Outlook-style: ept_map(EMSMDB) on port 135, then connect"
+map_and_connect client "$RG_SERVER4" EMSMDB | narrate | show
+say "3. The address book, NSPI, over IPv6"
+map_and_connect client "$RG_SERVER6" NSPI | narrate | show
+say "4. SAMR, which is not an Exchange interface"
+map_and_connect client "$RG_SERVER4" SAMR | narrate | show
+say "5. A second client that did no lookup tries the store's port"
+connect_only client2 "$RG_SERVER4" "$port" | narrate | show
+
+say "What rpcgated logged (one line per decision)"
+gate_log | show
+say "nft list set inet rpcgate pinholes4 / pinholes6"
+in_router nft list set inet rpcgate pinholes4 | grep elements | show
+in_router nft list set inet rpcgate pinholes6 | grep elements | show
+gate_stop
+say "Done: rpcgated removed its table; the namespaces go now."
