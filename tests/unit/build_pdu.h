@@ -7,7 +7,7 @@
  * A struct bld is an append-only byte buffer that also carries the
  * encoding (drep byte order, NDR or NDR64) of what is written into it.
  * Lies are told by setting the fields of the specs below, or by patching
- * the bytes afterwards (bld_patch16 and friends).
+ * the bytes afterwards (bld_patch).
  */
 #ifndef RPCGATE_BUILD_PDU_H
 #define RPCGATE_BUILD_PDU_H
@@ -118,12 +118,12 @@ static inline size_t ndr_word(const struct bld *b)
 	return b->ndr64 ? 8 : 4;
 }
 
-/* Pointer referent id, conformance, offset or actual count. */
 static inline enum ndr_syntax bld_syntax(const struct bld *b)
 {
 	return b->ndr64 ? NDR_SYNTAX_NDR64 : NDR_SYNTAX_NDR;
 }
 
+/* Pointer referent id, conformance, offset or actual count. */
 static inline void put_count(struct bld *b, uint64_t v)
 {
 	put_align(b, 0, ndr_word(b));
@@ -185,8 +185,8 @@ static inline struct twr_floor floor_of(uint8_t prot, const void *rhs,
 static inline struct twr_floor floor_uuid(const struct uuid *u, uint16_t major,
 					  uint16_t minor)
 {
-	struct twr_floor f = floor_of(PROT_UUID, (uint8_t[]){ minor & 0xff,
-					  minor >> 8 }, 2);
+	const uint8_t rhs[2] = { minor & 0xff, minor >> 8 };
+	struct twr_floor f = floor_of(PROT_UUID, rhs, sizeof(rhs));
 
 	uuid_bytes(f.lhs + 1, u, false);
 	bld_int_at(f.lhs + 17, major, 2, false);
@@ -196,7 +196,9 @@ static inline struct twr_floor floor_uuid(const struct uuid *u, uint16_t major,
 
 static inline struct twr_floor floor_port(uint8_t prot, uint16_t port)
 {
-	return floor_of(prot, (uint8_t[]){ port >> 8, port & 0xff }, 2);
+	const uint8_t rhs[2] = { port >> 8, port & 0xff };
+
+	return floor_of(prot, rhs, sizeof(rhs));
 }
 
 /* What a test tower advertises. */

@@ -462,39 +462,42 @@ static void test_response_after_bind_nak(void)
 	expect(0);
 }
 
-static const struct ctx_result accept_all[3] = { { 0, false }, { 0, false },
-						 { 0, false } };
+/* A bind_ack with these three results, after a pipelined request. */
+static void pipelined_ack(const struct ctx_result *r, uint32_t call_id)
+{
+	struct pdu ack = { .ptype = DCE_BIND_ACK, .flags = WHOLE,
+			   .call_id = call_id, .results = r, .n = 3 };
+
+	bind_answered_by(&ack, true);
+}
 
 static void test_bind_ack_for_other_call_ignored(void)
 {
-	struct pdu ack = { .ptype = DCE_BIND_ACK, .flags = WHOLE, .call_id = 1,
-			   .results = accept_all, .n = 3 };
+	static const struct ctx_result accept[3] = { { 0, false }, { 0, false },
+						     { 0, false } };
 
-	bind_answered_by(&ack, true);	/* the control: call ids agree */
+	pipelined_ack(accept, 1);	/* the control: call ids agree */
 	expect(1);
-	ack.call_id = 9;
-	bind_answered_by(&ack, true);
+	pipelined_ack(accept, 9);
 	expect(0);
 }
 
 static void test_pipelined_request_context_rejected(void)
 {
-	struct ctx_result r[3] = { { 2, false }, { 0, false }, { 0, false } };
-	struct pdu ack = { .ptype = DCE_BIND_ACK, .flags = WHOLE, .call_id = 1,
-			   .results = r, .n = 3 };
+	static const struct ctx_result reject[3] = { { 2, false }, { 0, false },
+						     { 0, false } };
 
-	bind_answered_by(&ack, true);
+	pipelined_ack(reject, 1);
 	expect(0);
 }
 
 static void test_pipelined_request_other_syntax_accepted(void)
 {
 	/* asked in NDR before the ack; the server then picks NDR64 */
-	struct ctx_result r[3] = { { 0, true }, { 0, true }, { 0, true } };
-	struct pdu ack = { .ptype = DCE_BIND_ACK, .flags = WHOLE, .call_id = 1,
-			   .results = r, .n = 3 };
+	static const struct ctx_result ndr64[3] = { { 0, true }, { 0, true },
+						    { 0, true } };
 
-	bind_answered_by(&ack, true);
+	pipelined_ack(ndr64, 1);
 	expect(0);
 }
 

@@ -1,4 +1,4 @@
-/* EPM stubs and towers: epm_parse_request, epm_parse_response, epm_parse_tower. */
+/* EPM stubs and towers: epm_parse_request, _response and _tower. */
 #include <time.h>
 
 #include "../../daemon/epm.c"
@@ -90,32 +90,30 @@ static void test_map_le_one_tcp_tower_one_endpoint(void)
 	expect_eps(LE, &map4, &r, 1, want);
 }
 
-static void test_map_le_two_towers_two_endpoints(void)
+/* The two-tower answer in this encoding yields both endpoints, in order. */
+static void expect_two_towers(int enc)
 {
 	struct twr t[2];
 	struct epm_resp r = two_towers(t);
 	const struct tw *want[] = { &emsmdb, &nspi };
 
-	expect_eps(LE, &map4, &r, 2, want);
+	expect_eps(enc, &map4, &r, 2, want);
+}
+
+static void test_map_le_two_towers_two_endpoints(void)
+{
+	expect_two_towers(LE);
 }
 
 static void test_map_big_endian_drep_same_endpoints(void)
 {
-	struct twr t[2];
-	struct epm_resp r = two_towers(t);
-	const struct tw *want[] = { &emsmdb, &nspi };
-
-	expect_eps(BE, &map4, &r, 2, want);
+	expect_two_towers(BE);
 }
 
 static void test_map_ndr64_same_endpoints(void)
 {
-	struct twr t[2];
-	struct epm_resp r = two_towers(t);
-	const struct tw *want[] = { &emsmdb, &nspi };
-
-	expect_eps(LE64, &map4, &r, 2, want);
-	expect_eps(BE64, &map4, &r, 2, want);
+	expect_two_towers(LE64);
+	expect_two_towers(BE64);
 }
 
 static void test_lookup_three_entries_one_null_tower_two_endpoints(void)
@@ -130,7 +128,8 @@ static void test_lookup_three_entries_one_null_tower_two_endpoints(void)
 }
 
 /* One tower alone: what epm_parse_tower says, and what a response says. */
-static void expect_tower(const struct twr *t, int want_rc, const struct tw *want)
+static void expect_tower(const struct twr *t, int want_rc,
+			 const struct tw *want)
 {
 	uint8_t octets[TWR_OCTETS_MAX];
 	struct epm_endpoint ep;
@@ -244,54 +243,24 @@ static void expect_bad_tower(const struct twr *bad)
 	expect_none(&map4, &r, -1);
 }
 
-static void test_tower_floor_count_past_tower(void)
-{
-	struct twr t = twr_std(&nspi);
+/* A test: NSPI's standard tower, changed, as the second of an answer. */
+#define BAD_TOWER_TEST(name, change)                                       \
+	static void name(void)                                             \
+	{                                                                  \
+		struct twr t = twr_std(&nspi);                             \
+                                                                           \
+		change;                                                    \
+		expect_bad_tower(&t);                                      \
+	}
 
-	t.claim_floors = 6;
-	expect_bad_tower(&t);
-}
-
+BAD_TOWER_TEST(test_tower_floor_count_past_tower, t.claim_floors = 6)
 /* The last floor (IP) is lhs_len 2, lhs 1, rhs_len 2, rhs 4 bytes. */
-static void test_tower_lhs_length_past_tower(void)
-{
-	struct twr t = twr_std(&nspi);
-
-	t.cut = 7;
-	expect_bad_tower(&t);
-}
-
-static void test_tower_rhs_length_past_tower(void)
-{
-	struct twr t = twr_std(&nspi);
-
-	t.cut = 3;
-	expect_bad_tower(&t);
-}
-
-static void test_tower_floor1_not_uuid_floor(void)
-{
-	struct twr t = twr_std(&nspi);
-
-	t.f[0].lhs[0] = PROT_TCP;
-	expect_bad_tower(&t);
-}
-
-static void test_tower_port_floor_rhs_length_3(void)
-{
-	struct twr t = twr_std(&nspi);
-
-	t.f[3].rhs_len = 3;
-	expect_bad_tower(&t);
-}
-
-static void test_tower_two_port_floors(void)
-{
-	struct twr t = twr_std(&nspi);
-
-	t.f[t.n++] = floor_port(PROT_TCP, 4444);
-	expect_bad_tower(&t);
-}
+BAD_TOWER_TEST(test_tower_lhs_length_past_tower, t.cut = 7)
+BAD_TOWER_TEST(test_tower_rhs_length_past_tower, t.cut = 3)
+BAD_TOWER_TEST(test_tower_floor1_not_uuid_floor, t.f[0].lhs[0] = PROT_TCP)
+BAD_TOWER_TEST(test_tower_port_floor_rhs_length_3, t.f[3].rhs_len = 3)
+BAD_TOWER_TEST(test_tower_two_port_floors,
+	       t.f[t.n++] = floor_port(PROT_TCP, 4444))
 
 /* ---- bad twr_t and array headers ---- */
 

@@ -11,7 +11,8 @@
 #define IPV6_NEXT_AT 6
 #define EXT_END 0xff	/* hop-by-hop is 0, so the lists end with this */
 
-static const uint8_t client4[4] = { 192, 0, 2, 10 }, server4[4] = { 198, 51, 100, 20 };
+static const uint8_t client4[4] = { 192, 0, 2, 10 };
+static const uint8_t server4[4] = { 198, 51, 100, 20 };
 
 /*
  * A packet from client port 49700 to server port 135 carrying PAYLOAD:
@@ -147,7 +148,8 @@ static void test_ipv4_truncated_every_length(void)
 
 static void test_ipv6_truncated_every_length(void)
 {
-	static const uint8_t chain[] = { IPV6_HOP_BY_HOP, IPV6_DEST_OPTIONS, EXT_END };
+	static const uint8_t chain[] = { IPV6_HOP_BY_HOP, IPV6_DEST_OPTIONS,
+					 EXT_END };
 	struct bld b;
 
 	put_packet(&b, 6, 0, chain);
@@ -228,7 +230,8 @@ static void test_tcp_data_offset_past_packet(void)
 
 static void test_ipv6_extension_chain_past_end(void)
 {
-	static const uint8_t chain[] = { IPV6_HOP_BY_HOP, IPV6_ROUTING, EXT_END };
+	static const uint8_t chain[] = { IPV6_HOP_BY_HOP, IPV6_ROUTING,
+					 EXT_END };
 	struct bld b;
 	struct packet pkt;
 
@@ -254,7 +257,8 @@ static void test_fragments_not_parsed(void)
 {
 	static const uint16_t frag[] = { 0x2000 /* MF, first */, 0x0001,
 					 0x00b9, 0x1fff, 0x4001 /* DF + offset */ };
-	static const uint8_t chain[] = { IPV6_HOP_BY_HOP, IPV6_FRAGMENT, EXT_END };
+	static const uint8_t chain[] = { IPV6_HOP_BY_HOP, IPV6_FRAGMENT,
+					 EXT_END };
 	struct bld b;
 	struct packet pkt;
 

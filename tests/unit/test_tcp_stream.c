@@ -134,6 +134,17 @@ static void test_in_order_segment_over_held_bytes_first_copy_wins(void)
 	seg(2, "44");	/* [2, 4), held: the first copy of byte 2 */
 	seg(0, "555");	/* [0, 3), in order: its byte 2 is a second copy */
 	CHECK(got_is("5544"));
+
+	/* around two held runs, leaving a gap after them */
+	start(1000, 5000);
+	seg(5, "aaa");		/* [5, 8) */
+	seg(12, "bbb");		/* [12, 15) */
+	seg(0, "xxxxxxxxxx");	/* [0, 10) */
+	CHECK(got_is("xxxxxaaaxx"));
+	CHECK(tcp_stream_buffered(&s) == 3);
+	seg(10, "yyyyy");	/* [10, 15) */
+	CHECK(got_is("xxxxxaaaxxyybbb"));
+	CHECK(tcp_stream_buffered(&s) == 0);
 }
 
 static void test_gap_larger_than_cap_desyncs(void)
