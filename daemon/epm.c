@@ -328,18 +328,45 @@ static int parse_response(const struct epm_request *req, struct ndr *n,
 	return n->w.failed ? -1 : endpoints;
 }
 
+/* Endpoints kept from the validating pass, enough for any ept_map answer
+ * seen in practice; longer answers are walked a second time instead. */
+#define EPM_KEPT_ENDPOINTS 8
+
+struct kept_endpoints {
+	size_t n;
+	struct epm_endpoint ep[EPM_KEPT_ENDPOINTS];
+};
+
+static void keep_endpoint(void *arg, const struct epm_endpoint *ep)
+{
+	struct kept_endpoints *kept = arg;
+
+	if (kept->n < EPM_KEPT_ENDPOINTS)
+		kept->ep[kept->n] = *ep;
+	kept->n++;
+}
+
 int epm_parse_response(const struct epm_request *req, const uint8_t *stub,
 		       size_t len, bool big_endian, enum ndr_syntax syntax,
 		       uint32_t *status, epm_endpoint_fn fn, void *arg)
 {
 	struct ndr n = { .ndr64 = syntax == NDR_SYNTAX_NDR64 };
+	struct kept_endpoints kept;
 	int endpoints;
 
-	/* First pass validates everything; only then are endpoints reported. */
+	/* The whole stub is validated before any endpoint is reported. */
+	kept.n = 0;
 	wire_init(&n.w, stub, len, big_endian);
-	endpoints = parse_response(req, &n, status, NULL, NULL);
+	endpoints = parse_response(req, &n, status, keep_endpoint, &kept);
 	if (endpoints <= 0 || *status != 0)
 		return endpoints < 0 ? -1 : 0;
+	if (!fn)
+		return endpoints;
+	if (kept.n <= EPM_KEPT_ENDPOINTS) {
+		for (size_t i = 0; i < kept.n; i++)
+			fn(arg, &kept.ep[i]);
+		return endpoints;
+	}
 	wire_init(&n.w, stub, len, big_endian);
 	return parse_response(req, &n, status, fn, arg);
 }
