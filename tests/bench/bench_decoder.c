@@ -27,6 +27,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <malloc.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -281,6 +282,7 @@ struct scenario {
 	struct dce_conn conn;
 	struct flow_table flows;
 	uint32_t client_seq, server_seq;
+	uint16_t client_port;
 	uint64_t now_us;
 };
 
@@ -322,8 +324,8 @@ static int send_segment(struct scenario *s, bool from_client, uint8_t flags,
 
 	memcpy(pkt.src, from_client ? client_ip : server_ip, 4);
 	memcpy(pkt.dst, from_client ? server_ip : client_ip, 4);
-	pkt.sport = from_client ? 50123 : 135;
-	pkt.dport = from_client ? 135 : 50123;
+	pkt.sport = from_client ? s->client_port : 135;
+	pkt.dport = from_client ? 135 : s->client_port;
 	pkt.seq = *seq;
 	pkt.ack = from_client ? s->server_seq : s->client_seq;
 	pkt.payload = data ? data->b : NULL;
@@ -381,6 +383,7 @@ static void scenario_init(struct scenario *s, unsigned towers)
 		abort();
 	s->client_seq = 1000;
 	s->server_seq = 500000;
+	s->client_port = 50123;
 	s->now_us = 1;
 	endpoints = send_segment(s, true, TCP_SYN, NULL);
 	endpoints += send_segment(s, false, TCP_SYN | TCP_ACK, NULL);
@@ -392,6 +395,58 @@ static void scenario_init(struct scenario *s, unsigned towers)
 		fprintf(stderr, "bench: the segments do not decode\n");
 		exit(1);
 	}
+}
+
+/*
+ * Heap per tracked flow, as the daemon holds them while clients wait for
+ * answers: handshake, bind, bind_ack and an ept_map request seen, the
+ * answer not yet.  Counted by malloc itself (mallinfo2).
+ */
+#define MEMORY_FLOWS 10000
+
+/* large blocks are mmapped and counted apart */
+static size_t heap_in_use(void)
+{
+	struct mallinfo2 m = mallinfo2();
+
+	return m.uordblks + m.hblkhd;
+}
+
+static void report_memory(struct scenario *s)
+{
+	struct buf bind = { .len = 0 }, bind_ack = { .len = 0 };
+	struct flow_config cfg;
+	struct flow_table idle;
+	size_t before, after;
+
+	bind_pdu(&bind);
+	bind_ack_pdu(&bind_ack);
+	flow_config_defaults(&cfg);
+	cfg.max_flows = MEMORY_FLOWS;
+	before = heap_in_use();
+	if (!flow_table_init(&idle, &cfg))
+		abort();
+	after = heap_in_use();
+	printf("\nmemory: flow table for max_flows %d: %zu bytes of buckets\n",
+	       MEMORY_FLOWS, after - before);
+	s->flows = idle;
+	before = after;
+	for (int i = 0; i < MEMORY_FLOWS; i++) {
+		s->client_port = (uint16_t)(10000 + i);
+		s->client_seq = 1000;
+		s->server_seq = 500000;
+		send_segment(s, true, TCP_SYN, NULL);
+		send_segment(s, false, TCP_SYN | TCP_ACK, NULL);
+		send_segment(s, true, TCP_ACK, &bind);
+		send_segment(s, false, TCP_ACK, &bind_ack);
+		send_segment(s, true, TCP_ACK, &s->req_pdu);
+	}
+	after = heap_in_use();
+	printf("memory: %zu flows awaiting an answer: %zu bytes each "
+	       "(struct flow %zu; streams buffer nothing between whole PDUs)\n",
+	       s->flows.n_flows, (after - before) / s->flows.n_flows,
+	       sizeof(struct flow));
+	flow_table_release(&s->flows);
 }
 
 static void scenario_release(struct scenario *s)
@@ -561,6 +616,8 @@ int main(void)
 	       GOAL_RATIO, ratio_met, judged);
 	printf("(informational: the benchmark exits 0 either way)\n");
 
+	flow_table_release(&scen[0].flows);
+	report_memory(&scen[0]);
 	scenario_release(&scen[0]);
 	scenario_release(&scen[1]);
 	return 0;
