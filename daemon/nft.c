@@ -22,6 +22,12 @@
 #include "nft.h"
 
 #define CHAIN_NAME "forward"
+/*
+ * In "sets" mode the pinhole sets live in the administrator's table, but
+ * the queueing needs rules only rpcgated can write (a kernel may lack the
+ * nft queue expression), so they get a small table of their own.
+ */
+#define QUEUE_TABLE "rpcgate_queue"
 #define CHAIN_PRIORITY (-10)	/* before the usual filter chains */
 #define SET_EPM_PORTS "epm_ports"
 
@@ -49,6 +55,11 @@ static const struct family families[] = {
 	{ NFPROTO_IPV6, 16, 8, 24, TYPE_IP6ADDR, "servers6", "pinholes6",
 	  NFT_REG_1, NFT_REG_2, NFT_REG32_08, NFT_REG32_09 },
 };
+
+static const char *rules_table(const struct rpcgate_config *cfg)
+{
+	return cfg->nft_mode == NFT_MODE_SETS ? QUEUE_TABLE : cfg->nft_table;
+}
 
 static const struct family *family_of(uint8_t af)
 {
@@ -328,13 +339,13 @@ static void put_table(struct nft_batch *b, uint16_t type, uint16_t flags)
 	char what[96];
 
 	snprintf(what, sizeof(what), "%s table inet %s",
-		 type == NFT_MSG_NEWTABLE ? "add" : "delete", b->cfg->nft_table);
+		 type == NFT_MSG_NEWTABLE ? "add" : "delete", rules_table(b->cfg));
 	nlh = message(b, type, flags, what);
 	if (!t || !nlh) {
 		nftnl_table_free(t);
 		return;
 	}
-	nftnl_table_set_str(t, NFTNL_TABLE_NAME, b->cfg->nft_table);
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, rules_table(b->cfg));
 	nftnl_table_nlmsg_build_payload(nlh, t);
 	nftnl_table_free(t);
 	message_done(b);
@@ -350,7 +361,7 @@ static void put_chain(struct nft_batch *b)
 		nftnl_chain_free(c);
 		return;
 	}
-	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, b->cfg->nft_table);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, rules_table(b->cfg));
 	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, CHAIN_NAME);
 	nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, "filter");
 	nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, NF_INET_FORWARD);
@@ -371,14 +382,15 @@ static void flush_chain(struct nft_batch *b)
 		nftnl_rule_free(r);
 		return;
 	}
-	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, b->cfg->nft_table);
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, rules_table(b->cfg));
 	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, CHAIN_NAME);
 	nftnl_rule_nlmsg_build_payload(nlh, r);
 	nftnl_rule_free(r);
 	message_done(b);
 }
 
-static void put_set(struct nft_batch *b, const char *name, uint32_t flags,
+static void put_set(struct nft_batch *b, const char *table, const char *name,
+		    uint32_t flags,
 		    uint32_t key_type, uint32_t key_len, uint32_t size,
 		    uint16_t msg_flags)
 {
@@ -392,7 +404,7 @@ static void put_set(struct nft_batch *b, const char *name, uint32_t flags,
 		nftnl_set_free(s);
 		return;
 	}
-	nftnl_set_set_str(s, NFTNL_SET_TABLE, b->cfg->nft_table);
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, table);
 	nftnl_set_set_str(s, NFTNL_SET_NAME, name);
 	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
 	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, flags);
@@ -420,14 +432,13 @@ static void put_elements(struct nft_batch *b, uint16_t type, struct nftnl_set *s
 	}
 }
 
-static struct nftnl_set *element_list(const struct rpcgate_config *cfg,
-				      const char *set)
+static struct nftnl_set *element_list(const char *table, const char *set)
 {
 	struct nftnl_set *s = nftnl_set_alloc();
 
 	if (!s)
 		return NULL;
-	nftnl_set_set_str(s, NFTNL_SET_TABLE, cfg->nft_table);
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, table);
 	nftnl_set_set_str(s, NFTNL_SET_NAME, set);
 	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
 	return s;
@@ -513,7 +524,7 @@ static void put_servers(struct nft_batch *b, const struct family *f, uint8_t af)
 			ranges[++merged] = ranges[i];
 		}
 	}
-	s = element_list(cfg, f->servers_set);
+	s = element_list(rules_table(cfg), f->servers_set);
 	if (!s)
 		return;
 	for (size_t i = 0; i <= merged; i++) {
@@ -528,7 +539,7 @@ static void put_servers(struct nft_batch *b, const struct family *f, uint8_t af)
 
 static void put_epm_ports(struct nft_batch *b)
 {
-	struct nftnl_set *s = element_list(b->cfg, SET_EPM_PORTS);
+	struct nftnl_set *s = element_list(rules_table(b->cfg), SET_EPM_PORTS);
 
 	if (!s)
 		return;
@@ -549,7 +560,7 @@ static void put_rule(struct nft_batch *b, struct nftnl_rule *r,
 
 	if (nlh) {
 		b->sent[b->n_sent - 1].queue_rule = queue_rule;
-		nftnl_rule_set_str(r, NFTNL_RULE_TABLE, b->cfg->nft_table);
+		nftnl_rule_set_str(r, NFTNL_RULE_TABLE, rules_table(b->cfg));
 		nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, CHAIN_NAME);
 		nftnl_rule_nlmsg_build_payload(nlh, r);
 		message_done(b);
@@ -650,14 +661,15 @@ static void put_pinhole_sets(struct nft_batch *b, uint16_t msg_flags)
 					 << TYPE_BITS | TYPE_INET_PROTOCOL)
 					<< TYPE_BITS | TYPE_INET_SERVICE;
 
-		put_set(b, f->pinholes_set, NFT_SET_TIMEOUT | NFT_SET_EVAL, type,
+		put_set(b, b->cfg->nft_table, f->pinholes_set,
+			NFT_SET_TIMEOUT | NFT_SET_EVAL, type,
 			pinhole_key_len(f), b->cfg->max_pinholes, msg_flags);
 	}
 }
 
-static void flush_set(struct nft_batch *b, const char *name)
+static void flush_set(struct nft_batch *b, const char *table, const char *name)
 {
-	struct nftnl_set *s = element_list(b->cfg, name);
+	struct nftnl_set *s = element_list(table, name);
 	char what[96];
 
 	if (!s)
@@ -670,31 +682,37 @@ static void flush_set(struct nft_batch *b, const char *name)
 static void build_table(struct nft_batch *b, bool reload,
 			enum nft_queue_kind kind)
 {
+	const char *table = rules_table(b->cfg);
+	bool own_pinholes = b->cfg->nft_mode == NFT_MODE_TABLE;
+
 	if (!reload) {
 		put_table(b, NFT_MSG_NEWTABLE, NLM_F_CREATE);
-		put_set(b, families[0].servers_set, NFT_SET_INTERVAL, TYPE_IPADDR,
-			4, 0, NLM_F_CREATE | NLM_F_EXCL);
-		put_set(b, families[1].servers_set, NFT_SET_INTERVAL, TYPE_IP6ADDR,
-			16, 0, NLM_F_CREATE | NLM_F_EXCL);
-		put_set(b, SET_EPM_PORTS, 0, TYPE_INET_SERVICE, 2, 0,
+		put_set(b, table, families[0].servers_set, NFT_SET_INTERVAL,
+			TYPE_IPADDR, 4, 0, NLM_F_CREATE | NLM_F_EXCL);
+		put_set(b, table, families[1].servers_set, NFT_SET_INTERVAL,
+			TYPE_IP6ADDR, 16, 0, NLM_F_CREATE | NLM_F_EXCL);
+		put_set(b, table, SET_EPM_PORTS, 0, TYPE_INET_SERVICE, 2, 0,
 			NLM_F_CREATE | NLM_F_EXCL);
-		put_pinhole_sets(b, NLM_F_CREATE | NLM_F_EXCL);
+		/* in the administrator's table they may exist already */
+		put_pinhole_sets(b, own_pinholes ? NLM_F_CREATE | NLM_F_EXCL :
+						   NLM_F_CREATE);
 		put_chain(b);
 	} else {
 		flush_chain(b);
-		flush_set(b, families[0].servers_set);
-		flush_set(b, families[1].servers_set);
-		flush_set(b, SET_EPM_PORTS);
+		flush_set(b, table, families[0].servers_set);
+		flush_set(b, table, families[1].servers_set);
+		flush_set(b, table, SET_EPM_PORTS);
 	}
-	for (size_t i = 0; i < 2; i++) {
+	for (size_t i = 0; i < 2; i++)
 		put_servers(b, &families[i], i == 0 ? AF_INET : AF_INET6);
-	}
 	put_epm_ports(b);
 	for (size_t i = 0; i < 2; i++) {
 		put_queue_rule(b, &families[i], true, kind);
 		put_queue_rule(b, &families[i], false, kind);
-		put_pinhole_rule(b, &families[i]);
-		put_drop_rule(b, &families[i]);
+		if (own_pinholes) {
+			put_pinhole_rule(b, &families[i]);
+			put_drop_rule(b, &families[i]);
+		}
 	}
 }
 
@@ -815,10 +833,7 @@ static int install_with(struct nft *n, const struct rpcgate_config *cfg,
 
 	if (!b)
 		return -ENOMEM;
-	if (cfg->nft_mode == NFT_MODE_SETS)
-		put_pinhole_sets(b, NLM_F_CREATE);
-	else
-		build_table(b, reload, kind);
+	build_table(b, reload, kind);
 	rc = commit(b, err, errlen, queue_refused);
 	batch_free(b);
 	return rc;
@@ -845,7 +860,9 @@ int nft_install(struct nft *n, const struct rpcgate_config *cfg, bool reload,
 	return rc;
 }
 
-int nft_remove(struct nft *n, const struct rpcgate_config *cfg)
+/* One batch of its own: "not there" is an answer, not an error. */
+static int remove_part(struct nft *n, const struct rpcgate_config *cfg,
+		       bool pinhole_sets)
 {
 	struct nft_batch *b = batch_new(n, cfg);
 	char err[256];
@@ -854,15 +871,24 @@ int nft_remove(struct nft *n, const struct rpcgate_config *cfg)
 
 	if (!b)
 		return -ENOMEM;
-	if (cfg->nft_mode == NFT_MODE_SETS) {
-		flush_set(b, families[0].pinholes_set);
-		flush_set(b, families[1].pinholes_set);
+	if (pinhole_sets) {
+		flush_set(b, cfg->nft_table, families[0].pinholes_set);
+		flush_set(b, cfg->nft_table, families[1].pinholes_set);
 	} else {
 		put_table(b, NFT_MSG_DELTABLE, 0);
 	}
 	rc = commit(b, err, sizeof(err), &queue_refused);
 	batch_free(b);
 	return rc == -ENOENT ? 0 : rc;
+}
+
+int nft_remove(struct nft *n, const struct rpcgate_config *cfg)
+{
+	int rc = remove_part(n, cfg, false);
+
+	if (cfg->nft_mode == NFT_MODE_SETS && rc == 0)
+		rc = remove_part(n, cfg, true);
+	return rc;
 }
 
 static void pinhole_key(const struct pinhole *p, uint8_t key[40], uint32_t *len)
@@ -885,7 +911,7 @@ static void pinhole_message(struct nft_batch *b, uint16_t type,
 			    const struct pinhole *p, uint64_t timeout_ms)
 {
 	const struct family *f = family_of(p->family);
-	struct nftnl_set *s = element_list(b->cfg, f->pinholes_set);
+	struct nftnl_set *s = element_list(b->cfg->nft_table, f->pinholes_set);
 	uint8_t key[40];
 	uint32_t len;
 
@@ -954,7 +980,7 @@ int64_t nft_pinhole_remaining(struct nft *n, const struct rpcgate_config *cfg,
 			      const struct pinhole *p)
 {
 	const struct family *f = family_of(p->family);
-	struct nftnl_set *s = element_list(cfg, f->pinholes_set);
+	struct nftnl_set *s = element_list(cfg->nft_table, f->pinholes_set);
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct remaining r = { .ms = -ENOENT };
 	struct nlmsghdr *nlh;
@@ -1018,63 +1044,50 @@ void nft_print_ruleset(FILE *out, const struct rpcgate_config *cfg)
 {
 	static const char *const ip[] = { "ip", "ip6" };
 	static const uint8_t af[] = { AF_INET, AF_INET6 };
+	bool sets = cfg->nft_mode == NFT_MODE_SETS;
 
-	fprintf(out,
-		"# A router whose forward policy is drop, for rpcgated (nft -f FILE).\n"
-		"# rpcgated adds its own table, inet %s, when it starts: that\n"
-		"# table queues endpoint-mapper traffic to the daemon, and marks\n"
-		"# new connections that one of its pinholes admits with ct mark\n"
-		"# 0x%08x; the last rule below admits those.\n",
-		cfg->nft_table, cfg->pinhole_mark);
-	if (cfg->nft_mode == NFT_MODE_SETS)
-		fprintf(out, "# nft_mode \"sets\": rpcgated fills pinholes4 and "
-			     "pinholes6 below and adds no table.\n");
-	fprintf(out, "table inet %s {\n",
-		cfg->nft_mode == NFT_MODE_SETS ? cfg->nft_table : "filter");
-	if (cfg->nft_mode == NFT_MODE_SETS) {
+	fprintf(out, "# A router whose forward policy is drop, for rpcgated "
+		     "(nft -f FILE).\n");
+	if (sets)
 		fprintf(out,
-			"\tset pinholes4 {\n"
-			"\t\ttype ipv4_addr . ipv4_addr . inet_proto . inet_service\n"
-			"\t\tsize %u\n\t\tflags dynamic,timeout\n\t}\n"
-			"\tset pinholes6 {\n"
-			"\t\ttype ipv6_addr . ipv6_addr . inet_proto . inet_service\n"
+			"# nft_mode \"sets\": rpcgated fills pinholes4 and pinholes6 below,\n"
+			"# and its own table, inet " QUEUE_TABLE ", queues endpoint-mapper\n"
+			"# traffic to the daemon.\n");
+	else
+		fprintf(out,
+			"# rpcgated adds its own table, inet %s, when it starts: that\n"
+			"# table queues endpoint-mapper traffic to the daemon, and marks\n"
+			"# new connections that one of its pinholes admits with ct mark\n"
+			"# 0x%08x; the last rule below admits those.\n",
+			cfg->nft_table, cfg->pinhole_mark);
+	fprintf(out, "table inet %s {\n", sets ? cfg->nft_table : "filter");
+	for (size_t i = 0; sets && i < 2; i++)
+		fprintf(out,
+			"\tset pinholes%s {\n"
+			"\t\ttype %s_addr . %s_addr . inet_proto . inet_service\n"
 			"\t\tsize %u\n\t\tflags dynamic,timeout\n\t}\n",
-			cfg->max_pinholes, cfg->max_pinholes);
-	}
+			i ? "6" : "4", i ? "ipv6" : "ipv4", i ? "ipv6" : "ipv4",
+			cfg->max_pinholes);
 	fprintf(out, "\tchain forward {\n"
 		     "\t\ttype filter hook forward priority filter; policy drop;\n"
 		     "\t\tct state established,related accept\n");
 	for (size_t i = 0; i < 2; i++) {
 		if (!has_family(cfg, af[i]))
 			continue;
-		if (cfg->nft_mode == NFT_MODE_SETS) {
-			fprintf(out, "\t\t%s daddr { ", ip[i]);
-			print_prefixes(out, cfg, af[i]);
-			fprintf(out, " } tcp dport { ");
-			print_ports(out, cfg);
-			fprintf(out, " } queue num %u%s\n", cfg->queue_num,
-				cfg->on_failure == ON_FAILURE_OPEN ? " bypass" : "");
-			fprintf(out, "\t\t%s saddr { ", ip[i]);
-			print_prefixes(out, cfg, af[i]);
-			fprintf(out, " } tcp sport { ");
-			print_ports(out, cfg);
-			fprintf(out, " } queue num %u%s\n", cfg->queue_num,
-				cfg->on_failure == ON_FAILURE_OPEN ? " bypass" : "");
-			fprintf(out,
-				"\t\tct state new %s saddr . %s daddr . meta l4proto . th dport "
-				"@pinholes%s update @pinholes%s { %s saddr . %s daddr . "
-				"meta l4proto . th dport timeout %us } accept\n",
-				ip[i], ip[i], i ? "6" : "4", i ? "6" : "4", ip[i],
-				ip[i], cfg->pinhole_timeout);
-			continue;
-		}
 		fprintf(out, "\t\t%s daddr { ", ip[i]);
 		print_prefixes(out, cfg, af[i]);
 		fprintf(out, " } tcp dport { ");
 		print_ports(out, cfg);
 		fprintf(out, " } accept\n");
+		if (sets)
+			fprintf(out,
+				"\t\tct state new %s saddr . %s daddr . meta l4proto . "
+				"th dport @pinholes%s update @pinholes%s { %s saddr . "
+				"%s daddr . meta l4proto . th dport timeout %us } accept\n",
+				ip[i], ip[i], i ? "6" : "4", i ? "6" : "4", ip[i],
+				ip[i], cfg->pinhole_timeout);
 	}
-	if (cfg->nft_mode == NFT_MODE_TABLE)
+	if (!sets)
 		fprintf(out, "\t\tct mark & 0x%08x == 0x%08x accept\n",
 			cfg->pinhole_mark, cfg->pinhole_mark);
 	fprintf(out, "\t}\n}\n");
