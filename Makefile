@@ -38,7 +38,8 @@ $(BUILD)/rpcgated: $(DAEMON) $(HEADERS)
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -o $@ $(DAEMON) $(LDLIBS)
 
 # A unit test #includes its module's .c, so that module is left out here.
-unit_sources = tests/unit/$(1).c $(filter-out daemon/$(patsubst test_%,%,$(1)).c,$(DECODER))
+UNIT_LINK := $(DECODER) daemon/config.c daemon/gate.c
+unit_sources = tests/unit/$(1).c $(filter-out daemon/$(patsubst test_%,%,$(1)).c,$(UNIT_LINK))
 
 $(BUILD)/tests/%: tests/unit/%.c $(wildcard daemon/*.c) $(HEADERS) $(wildcard tests/unit/*.h)
 	@mkdir -p $(@D)

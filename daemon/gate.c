@@ -69,16 +69,17 @@ static enum gate_reason check_port(const struct rpcgate_config *cfg,
 }
 
 enum gate_reason gate_check(const struct rpcgate_config *cfg,
-			    const struct gate_answer *a, struct pinhole *out)
+			    const struct flow_key *flow,
+			    const struct dce_answer *ans,
+			    const struct epm_endpoint *ep, struct pinhole *out)
 {
-	const struct epm_endpoint *ep = a->ep;
-	const struct epm_request *req = a->answer->req;
+	const struct epm_request *req = ans->req;
 	static const uint8_t any[4];
-	size_t alen = addr_len(a->family);
+	size_t alen = addr_len(flow->family);
 	enum gate_reason port_reason;
 
 	memset(out, 0, sizeof(*out));
-	if (!config_has_server(cfg, a->family, a->epm_server))
+	if (!config_has_server(cfg, flow->family, flow->server))
 		return GATE_NOT_SERVER;
 	if (req->op != EPM_OP_MAP)
 		return GATE_LOOKUP;
@@ -93,18 +94,18 @@ enum gate_reason gate_check(const struct rpcgate_config *cfg,
 	if (port_reason != GATE_OPEN)
 		return port_reason;
 
-	out->family = a->family;
+	out->family = flow->family;
 	out->proto = IPPROTO_TCP;
 	out->port = ep->port;
-	memcpy(out->client, a->client, alen);
-	memcpy(out->server, a->epm_server, alen);
+	memcpy(out->client, flow->client, alen);
+	memcpy(out->server, flow->server, alen);
 	/*
 	 * The tower's address: 0.0.0.0 or absent means the server itself; an
 	 * IPv4 address must be the server or another configured server, and
 	 * only an IPv4 conversation can name one.
 	 */
 	if (ep->has_addr && memcmp(ep->addr, any, sizeof(any)) != 0) {
-		if (a->family != AF_INET ||
+		if (flow->family != AF_INET ||
 		    !config_has_server(cfg, AF_INET, ep->addr))
 			return GATE_TOWER_ADDR;
 		memcpy(out->server, ep->addr, 4);
@@ -141,16 +142,18 @@ static bool same_pinhole(const struct pinhole *a, const struct pinhole *b)
 	       memcmp(a->server, b->server, addr_len(a->family)) == 0;
 }
 
-enum gate_reason gate_admit(struct gate *g, const struct gate_answer *a,
-			    uint64_t now_ms, struct pinhole *out)
+enum gate_reason gate_admit(struct gate *g, const struct flow_key *flow,
+			    const struct dce_answer *ans,
+			    const struct epm_endpoint *ep, uint64_t now_ms,
+			    struct pinhole *out)
 {
-	enum gate_reason reason = gate_check(g->cfg, a, out);
+	enum gate_reason reason = gate_check(g->cfg, flow, ans, ep, out);
 	struct gate_client **link, *c;
 	struct gate_pinhole *p;
 
 	if (reason != GATE_OPEN)
 		return reason;
-	link = find_client(g, a->family, a->client);
+	link = find_client(g, flow->family, flow->client);
 	c = *link;
 	for (p = c ? c->pinholes : NULL; p; p = p->next)
 		if (same_pinhole(&p->key, out))
@@ -164,8 +167,8 @@ enum gate_reason gate_admit(struct gate *g, const struct gate_answer *a,
 			c = calloc(1, sizeof(*c));
 			if (!c)
 				return GATE_TOTAL_CAP;
-			c->family = a->family;
-			memcpy(c->addr, a->client, addr_len(a->family));
+			c->family = flow->family;
+			memcpy(c->addr, flow->client, addr_len(flow->family));
 			*link = c;
 		}
 		p = calloc(1, sizeof(*p));
@@ -177,8 +180,8 @@ enum gate_reason gate_admit(struct gate *g, const struct gate_answer *a,
 		c->n_pinholes++;
 		g->n_pinholes++;
 	}
-	p->iface = a->ep->iface;
-	memcpy(p->epm_server, a->epm_server, addr_len(a->family));
+	p->iface = ep->iface;
+	memcpy(p->epm_server, flow->server, addr_len(flow->family));
 	p->expires_ms = now_ms + (uint64_t)g->cfg->pinhole_timeout * 1000;
 	return GATE_OPEN;
 }

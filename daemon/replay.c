@@ -120,17 +120,10 @@ static void print_decision(struct replay *r, const struct flow *flow,
 			   const struct dce_answer *ans,
 			   const struct epm_endpoint *ep)
 {
-	struct gate_answer a = {
-		.family = flow->key.family,
-		.client = flow->key.client,
-		.epm_server = flow->key.server,
-		.answer = ans,
-		.ep = ep,
-	};
 	uint64_t now_ms = (uint64_t)r->ts.tv_sec * 1000 +
 			  (uint64_t)r->ts.tv_usec / 1000;
 	struct pinhole p;
-	enum gate_reason reason = gate_admit(&r->gate, &a, now_ms, &p);
+	enum gate_reason reason = gate_admit(&r->gate, &flow->key, ans, ep, now_ms, &p);
 
 	fprintf(r->out, ",\"decision\":\"%s\",\"reason\":\"%s\",\"reason_code\":\"%s\"",
 		reason == GATE_OPEN ? "open" : "refuse", gate_reason_text(reason),

@@ -114,15 +114,9 @@ static void on_endpoint(void *arg, const struct flow *flow,
 {
 	struct service *s = arg;
 	struct packet_decisions *d = &s->decisions;
-	struct gate_answer a = {
-		.family = flow->key.family,
-		.client = flow->key.client,
-		.epm_server = flow->key.server,
-		.answer = ans,
-		.ep = ep,
-	};
 	struct pinhole p;
-	enum gate_reason reason = gate_admit(&s->gate, &a, now_ms(), &p);
+	enum gate_reason reason = gate_admit(&s->gate, &flow->key, ans, ep,
+					     now_ms(), &p);
 	char what[160], endpoint[96];
 
 	format_addr(flow->key.family, flow->key.client, d->client,

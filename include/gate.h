@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "dcerpc.h"
+#include "flow.h"
 #include "nft.h"
 
 enum gate_reason {
@@ -27,15 +28,6 @@ enum gate_reason {
 	GATE_TOWER_ADDR,
 	GATE_CLIENT_CAP,
 	GATE_TOTAL_CAP,
-};
-
-/* What the endpoint mapper told one client, as the policy sees it. */
-struct gate_answer {
-	uint8_t family;
-	const uint8_t *client;
-	const uint8_t *epm_server;	/* the endpoint mapper that answered */
-	const struct dce_answer *answer;
-	const struct epm_endpoint *ep;
 };
 
 struct gate_pinhole {
@@ -58,16 +50,23 @@ struct gate {
 bool gate_init(struct gate *g, const struct rpcgate_config *cfg);
 void gate_release(struct gate *g);
 
-/* The stateless part: may this endpoint open a pinhole, and which? */
+/*
+ * The stateless part: may this endpoint, advertised to flow's client by
+ * flow's server (the endpoint mapper), open a pinhole, and which?
+ */
 enum gate_reason gate_check(const struct rpcgate_config *cfg,
-			    const struct gate_answer *a, struct pinhole *out);
+			    const struct flow_key *flow,
+			    const struct dce_answer *ans,
+			    const struct epm_endpoint *ep, struct pinhole *out);
 
 /*
  * gate_check plus the caps; an admitted pinhole is recorded (or its expiry
  * renewed) until now_ms + pinhole_timeout.
  */
-enum gate_reason gate_admit(struct gate *g, const struct gate_answer *a,
-			    uint64_t now_ms, struct pinhole *out);
+enum gate_reason gate_admit(struct gate *g, const struct flow_key *flow,
+			    const struct dce_answer *ans,
+			    const struct epm_endpoint *ep, uint64_t now_ms,
+			    struct pinhole *out);
 
 /* "opened", or why not, for logs and replay output. */
 const char *gate_reason_text(enum gate_reason reason);

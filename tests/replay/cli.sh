@@ -88,3 +88,25 @@ for line in sys.stdin:
     assert e["op"] == "map" and e["iface_name"] == "EMSMDB" and e["tower_addr"] == "198.51.100.20", e
     assert e["ts"].endswith("Z")
 ' < <("$bin" -r "$base")
+
+# With a configuration, each line carries the daemon's decision: the
+# Outlook/Exchange 2003 capture's two maps open, its lookup does not.
+mapi=${CAPTURES:-../shared/captures}/zeek__dce-rpc__mapi.pcap
+printf 'servers = [ "192.168.0.2" ];\ninterfaces = [ "exchange" ];\n' >"$work/mapi.conf"
+decisions=$("$bin" -c "$work/mapi.conf" -r "$mapi" 2>/dev/null | /usr/bin/python3 -c '
+import json, sys
+for line in sys.stdin:
+    e = json.loads(line)
+    print(e["op"], e["iface_name"], e["proto"], e["port"], e["decision"], e["reason_code"])' | sort)
+check decisions-with-config [ "$decisions" == "lookup NSPI http 5000 refuse lookup
+map EMSMDB tcp 1032 open open
+map NSPI tcp 4997 open open" ]
+printf 'servers = [ "192.168.0.2" ];\ninterfaces = [ "f5cc5a18-4264-101a-8c59-08002b2f8426" ];\n' >"$work/nspi.conf"
+check decision-interface-refused grep -q '"iface_name":"EMSMDB".*"decision":"refuse","reason":"interface not in interfaces"' \
+	<("$bin" -c "$work/nspi.conf" -r "$mapi" 2>/dev/null)
+printf 'servers = [ "192.168.0.2" ];\ninterfaces = [ "exchange" ];\nport_range = [ 2000, 65535 ];\n' >"$work/range.conf"
+check decision-port-range grep -q '"port":1032,.*"reason_code":"port-range"' \
+	<("$bin" -c "$work/range.conf" -r "$mapi" 2>/dev/null)
+printf 'servers = [ "192.0.2.99" ];\n' >"$work/other.conf"
+check decision-not-server grep -q '"reason_code":"not-server"' <("$bin" -c "$work/other.conf" -r "$mapi" 2>/dev/null)
+check no-decision-without-config bash -c "! '$bin' -r '$mapi' 2>/dev/null | grep -q decision"
