@@ -9,6 +9,7 @@
 #       prints the client's JSON lines
 #   first_try OUT                             0 if OUT shows a connect on the first SYN
 #   blocked OUT                               0 if OUT shows a connect that timed out
+#   pinholes FAMILY [TABLE]                   the pinhole set's elements
 
 RG_BIN=${RG_BIN:-$(cd "$RG_LIB_DIR/../.." && pwd)/${BUILD:-build}/rpcgated}
 RG_GATE_PID=
@@ -48,8 +49,12 @@ first_try() { grep -q '"connected_first_try": true' <<<"$1"; }
 blocked() { grep -q '"connected": false' <<<"$1" && ! grep -q '"connected": true' <<<"$1"; }
 count_connected_first_try() { grep -c '"connected_first_try": true' <<<"$1"; }
 
-# pinholes FAMILY: the elements of pinholes4/pinholes6 as nft lists them
+# pinholes FAMILY [TABLE]: the elements of pinholes4/pinholes6 in inet TABLE
+# (default rpcgate; nft_mode "sets": the administrator's) as nft lists them,
+# on one line ("a . b . tcp . 49160 timeout 2m expires 1m59s, ..."); nft
+# puts a second element on a line of its own
 pinholes() {
-	in_router nft list set inet rpcgate "pinholes$1" 2>/dev/null |
-		sed -n 's/.*elements = { \(.*\) }.*/\1/p'
+	in_router nft list set inet "${2:-rpcgate}" "pinholes$1" 2>/dev/null |
+		sed -n '/elements = {/,/}/p' | tr -d '\n' |
+		sed 's/.*elements = { *//; s/ *}.*//; s/,[[:space:]]*/, /g'
 }

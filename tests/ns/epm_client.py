@@ -13,7 +13,14 @@ epm_server.py's trivial service. One JSON object per line on stdout:
    "connected_first_try":true,"syn_retransmits":0,"ms":0.3,
    "banner":"ok EMSMDB","error":null}
   {"event":"lookup_entry",...} / {"event":"lookup","entries":3,...}
+  {"event":"echo","n":1,"t":1700000000.123,"line":"hold 0"}   (--hold)
+  {"event":"hold","sent":25,"echoes":25,"last_echo":..,"error":null}
   {"event":"done","rc":0,...}
+
+--hold SECONDS keeps the connection open after the banner (epm_server.py
+--echo): a line every 0.2 s for SECONDS, one "echo" line per line echoed
+back, "t" in wall-clock seconds (time.time()), so a test can see when a
+connection stopped carrying data. It does not change the exit status.
 
 "connected_first_try" means the first SYN was answered: connect() returned
 within --first-try-ms (default 900 ms; the kernel retransmits a SYN after
@@ -25,6 +32,7 @@ within --first-try-ms (default 900 ms; the kernel retransmits a SYN after
   epm_client.py 198.51.100.20 --connect-only 49160   # no lookup at all
   epm_client.py 198.51.100.20 --repeat 5 --interval 0.2
   epm_client.py 198.51.100.20 --lookup         # ept_lookup dump
+  epm_client.py 198.51.100.20 --connect-only 49160 --hold 5   # echo for 5 s
 
 Exit status (the first failure decides, in the order the steps ran):
   0  every map answered a port, every connection got through on the first
@@ -41,6 +49,7 @@ Exit status (the first failure decides, in the order the steps ran):
 import argparse
 import json
 import os
+import select
 import signal
 import socket
 import struct
@@ -58,6 +67,7 @@ import epm_common as C  # noqa: E402
 RC_OK, RC_CONNECT, RC_USAGE, RC_SLOW, RC_BANNER, RC_NOPORT, RC_EPM = 0, 1, 2, 3, 4, 5, 6
 MAX_LISTED = 16                  # towers printed per map answer
 TCP_INFO_TOTAL_RETRANS = 100     # offset of tcpi_total_retrans in struct tcp_info
+HOLD_INTERVAL = 0.2              # seconds between --hold lines
 
 
 def emit(event, **kw):
@@ -191,14 +201,47 @@ def do_connect(host, port, expect, args):
         except OSError:
             pass
         banner = data.decode('latin-1').strip() or None
-    s.close()
     ok_banner = args.no_banner or (banner is not None and banner.startswith('ok ') and
                                    (expect is None or expect in banner[3:].split(',')))
     emit('connect', connected=True, connected_first_try=first, syn_retransmits=retrans,
          ms=ms, banner=banner, banner_ok=ok_banner, error=None, **ev)
+    if args.hold:
+        hold(s, args.hold)
+    s.close()
     if not first:
         return RC_SLOW
     return RC_OK if ok_banner else RC_BANNER
+
+
+def hold(s, seconds):
+    """--hold: a line every HOLD_INTERVAL s for SECONDS, one JSON line per echo."""
+    s.setblocking(False)
+    end = time.monotonic() + seconds
+    next_send, sent, echoes, last, err, buf = time.monotonic(), 0, 0, None, None, b''
+    while err is None and time.monotonic() < end:
+        if time.monotonic() >= next_send:
+            try:
+                s.send(b'hold %d\n' % sent)
+                sent += 1
+            except OSError as exc:      # a full send buffer too: the peer is gone
+                err = str(exc)
+            next_send += HOLD_INTERVAL
+        ready, _, _ = select.select([s], [], [], max(0, min(next_send, end) - time.monotonic()))
+        if not ready:
+            continue
+        try:
+            data = s.recv(4096)
+        except OSError as exc:
+            err = str(exc)
+            continue
+        if not data:
+            err = 'closed'
+        buf += data
+        while b'\n' in buf:
+            line, buf = buf.split(b'\n', 1)
+            echoes, last = echoes + 1, round(time.time(), 3)
+            emit('echo', n=echoes, t=last, line=line.decode('latin-1'))
+    emit('hold', sent=sent, echoes=echoes, last_echo=last, error=err, seconds=seconds)
 
 
 def do_lookup(server, args):
@@ -270,6 +313,9 @@ def main():
     ap.add_argument('--first-try-ms', type=float, default=900)
     ap.add_argument('--banner-timeout', type=float, default=2)
     ap.add_argument('--no-banner', action='store_true', help='do not read/check the banner')
+    ap.add_argument('--hold', type=float, metavar='SECONDS', default=0,
+                    help='after the banner, send a line every %.1f s for SECONDS and report '
+                         'each echo (epm_server.py --echo)' % HOLD_INTERVAL)
     ap.add_argument('--max-ents', type=int, default=500, help='ept_lookup max_ents')
     args = ap.parse_args()
     try:

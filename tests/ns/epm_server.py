@@ -15,9 +15,13 @@ ADDR:135 (every --addr, IPv4 or IPv6) and answers, over ncacn_ip_tcp:
 
 Each served interface also gets a trivial TCP service on its port (on every
 --addr): accept, write "ok NAME\\n", close, so a client can prove it got
-through.  Stub data is encoded with impacket's NDR structures
-(impacket.dcerpc.v5.epm) and PDUs with impacket.dcerpc.v5.rpcrt headers,
-except for the hostile answers NDR cannot express (see --hostile).
+through. With --echo it does not close after the banner: it sends back
+whatever the client sends until the client closes, ECHO_MAX (30) s at most,
+so a long-lived connection can be watched (epm_client.py --hold).
+
+Stub data is encoded with impacket's NDR structures (impacket.dcerpc.v5.epm)
+and PDUs with impacket.dcerpc.v5.rpcrt headers, except for the hostile
+answers NDR cannot express (see --hostile).
 
 When every socket listens it prints one JSON line on stdout (and writes it to
 --ready-file): {"event":"ready","pid":..,"epm":[...],"ifaces":[...],
@@ -27,6 +31,7 @@ lookup, banner) so a test can see what the server answered.
   epm_server.py --addr 198.51.100.20 --addr 2001:db8:2::20
   epm_server.py --addr 198.51.100.20 --iface EMSMDB=49160 --iface NSPI=49161
   epm_server.py --addr 198.51.100.20 --hostile third-host
+  epm_server.py --addr 198.51.100.20 --echo
 
 Hostile kinds (ept_map answers for served interfaces only; --hostile-iface
 limits them to one interface; ept_lookup stays well-formed):
@@ -80,6 +85,7 @@ HOSTILE = ('malformed-tower', 'third-host', 'port-135', 'port-445',
            'wrong-call-id', 'fault')
 THIRD_HOST = '203.0.113.99'
 MANY = 100000
+ECHO_MAX = 30        # seconds an --echo connection lasts at most
 
 _out_lock = threading.Lock()
 _t0 = time.monotonic()
@@ -268,17 +274,34 @@ class Server:
                 c, peer = lsock.accept()
             except OSError:
                 return
-            try:
-                c.settimeout(2)
-                c.sendall(('ok %s\n' % names).encode())
+            threading.Thread(target=self.banner, args=(c, peer, lsock.getsockname()[1], names),
+                             daemon=True).start()
+
+    def banner(self, c, peer, port, names):
+        try:
+            c.settimeout(2)
+            c.sendall(('ok %s\n' % names).encode())
+            if self.args.echo:
+                self.echo(c)
+            else:
                 c.shutdown(socket.SHUT_WR)
-                # let the client read before the close, without lingering
-                c.recv(1)
-            except OSError:
-                pass
-            finally:
-                c.close()
-            emit('banner', peer=peer_str(peer), port=lsock.getsockname()[1], iface=names)
+                c.recv(1)           # let the client close first (no TIME_WAIT here)
+        except OSError:
+            pass
+        finally:
+            c.close()
+        emit('banner', peer=peer_str(peer), port=port, iface=names)
+
+    @staticmethod
+    def echo(c):
+        """--echo: send back what the client sends until it closes (ECHO_MAX s)."""
+        end = time.monotonic() + ECHO_MAX
+        while time.monotonic() < end:
+            c.settimeout(max(0.01, end - time.monotonic()))
+            data = c.recv(4096)
+            if not data:
+                return
+            c.sendall(data)
 
     # -------------------------------------------------------------- EPM
     def epm_loop(self, lsock):
@@ -552,6 +575,8 @@ def main():
                          "over IPv6), zero (0.0.0.0), or an IPv4 address")
     ap.add_argument('--hostile', choices=HOSTILE)
     ap.add_argument('--hostile-iface', help='apply --hostile to this interface only')
+    ap.add_argument('--echo', action='store_true',
+                    help='after the banner, echo what the client sends (%d s at most)' % ECHO_MAX)
     ap.add_argument('--ready-file', help='write the ready JSON here (atomically)')
     ap.add_argument('--idle-timeout', type=float, default=30,
                     help='close an idle EPM connection after this many seconds')

@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2086,SC2016,SC2034
 # tests/ns/lib.sh: network-namespace lab for rpcgate tests. Source it, as root.
 #
 #   client  192.0.2.10  2001:db8:1::10 ─┐                ┌─ 198.51.100.20 2001:db8:2::20  server

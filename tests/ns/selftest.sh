@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2015,SC1091  # t_pass/t_fail always return 0
 # tests/ns/selftest.sh: proves the namespace lab works, WITHOUT rpcgate.
 # The router only forwards (no ruleset). Checks:
 #   lab/*      set-up, offloads, IPv6 addresses, empty ruleset, teardown
@@ -16,7 +17,7 @@
 # Prints PASS/FAIL/SKIP ns/NAME lines; exit 0 when nothing failed.
 # Every wait is bounded; the namespaces go away on exit and on Ctrl-C.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 . tests/ns/lib.sh
 
 started=$(date +%s%N)
@@ -127,7 +128,7 @@ if epm_server_start server "$S" --addr "$RG_SERVER4" --addr "$RG_SERVER6" &&
 	[ $crc -eq 0 ] && t_pass epm/connect-only-without-rpcgate ||
 		t_fail epm/connect-only-without-rpcgate "rc $crc: $(out epm/connect-only)"
 	run_client epm/repeat client "$RG_SERVER4" --iface NSPI --repeat 3
-	[ $crc -eq 0 ] && [ "$(json_get "$RG_DIR/epm/repeat.json" done ok_runs)" = 3 ] &&
+	[ $crc -eq 0 ] && [ "$(json_get "$RG_DIR/epm/repeat.json" "done" ok_runs)" = 3 ] &&
 		t_pass epm/repeat || t_fail epm/repeat "rc $crc: $(out epm/repeat)"
 else
 	t_fail epm/server-ready "$(tail -n 3 "$S.err" 2>/dev/null | tr '\n' ' ')"
@@ -177,86 +178,20 @@ fi
 # ------------------------------------------------------------------ Samba
 # port 135 in the server namespace is Samba's from here on
 [ -n "${S_PID:-}" ] && ns_stop "$S_PID" 3
-SAMBA=/usr/libexec/samba
-samba_ok() { [ -x $SAMBA/samba-dcerpcd ] && [ -x $SAMBA/rpcd_epmapper ] && command -v rpcclient >/dev/null; }
+. tests/ns/samba.sh
 if ! samba_ok && [ "${RG_NO_INSTALL:-0}" != 1 ]; then
 	timeout 600 scripts/install-deps.sh samba samba-common-bin smbclient >/dev/null 2>&1 ||
 		echo "# selftest: could not install samba samba-common-bin smbclient"
 fi
 if ! samba_ok; then
 	t_skip samba "samba-dcerpcd or rpcclient not installed"
-else
-	SD=$RG_DIR/samba SC=$RG_DIR/samba-cli
-	mkdir -p "$SD"/{lock,state,cache,private,pid,log,ncalrpc,bin} "$SC"/{lock,state,cache,private,pid,log,ncalrpc}
-	chmod 700 "$SD/private" "$SC/private"
-	cat >"$SD/smb.conf" <<EOF
-[global]
-	server role = standalone server
-	workgroup = RGLAB
-	netbios name = RGLABSRV
-	interfaces = $RG_SERVER4/24 $RG_SERVER6/64
-	bind interfaces only = yes
-	disable netbios = yes
-	# samba-dcerpcd refuses to run on its own unless this is "no"
-	rpc start on demand helpers = no
-	rpc server dynamic port range = 49152-49200
-	lock directory = $SD/lock
-	state directory = $SD/state
-	cache directory = $SD/cache
-	private dir = $SD/private
-	pid directory = $SD/pid
-	ncalrpc dir = $SD/ncalrpc
-	log file = $SD/log/%m.log
-	passdb backend = tdbsam
-	load printers = no
-	printing = bsd
-	printcap name = /dev/null
-	disable spoolss = yes
-EOF
-	cat >"$SC/smb.conf" <<EOF
-[global]
-	workgroup = RGLAB
-	netbios name = RGLABCLI
-	disable netbios = yes
-	name resolve order = host
-	lock directory = $SC/lock
-	state directory = $SC/state
-	cache directory = $SC/cache
-	private dir = $SC/private
-	pid directory = $SC/pid
-	ncalrpc dir = $SC/ncalrpc
-	log file = $SC/log/%m.log
-EOF
-	# rpcd_classic needs rpcd_winreg (srvsvc calls winreg over ncalrpc).
-	# The wrappers keep samba-dcerpcd's --list-interfaces probe out of
-	# /var/log/samba.
-	rpcds=()
-	for r in epmapper lsad classic winreg; do
-		printf '#!/bin/sh\nexec %s --log-basename=%s "$@"\n' "$SAMBA/rpcd_$r" "$SD/log" >"$SD/bin/rpcd_$r"
-		chmod 755 "$SD/bin/rpcd_$r"
-		rpcds+=("$SD/bin/rpcd_$r")
-	done
-	# </dev/null (ns_bg): samba-dcerpcd -F exits on EOF of a pipe on stdin
-	ns_bg server "$SAMBA/samba-dcerpcd" -F --no-process-group -s "$SD/smb.conf" -l "$SD/log" -d 1 \
-		"${rpcds[@]}" >"$SD/log/stdout" 2>&1
-	samba_pid=$RG_LAST_PID
-	# listening ports owned by samba-dcerpcd: 135 and one per rpcd with a
-	# TCP endpoint (lsad, classic, winreg)
-	samba_ports() { in_server ss -Hltnp | grep samba-dcerpcd | awk '{n=split($4,a,":"); print a[n]}' | sort -nu; }
-	ready=0
-	for ((i = 0; i < 200; i++)); do
-		ports=$(samba_ports)
-		grep -qx 135 <<<"$ports" && [ "$(grep -cvx 135 <<<"$ports")" -ge 3 ] && { ready=1; break; }
-		kill -0 $samba_pid 2>/dev/null || break
-		sleep 0.05
-	done
-	if [ $ready = 1 ]; then
-		t_pass samba/dcerpcd-ready
-		run_client samba/lookup client "$RG_SERVER4" --lookup
-		n=$(json_get "$RG_DIR/samba/lookup.json" lookup tcp_entries)
-		if [ $crc -eq 0 ] && [ "${n:-0}" -ge 1 ]; then
-			t_pass samba/lookup
-			"$RG_PY" - "$RG_DIR/samba/lookup.json" <<'PY' | sed 's/^/# samba on TCP: /'
+elif samba_start server "$RG_SERVER4" "$RG_SERVER6"; then
+	t_pass samba/dcerpcd-ready
+	run_client samba/lookup client "$RG_SERVER4" --lookup
+	n=$(json_get "$RG_DIR/samba/lookup.json" lookup tcp_entries)
+	if [ $crc -eq 0 ] && [ "${n:-0}" -ge 1 ]; then
+		t_pass samba/lookup
+		"$RG_PY" - "$RG_DIR/samba/lookup.json" <<'PY' | sed 's/^/# samba on TCP: /'
 import json, sys
 seen = {}
 for line in open(sys.argv[1]):
@@ -266,34 +201,32 @@ for line in open(sys.argv[1]):
 for (port, addr), names in sorted(seen.items(), key=lambda x: x[0][0]):
     print('%s:%s  %s' % (addr, port, ', '.join(sorted(set(names)))))
 PY
-		else
-			t_fail samba/lookup "rc $crc, $n TCP entries: $(out samba/lookup)"
-		fi
-		for fam in 4 6; do
-			[ $fam = 4 ] && a=$RG_SERVER4 || a=$RG_SERVER6
-			run_client samba/srvsvc-ipv$fam client "$a" --iface SRVSVC --no-banner
-			got=$(json_get "$RG_DIR/samba/srvsvc-ipv$fam.json" map port)
-			first=$(json_get "$RG_DIR/samba/srvsvc-ipv$fam.json" connect connected_first_try)
-			if [ $crc -eq 0 ] && [ "$first" = true ]; then
-				t_pass samba/srvsvc-ipv$fam
-				echo "# samba: hept_map SRVSVC over IPv$fam -> port $got, tower address $(json_get "$RG_DIR/samba/srvsvc-ipv$fam.json" map tower_addr)"
-			else
-				t_fail samba/srvsvc-ipv$fam "rc $crc, port $got, first try $first: $(out samba/srvsvc-ipv$fam)"
-			fi
-		done
-		t=$(date +%s%N)
-		rpc=$(timeout 20 ip netns exec "$RG_NS_CLIENT" rpcclient -s "$SC/smb.conf" -l "$SC/log" \
-			"ncacn_ip_tcp:$RG_SERVER4" -U% -c srvinfo 2>&1)
-		rrc=$?
-		if [ $rrc -eq 0 ] && grep -q platform_id <<<"$rpc"; then
-			t_pass samba/rpcclient-srvinfo
-			echo "# samba: rpcclient srvinfo (EPM map + call) took $(( ($(date +%s%N) - t) / 1000000 )) ms"
-		else
-			t_fail samba/rpcclient-srvinfo "rc $rrc: $(tail -n 2 <<<"$rpc" | tr '\n' ' ')"
-		fi
 	else
-		t_fail samba/dcerpcd-ready "not listening: $(tail -n 3 "$SD/log/stdout" "$SD"/log/*.log 2>/dev/null | tr '\n' ' ')"
+		t_fail samba/lookup "rc $crc, $n TCP entries: $(out samba/lookup)"
 	fi
+	for fam in 4 6; do
+		[ $fam = 4 ] && a=$RG_SERVER4 || a=$RG_SERVER6
+		run_client samba/srvsvc-ipv$fam client "$a" --iface SRVSVC --no-banner
+		got=$(json_get "$RG_DIR/samba/srvsvc-ipv$fam.json" map port)
+		first=$(json_get "$RG_DIR/samba/srvsvc-ipv$fam.json" connect connected_first_try)
+		if [ $crc -eq 0 ] && [ "$first" = true ]; then
+			t_pass samba/srvsvc-ipv$fam
+			echo "# samba: hept_map SRVSVC over IPv$fam -> port $got, tower address $(json_get "$RG_DIR/samba/srvsvc-ipv$fam.json" map tower_addr)"
+		else
+			t_fail samba/srvsvc-ipv$fam "rc $crc, port $got, first try $first: $(out samba/srvsvc-ipv$fam)"
+		fi
+	done
+	t=$(date +%s%N)
+	rpc=$(rpcclient_in client 20 "ncacn_ip_tcp:$RG_SERVER4" -U% -c srvinfo 2>&1)
+	rrc=$?
+	if [ $rrc -eq 0 ] && grep -q platform_id <<<"$rpc"; then
+		t_pass samba/rpcclient-srvinfo
+		echo "# samba: rpcclient srvinfo (EPM map + call) took $(( ($(date +%s%N) - t) / 1000000 )) ms"
+	else
+		t_fail samba/rpcclient-srvinfo "rc $rrc: $(tail -n 2 <<<"$rpc" | tr '\n' ' ')"
+	fi
+else
+	t_fail samba/dcerpcd-ready "samba-dcerpcd did not listen (see above)"
 fi
 
 # ------------------------------------------------------------------ teardown

@@ -40,7 +40,7 @@ load() {
 # the first-SYN flow: no lookup, dropped; CLIENT's own map, through
 flow() { # flow NAME FAMILY CLIENT_NS
 	local name=$1 fam=$2 ns=$3 server out
-	eval server=\$RG_SERVER$fam
+	eval server=\$RG_SERVER"$fam"
 	t_check "$name$fam/dropped-before-lookup" blocked "$(connect_only "$ns" "$server" "$emsmdb")"
 	out=$(map_and_connect "$ns" "$server" EMSMDB)
 	t_check "$name$fam/epm-map" grep -q "\"ok\": true, \"port\": $emsmdb," <<<"$out"
@@ -61,20 +61,20 @@ EOF
 load open-range/ruleset "$RG_DIR/open-range.nft"
 admin=$(in_router nft list ruleset)
 for fam in 4 6; do
-	eval server=\$RG_SERVER$fam
+	eval server=\$RG_SERVER"$fam"
 	t_check "open-range$fam/open-without-rpcgated" first_try "$(connect_only client2 "$server" "$emsmdb")"
 done
 if gate_start "$CONF"; then
 	for fam in 4 6; do
 		flow open-range "$fam" client
-		eval server=\$RG_SERVER$fam
+		eval server=\$RG_SERVER"$fam"
 		t_check "open-range$fam/other-client-dropped" blocked "$(connect_only client2 "$server" "$emsmdb")"
 	done
 	gate_stop
 	t_check open-range/table-removed bash -c "! ip netns exec $RG_NS_ROUTER nft list table inet rpcgate 2>/dev/null"
 	t_check open-range/admin-ruleset-unchanged [ "$(in_router nft list ruleset)" = "$admin" ]
 	for fam in 4 6; do
-		eval server=\$RG_SERVER$fam
+		eval server=\$RG_SERVER"$fam"
 		t_check "open-range$fam/open-again-after-stop" first_try "$(connect_only client2 "$server" "$emsmdb")"
 	done
 else
