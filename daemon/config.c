@@ -34,13 +34,18 @@
 #define QUOTE_MAX 80		/* characters of a value quoted in a message */
 #define NO_SERVERS "no endpoint-mapper servers configured"
 
-static const char *const exchange_ifaces[] = {
-	"a4f1db00-ca47-1067-b31f-00dd010662da",	/* EMSMDB */
-	"5261574a-4572-206e-b268-6b199213b4e4",	/* AsyncEMSMDB */
-	"f5cc5a18-4264-101a-8c59-08002b2f8426",	/* NSPI */
-	"1544f5e0-613c-11d1-93df-00c04fd7bd09",	/* RFR */
+/* Outlook's interfaces: what "exchange" means, and the names allowed. */
+static const struct {
+	const char *name;
+	const char *uuid;
+} exchange_ifaces[] = {
+	{ "EMSMDB", "a4f1db00-ca47-1067-b31f-00dd010662da" },
+	{ "AsyncEMSMDB", "5261574a-4572-206e-b268-6b199213b4e4" },
+	{ "NSPI", "f5cc5a18-4264-101a-8c59-08002b2f8426" },
+	{ "RFR", "1544f5e0-613c-11d1-93df-00c04fd7bd09" },
 };
 #define N_EXCHANGE_IFACES (sizeof(exchange_ifaces) / sizeof(exchange_ifaces[0]))
+#define IFACE_NAMES "EMSMDB, AsyncEMSMDB, NSPI or RFR"
 
 static const char *const presets[] = { "exchange", "any", NULL };
 
@@ -132,22 +137,50 @@ void prefix_format(const struct addr_prefix *p, char out[PREFIX_TEXT_MAX])
 	snprintf(out, PREFIX_TEXT_MAX, "%s/%u", addr, p->len);
 }
 
+const struct server_policy *config_policy_of(const struct rpcgate_config *cfg,
+					     uint8_t family,
+					     const uint8_t *addr)
+{
+	/* a server is in one group: the loader refuses overlaps across groups */
+	for (size_t i = 0; i < cfg->n_servers; i++)
+		if (prefix_contains(&cfg->servers[i], family, addr))
+			return &cfg->groups[cfg->server_group[i]];
+	return NULL;
+}
+
 bool config_has_server(const struct rpcgate_config *cfg, uint8_t family,
 		       const uint8_t *addr)
 {
-	for (size_t i = 0; i < cfg->n_servers; i++)
-		if (prefix_contains(&cfg->servers[i], family, addr))
+	return config_policy_of(cfg, family, addr) != NULL;
+}
+
+bool policy_allows_iface(const struct server_policy *p,
+			 const struct uuid *iface)
+{
+	if (p->any_iface)
+		return true;
+	for (size_t i = 0; i < p->n_ifaces; i++)
+		if (uuid_equal(&p->ifaces[i], iface))
 			return true;
 	return false;
 }
 
-bool config_allows_iface(const struct rpcgate_config *cfg,
-			 const struct uuid *iface)
+bool policy_fixed_port(const struct server_policy *p,
+		       const struct uuid *iface, uint16_t port)
 {
-	if (cfg->any_iface)
-		return true;
-	for (size_t i = 0; i < cfg->n_ifaces; i++)
-		if (uuid_equal(&cfg->ifaces[i], iface))
+	if (p->mode != MODE_FIXED)
+		return false;
+	for (size_t i = 0; i < p->n_fixed; i++)
+		if (p->fixed[i].port == port &&
+		    (p->fixed[i].any_iface || uuid_equal(&p->fixed[i].iface, iface)))
+			return true;
+	return false;
+}
+
+bool config_denies_port(const struct rpcgate_config *cfg, uint16_t port)
+{
+	for (size_t i = 0; i < cfg->n_deny_ports; i++)
+		if (cfg->deny_ports[i] == port)
 			return true;
 	return false;
 }
@@ -155,25 +188,34 @@ bool config_allows_iface(const struct rpcgate_config *cfg,
 /* ---- defaults ---------------------------------------------------------- */
 
 /* Adds u unless present; false when the list is full. */
-static bool add_iface(struct rpcgate_config *cfg, const struct uuid *u)
+static bool add_iface(struct server_policy *p, const struct uuid *u)
 {
-	if (config_allows_iface(cfg, u))
+	if (policy_allows_iface(p, u))
 		return true;
-	if (cfg->n_ifaces == CONFIG_MAX_IFACES)
+	if (p->n_ifaces == CONFIG_MAX_IFACES)
 		return false;
-	cfg->ifaces[cfg->n_ifaces++] = *u;
+	p->ifaces[p->n_ifaces++] = *u;
 	return true;
 }
 
-static bool add_exchange(struct rpcgate_config *cfg)
+static bool add_exchange(struct server_policy *p)
 {
 	for (size_t i = 0; i < N_EXCHANGE_IFACES; i++) {
 		struct uuid u;
 
-		if (!uuid_parse(exchange_ifaces[i], &u) || !add_iface(cfg, &u))
+		if (!uuid_parse(exchange_ifaces[i].uuid, &u) || !add_iface(p, &u))
 			return false;
 	}
 	return true;
+}
+
+/* The UUID of "EMSMDB", "NSPI" ... (case-sensitive). */
+static bool iface_by_name(const char *text, struct uuid *u)
+{
+	for (size_t i = 0; i < N_EXCHANGE_IFACES; i++)
+		if (strcmp(text, exchange_ifaces[i].name) == 0)
+			return uuid_parse(exchange_ifaces[i].uuid, u);
+	return false;
 }
 
 void config_defaults(struct rpcgate_config *cfg)
@@ -182,7 +224,9 @@ void config_defaults(struct rpcgate_config *cfg)
 	static const uint16_t epm[] = { 135, 593 };
 
 	memset(cfg, 0, sizeof(*cfg));
-	add_exchange(cfg);
+	cfg->n_groups = 1;
+	add_exchange(&cfg->groups[0]);
+	cfg->groups[0].mode = MODE_DYNAMIC;
 	cfg->pinhole_timeout = 120;
 	cfg->port_min = 1024;
 	cfg->port_max = 65535;
@@ -224,6 +268,30 @@ struct literal {
 	int text_len;
 };
 
+/*
+ * The keys a group entry may set, first in the key table in this order;
+ * the top level sets them too, for groups[0].
+ */
+enum group_key {
+	K_SERVERS,
+	K_INTERFACES,
+	K_MODE,
+	K_FIXED_PORTS,
+	K_FIXED_REQUIRE_LOOKUP,
+	K_ALLOW_LOOKUP,
+	N_GROUP_KEYS
+};
+
+/* Where one policy (the top level, or a group entry) came from. */
+struct policy_src {
+	const config_setting_t *entry;	/* the group's { }; NULL at the top */
+	const config_setting_t *set[N_GROUP_KEYS];	/* the keys it sets */
+	bool bad[N_GROUP_KEYS];		/* ... and those reported */
+	/* for each of its fixed ports: the port and its interface, if any */
+	const config_setting_t *fixed_port[CONFIG_MAX_FIXED];
+	const config_setting_t *fixed_iface[CONFIG_MAX_FIXED];
+};
+
 struct loader {
 	const char *path;
 	FILE *errors;
@@ -233,7 +301,11 @@ struct loader {
 	size_t n_lits, cap_lits;
 	bool lits_mapped;	/* each integer and string setting's hook is
 				   its literal */
-	bool seen_servers;
+	size_t group;		/* the policy being read: index into groups */
+	struct policy_src src[CONFIG_MAX_GROUPS + 1];
+	const config_setting_t *deny_ports;	/* NULL: the default */
+	size_t n_server_entries;	/* written, good or bad, in all groups */
+	const config_setting_t *server_src[CONFIG_MAX_SERVERS];
 };
 
 static void report(struct loader *ld, unsigned line, const char *fmt, ...)
@@ -269,18 +341,26 @@ static unsigned line_of(const config_setting_t *s)
 	return 0;
 }
 
-/* "servers" for a key, "servers[2]" for an element. */
+#define LABEL_SIZE 192
+
+/*
+ * The path from the root: "servers" for a key, "servers[2]" for an
+ * element, "groups[1].fixed_ports[0].interface" deeper down.
+ */
 static const char *label(const config_setting_t *s, char *buf, size_t size)
 {
 	const config_setting_t *parent = config_setting_parent(s);
-	char up[CONFIG_NAME_MAX + 32];
+	const char *name = config_setting_name(s);
+	size_t n;
 
-	if (config_setting_name(s) || !parent)
-		snprintf(buf, size, "%s",
-			 config_setting_name(s) ? config_setting_name(s) : "");
+	buf[0] = '\0';
+	if (!parent)
+		return buf;
+	n = strlen(label(parent, buf, size));
+	if (name)
+		snprintf(buf + n, size - n, "%s%s", n ? "." : "", name);
 	else
-		snprintf(buf, size, "%s[%d]", label(parent, up, sizeof(up)),
-			 config_setting_index(s));
+		snprintf(buf + n, size - n, "[%d]", config_setting_index(s));
 	return buf;
 }
 
@@ -337,7 +417,7 @@ static const char *type_name(const config_setting_t *s)
 static void wrong_type(struct loader *ld, const config_setting_t *s,
 		       const char *expect)
 {
-	char name[CONFIG_NAME_MAX + 32];
+	char name[LABEL_SIZE];
 
 	report(ld, line_of(s), "%s: expected %s, got %s",
 	       label(s, name, sizeof(name)), expect, type_name(s));
@@ -348,7 +428,7 @@ static void bad_value(struct loader *ld, const config_setting_t *s,
 		      const char *expect, const char *value,
 		      const char *suggestion)
 {
-	char name[CONFIG_NAME_MAX + 32];
+	char name[LABEL_SIZE];
 
 	report(ld, line_of(s), "%s: expected %s, got %s%s%s%s",
 	       label(s, name, sizeof(name)), expect, value,
@@ -489,7 +569,8 @@ struct key {
 	void (*handle)(struct loader *ld, const config_setting_t *s,
 		       const struct key *k);
 	long long min, max;
-	size_t offset;		/* of the uint32_t that h_u32 sets */
+	size_t offset;		/* of what h_u32 or h_bool sets: in the
+				   config, or in the policy for h_policy_bool */
 	const char *const *choices;	/* for h_choice, NULL-terminated */
 };
 
@@ -509,8 +590,12 @@ static bool need_array(struct loader *ld, const config_setting_t *s,
 		wrong_type(ld, s, k->expect);
 		return false;
 	}
-	if (empty && config_setting_length(s) == 0)
-		report(ld, line_of(s), "%s: %s", k->name, empty);
+	if (empty && config_setting_length(s) == 0) {
+		char name[LABEL_SIZE];
+
+		report(ld, line_of(s), "%s: %s", label(s, name, sizeof(name)),
+		       empty);
+	}
 	return true;
 }
 
@@ -528,7 +613,7 @@ static const char *string_of(struct loader *ld, const config_setting_t *s,
 static void too_many(struct loader *ld, const config_setting_t *e,
 		     bool *reported, int max, const char *what)
 {
-	char name[CONFIG_NAME_MAX + 32];
+	char name[LABEL_SIZE];
 
 	if (*reported)
 		return;
@@ -545,7 +630,7 @@ static void bad_element(struct loader *ld, const config_setting_t *e,
 static void bad_element(struct loader *ld, const config_setting_t *e,
 			const char *text, const char *fmt, ...)
 {
-	char name[CONFIG_NAME_MAX + 32], q[QUOTE_SIZE], what[256];
+	char name[LABEL_SIZE], q[QUOTE_SIZE], what[256];
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -575,6 +660,19 @@ static void each_string(struct loader *ld, const config_setting_t *s,
 	}
 }
 
+/* The policy being read: the top level's, or a group entry's. */
+static struct server_policy *policy(struct loader *ld)
+{
+	return &ld->cfg->groups[ld->group];
+}
+
+static bool prefixes_overlap(const struct addr_prefix *a,
+			     const struct addr_prefix *b)
+{
+	return prefix_contains(a, b->family, b->addr) ||
+	       prefix_contains(b, a->family, a->addr);
+}
+
 static bool add_server(struct loader *ld, const config_setting_t *e,
 		       const char *text)
 {
@@ -600,74 +698,250 @@ static bool add_server(struct loader *ld, const config_setting_t *e,
 	case PREFIX_OK:
 		break;
 	}
-	for (size_t j = 0; j < cfg->n_servers; j++)
-		if (memcmp(&cfg->servers[j], &p, sizeof(p)) == 0)
+	for (size_t j = 0; j < cfg->n_servers; j++) {
+		if (cfg->server_group[j] == ld->group) {
+			/* within a group a repeat is harmless */
+			if (memcmp(&cfg->servers[j], &p, sizeof(p)) == 0)
+				return true;
+		} else if (prefixes_overlap(&cfg->servers[j], &p)) {
+			const config_setting_t *other = ld->server_src[j];
+			char q[QUOTE_SIZE];
+
+			bad_element(ld, e, text, "overlaps %s (line %u): a "
+				    "server must belong to one group",
+				    quote(config_setting_get_string(other), q,
+					  sizeof(q)), line_of(other));
 			return true;
+		}
+	}
 	if (cfg->n_servers == CONFIG_MAX_SERVERS)
 		return false;
+	ld->server_src[cfg->n_servers] = e;
+	cfg->server_group[cfg->n_servers] = (uint8_t)ld->group;
 	cfg->servers[cfg->n_servers++] = p;
 	return true;
 }
 
+/*
+ * Appends to the servers of the policy being read.  At the top level an
+ * empty list is left to the check that some group has servers.
+ */
 static void h_servers(struct loader *ld, const config_setting_t *s,
 		      const struct key *k)
 {
-	ld->seen_servers = true;
-	ld->cfg->n_servers = 0;
-	memset(ld->cfg->servers, 0, sizeof(ld->cfg->servers));
-	if (need_array(ld, s, k, NO_SERVERS))
-		each_string(ld, s, "a string (an IPv4 or IPv6 address or "
-			    "prefix)", CONFIG_MAX_SERVERS, "servers",
-			    add_server);
+	if (!need_array(ld, s, k, ld->group ? NO_SERVERS : NULL))
+		return;
+	ld->n_server_entries += (size_t)config_setting_length(s);
+	each_string(ld, s, "a string (an IPv4 or IPv6 address or prefix)",
+		    CONFIG_MAX_SERVERS, "servers", add_server);
 }
 
-/* Written as a UUID, so not meant as a preset. */
+/* Written as a UUID, so not meant as a preset or a name. */
 static bool looks_like_uuid(const char *text)
 {
 	return strchr(text, '-') ||
 	       strspn(text, "0123456789abcdefABCDEF") == strlen(text);
 }
 
-static bool add_interface(struct loader *ld, const config_setting_t *e,
-			  const char *text)
+/*
+ * TEXT is not an interface: says why, with a did-you-mean among the
+ * interface names, and the presets where they are allowed.
+ */
+static void bad_iface(struct loader *ld, const config_setting_t *e,
+		      const char *text, bool with_presets)
 {
-	const char *guess;
-	struct uuid u;
+	struct suggestion sg = { text, NULL, SIZE_MAX };
 
-	if (strcmp(text, "any") == 0) {
-		ld->cfg->any_iface = true;
-		return true;
-	}
-	if (strcmp(text, "exchange") == 0)
-		return add_exchange(ld->cfg);
-	if (uuid_parse(text, &u))
-		return add_iface(ld->cfg, &u);
-	guess = suggest(text, presets);
-	if (looks_like_uuid(text) && !guess)
+	for (size_t i = 0; with_presets && presets[i]; i++)
+		consider(&sg, presets[i]);
+	for (size_t i = 0; i < N_EXCHANGE_IFACES; i++)
+		consider(&sg, exchange_ifaces[i].name);
+	if (looks_like_uuid(text) && !sg.best)
 		bad_element(ld, e, text, "is not an interface UUID (expected "
 			    "8-4-4-4-12 hex digits%s, e.g. %s)",
 			    text[0] == '{' ? " without braces" : "",
-			    exchange_ifaces[0]);
+			    exchange_ifaces[0].uuid);
+	else if (!with_presets && suggest(text, presets))
+		bad_element(ld, e, text, "is a preset, but a fixed_ports "
+			    "entry names one interface (an interface name or "
+			    "UUID)");
 	else
-		bad_element(ld, e, text, "is not a preset (\"exchange\" or "
-			    "\"any\") or an interface UUID%s%s%s",
-			    guess ? " (did you mean \"" : "",
-			    guess ? guess : "", guess ? "\"?)" : "");
+		bad_element(ld, e, text, "is not %san interface name ("
+			    IFACE_NAMES ") or an interface UUID%s%s%s",
+			    with_presets ? "a preset (\"exchange\" or "
+			    "\"any\"), " : "",
+			    sg.best ? " (did you mean \"" : "",
+			    sg.best ? sg.best : "", sg.best ? "\"?)" : "");
+}
+
+static bool add_interface(struct loader *ld, const config_setting_t *e,
+			  const char *text)
+{
+	struct uuid u;
+
+	if (strcmp(text, "any") == 0) {
+		policy(ld)->any_iface = true;
+		return true;
+	}
+	if (strcmp(text, "exchange") == 0)
+		return add_exchange(policy(ld));
+	if (iface_by_name(text, &u) || uuid_parse(text, &u))
+		return add_iface(policy(ld), &u);
+	bad_iface(ld, e, text, true);
 	return true;
 }
 
 static void h_interfaces(struct loader *ld, const config_setting_t *s,
 			 const struct key *k)
 {
+	struct server_policy *p = policy(ld);
+
 	/* the list replaces the default; unused entries stay zero */
-	ld->cfg->n_ifaces = 0;
-	memset(ld->cfg->ifaces, 0, sizeof(ld->cfg->ifaces));
-	ld->cfg->any_iface = false;
+	p->n_ifaces = 0;
+	memset(p->ifaces, 0, sizeof(p->ifaces));
+	p->any_iface = false;
 	if (need_array(ld, s, k, "no interfaces configured (expected "
-		       "\"exchange\", \"any\" or interface UUIDs)"))
-		each_string(ld, s, "a string (\"exchange\", \"any\" or an "
-			    "interface UUID)", CONFIG_MAX_IFACES, "interfaces",
-			    add_interface);
+		       "\"exchange\", \"any\", interface names or UUIDs)"))
+		each_string(ld, s, "a string (\"exchange\", \"any\", an "
+			    "interface name or UUID)", CONFIG_MAX_IFACES,
+			    "interfaces", add_interface);
+}
+
+/* ---- fixed ports ------------------------------------------------------- */
+
+#define FIXED_ENTRY_EXAMPLE "{ interface = \"EMSMDB\"; ports = [ 6001 ]; }"
+
+/* A port number, or reported; EXPECT names what else would do. */
+static bool fixed_port_value(struct loader *ld, const config_setting_t *e,
+			     const char *expect, long long *v)
+{
+	int type = config_setting_type(e);
+
+	if (type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64) {
+		wrong_type(ld, e, expect);
+		return false;
+	}
+	return int_in(ld, e, "a port number (1-65535)", 1, 65535, v);
+}
+
+/*
+ * Adds port (for iface, or any allowed interface when iface is NULL) to
+ * the policy being read, unless it is there already.
+ */
+static void add_fixed(struct loader *ld, const config_setting_t *e,
+		      long long port, const struct uuid *iface,
+		      const config_setting_t *iface_src, bool *full)
+{
+	struct server_policy *p = policy(ld);
+	struct policy_src *src = &ld->src[ld->group];
+	struct fixed_port *f;
+
+	for (size_t i = 0; i < p->n_fixed; i++)
+		if (p->fixed[i].port == port &&
+		    p->fixed[i].any_iface == !iface &&
+		    (!iface || uuid_equal(&p->fixed[i].iface, iface)))
+			return;
+	if (p->n_fixed == CONFIG_MAX_FIXED) {
+		too_many(ld, e, full, CONFIG_MAX_FIXED, "fixed ports");
+		return;
+	}
+	src->fixed_port[p->n_fixed] = e;
+	src->fixed_iface[p->n_fixed] = iface_src;
+	f = &p->fixed[p->n_fixed++];	/* zeroed, padding too */
+	f->any_iface = !iface;
+	if (iface)
+		f->iface = *iface;
+	f->port = (uint16_t)port;
+}
+
+static const char *const fixed_entry_keys[] = { "interface", "ports", NULL };
+
+static void unknown_key(struct loader *ld, const config_setting_t *s,
+			const char *best, const char *allowed);
+
+/* { interface = "EMSMDB"; ports = [ 6001 ]; } */
+static void fixed_entry(struct loader *ld, const config_setting_t *e,
+			bool *full)
+{
+	const config_setting_t *iface_s = NULL, *ports_s = NULL;
+	char name[LABEL_SIZE];
+	bool iface_ok = false;
+	struct uuid u;
+
+	for (int i = 0; i < config_setting_length(e); i++) {
+		const config_setting_t *c = config_setting_get_elem(e, (unsigned)i);
+		const char *key = config_setting_name(c);
+
+		if (strcmp(key, "interface") == 0)
+			iface_s = c;
+		else if (strcmp(key, "ports") == 0)
+			ports_s = c;
+		else
+			unknown_key(ld, c, suggest(key, fixed_entry_keys),
+				    "expected interface and ports");
+	}
+	label(e, name, sizeof(name));
+	if (!iface_s) {
+		report(ld, line_of(e), "%s: no interface (expected e.g. "
+		       FIXED_ENTRY_EXAMPLE ")", name);
+	} else {
+		const char *text = string_of(ld, iface_s, "a string ("
+					     IFACE_NAMES " or an interface "
+					     "UUID)");
+
+		iface_ok = text && (iface_by_name(text, &u) ||
+				    uuid_parse(text, &u));
+		if (text && !iface_ok)
+			bad_iface(ld, iface_s, text, false);
+	}
+	if (!ports_s) {
+		report(ld, line_of(e), "%s: no ports (expected e.g. "
+		       FIXED_ENTRY_EXAMPLE ")", name);
+		return;
+	}
+	if (!is_array(ports_s)) {
+		wrong_type(ld, ports_s, "an array of port numbers (1-65535)");
+		return;
+	}
+	if (config_setting_length(ports_s) == 0)
+		report(ld, line_of(ports_s), "%s: no ports (expected e.g. "
+		       "[ 6001 ])", label(ports_s, name, sizeof(name)));
+	for (int i = 0; i < config_setting_length(ports_s); i++) {
+		const config_setting_t *pe =
+			config_setting_get_elem(ports_s, (unsigned)i);
+		long long v;
+
+		if (fixed_port_value(ld, pe, "a port number (1-65535)", &v) &&
+		    iface_ok)
+			add_fixed(ld, pe, v, &u, iface_s, full);
+	}
+}
+
+/*
+ * [ 6001, 6002 ]: ports for any allowed interface; or ( { interface =
+ * "EMSMDB"; ports = [ 6001 ]; }, ... ): ports for one interface each.
+ * A list may hold both.
+ */
+static void h_fixed_ports(struct loader *ld, const config_setting_t *s,
+			  const struct key *k)
+{
+	struct server_policy *p = policy(ld);
+	bool full = false;
+
+	p->n_fixed = 0;
+	memset(p->fixed, 0, sizeof(p->fixed));
+	if (!need_array(ld, s, k, NULL))
+		return;
+	for (int i = 0; i < config_setting_length(s); i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		long long v;
+
+		if (config_setting_is_group(e))
+			fixed_entry(ld, e, &full);
+		else if (fixed_port_value(ld, e, "a port number or a group "
+					  FIXED_ENTRY_EXAMPLE, &v))
+			add_fixed(ld, e, v, NULL, NULL, &full);
+	}
 }
 
 static void h_u32(struct loader *ld, const config_setting_t *s,
@@ -769,6 +1043,7 @@ static void ports(struct loader *ld, const config_setting_t *s,
 static void h_deny_ports(struct loader *ld, const config_setting_t *s,
 			 const struct key *k)
 {
+	ld->deny_ports = s;
 	ports(ld, s, k, NULL, ld->cfg->deny_ports, &ld->cfg->n_deny_ports);
 }
 
@@ -823,13 +1098,35 @@ static void h_log_level(struct loader *ld, const config_setting_t *s,
 		ld->cfg->log_verbose = i;
 }
 
-static void h_revoke_established(struct loader *ld, const config_setting_t *s,
-				 const struct key *k)
+static void set_bool(struct loader *ld, const config_setting_t *s,
+		     const struct key *k, void *base)
 {
 	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
 		wrong_type(ld, s, k->expect);
 	else
-		ld->cfg->revoke_established = config_setting_get_bool(s);
+		*(bool *)(void *)((char *)base + k->offset) =
+			config_setting_get_bool(s);
+}
+
+static void h_bool(struct loader *ld, const config_setting_t *s,
+		   const struct key *k)
+{
+	set_bool(ld, s, k, ld->cfg);
+}
+
+static void h_policy_bool(struct loader *ld, const config_setting_t *s,
+			  const struct key *k)
+{
+	set_bool(ld, s, k, policy(ld));
+}
+
+static void h_mode(struct loader *ld, const config_setting_t *s,
+		   const struct key *k)
+{
+	int i = choice(ld, s, k);
+
+	if (i >= 0)
+		policy(ld)->mode = i ? MODE_FIXED : MODE_DYNAMIC;
 }
 
 /* nft's identifiers allow more; this is a subset safe in any ruleset. */
@@ -860,19 +1157,37 @@ static void h_nft_table(struct loader *ld, const config_setting_t *s,
 	snprintf(ld->cfg->nft_table, sizeof(ld->cfg->nft_table), "%s", text);
 }
 
+static void h_groups(struct loader *ld, const config_setting_t *s,
+		     const struct key *k);
+
 #define U32(field) offsetof(struct rpcgate_config, field)
+#define BOOL(field) offsetof(struct rpcgate_config, field)
+#define POLICY(field) offsetof(struct server_policy, field)
 #define STRINGIFY(x) #x
 #define RANGE(min, max) "(" STRINGIFY(min) "-" STRINGIFY(max) ")"
 
+static const char *const mode_choices[] = { "dynamic", "fixed", NULL };
 static const char *const on_failure_choices[] = { "open", "closed", NULL };
 static const char *const nft_mode_choices[] = { "table", "sets", NULL };
 static const char *const log_level_choices[] = { "info", "debug", NULL };
 
+/* The first N_GROUP_KEYS, in enum group_key order, may be set per group. */
 static const struct key keys[] = {
-	{ "servers", "an array of strings (IPv4 or IPv6 addresses or prefixes)",
-	  h_servers, 0, 0, 0, NULL },
-	{ "interfaces", "an array of strings (\"exchange\", \"any\" or "
-	  "interface UUIDs)", h_interfaces, 0, 0, 0, NULL },
+	[K_SERVERS] = { "servers", "an array of strings (IPv4 or IPv6 "
+	  "addresses or prefixes)", h_servers, 0, 0, 0, NULL },
+	[K_INTERFACES] = { "interfaces", "an array of strings (\"exchange\", "
+	  "\"any\", interface names or UUIDs)", h_interfaces, 0, 0, 0, NULL },
+	[K_MODE] = { "mode", "\"dynamic\" or \"fixed\"", h_mode, 0, 0, 0,
+	  mode_choices },
+	[K_FIXED_PORTS] = { "fixed_ports", "an array of port numbers, or a "
+	  "list of groups " FIXED_ENTRY_EXAMPLE, h_fixed_ports, 0, 0, 0,
+	  NULL },
+	[K_FIXED_REQUIRE_LOOKUP] = { "fixed_require_lookup", "true or false",
+	  h_policy_bool, 0, 0, POLICY(fixed_require_lookup), NULL },
+	[K_ALLOW_LOOKUP] = { "allow_lookup", "true or false", h_policy_bool,
+	  0, 0, POLICY(allow_lookup), NULL },
+	{ "groups", "a list of groups ( { servers = [ ... ]; ... }, ... )",
+	  h_groups, 0, 0, 0, NULL },
 	{ "pinhole_timeout", "an integer number of seconds (1-86400)",
 	  h_u32, 1, SECONDS_MAX, U32(pinhole_timeout), NULL },
 	{ "port_range", "two port numbers [low, high] (1-65535)",
@@ -897,8 +1212,8 @@ static const struct key keys[] = {
 	  h_u32, 1, SECONDS_MAX, U32(flow_idle_timeout), NULL },
 	{ "on_failure", "\"open\" or \"closed\"", h_on_failure, 0, 0, 0,
 	  on_failure_choices },
-	{ "revoke_established", "true or false", h_revoke_established,
-	  0, 0, 0, NULL },
+	{ "revoke_established", "true or false", h_bool, 0, 0,
+	  BOOL(revoke_established), NULL },
 	{ "queue_num", "an NFQUEUE number (0-65535)", h_queue_num, 0, 65535,
 	  0, NULL },
 	{ "nft_mode", "\"table\" or \"sets\"", h_nft_mode, 0, 0, 0,
@@ -912,35 +1227,248 @@ static const struct key keys[] = {
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 
-static void unknown_key(struct loader *ld, const config_setting_t *s)
+/*
+ * "unknown key "NAME"", after the path of the group it is in, with
+ * (did you mean "BEST"?) or else (ALLOWED) when given.
+ */
+static void unknown_key(struct loader *ld, const config_setting_t *s,
+			const char *best, const char *allowed)
 {
-	const char *name = config_setting_name(s);
-	struct suggestion sg = { name, NULL, SIZE_MAX };
-	char q[QUOTE_SIZE];
+	char where[LABEL_SIZE], q[QUOTE_SIZE], hint[160] = "";
 
-	for (size_t i = 0; i < N_KEYS; i++)
-		consider(&sg, keys[i].name);
-	report(ld, line_of(s), "unknown key %s%s%s%s", quote(name, q, sizeof(q)),
-	       sg.best ? " (did you mean \"" : "", sg.best ? sg.best : "",
-	       sg.best ? "\"?)" : "");
+	label(config_setting_parent(s), where, sizeof(where));
+	if (best)
+		snprintf(hint, sizeof(hint), " (did you mean \"%s\"?)", best);
+	else if (allowed)
+		snprintf(hint, sizeof(hint), " (%s)", allowed);
+	report(ld, line_of(s), "%s%sunknown key %s%s", where,
+	       where[0] ? ": " : "", quote(config_setting_name(s), q, sizeof(q)),
+	       hint);
+}
+
+/* Hands each child of group to the handler of its key among keys[0..n). */
+static void walk_keys(struct loader *ld, const config_setting_t *group,
+		      size_t n)
+{
+	for (int i = 0; i < config_setting_length(group); i++) {
+		const config_setting_t *s = config_setting_get_elem(group, (unsigned)i);
+		const char *name = config_setting_name(s);
+		struct suggestion sg = { name, NULL, SIZE_MAX };
+		size_t j = 0;
+		int before = ld->problems;
+
+		while (j < n && strcmp(name, keys[j].name) != 0)
+			j++;
+		if (j < n) {
+			keys[j].handle(ld, s, &keys[j]);
+			if (j < N_GROUP_KEYS) {
+				ld->src[ld->group].set[j] = s;
+				ld->src[ld->group].bad[j] = ld->problems != before;
+			}
+			continue;
+		}
+		for (j = 0; j < n; j++)
+			consider(&sg, keys[j].name);
+		unknown_key(ld, s, sg.best, n == N_KEYS ? NULL :
+			    "a group may set only servers, interfaces, mode, "
+			    "fixed_ports, fixed_require_lookup and allow_lookup");
+	}
+}
+
+/*
+ * Each entry is read into its own groups[i], zeroed, for what it sets;
+ * the copy of the top level it starts from is made once the whole file is
+ * read (merge_groups), wherever the top-level keys stand.
+ */
+static void h_groups(struct loader *ld, const config_setting_t *s,
+		     const struct key *k)
+{
+	struct rpcgate_config *cfg = ld->cfg;
+	char name[LABEL_SIZE];
+	bool full = false;
+
+	if (!need_array(ld, s, k, NULL))
+		return;
+	for (int i = 0; i < config_setting_length(s); i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+
+		if (!config_setting_is_group(e)) {
+			wrong_type(ld, e, "a group { servers = [ ... ]; ... }");
+			continue;
+		}
+		if (cfg->n_groups == CONFIG_MAX_GROUPS + 1) {
+			too_many(ld, e, &full, CONFIG_MAX_GROUPS, "groups");
+			continue;
+		}
+		ld->group = cfg->n_groups++;
+		ld->src[ld->group].entry = e;
+		cfg->groups[ld->group].line = line_of(e);
+		walk_keys(ld, e, N_GROUP_KEYS);
+		if (!ld->src[ld->group].set[K_SERVERS])
+			report(ld, line_of(e), "%s: no servers (a group applies "
+			       "to the endpoint mappers it lists)",
+			       label(e, name, sizeof(name)));
+		ld->group = 0;
+	}
+}
+
+/* Each group entry: a copy of the top level, overridden by what it set. */
+static void merge_groups(struct loader *ld)
+{
+	struct rpcgate_config *cfg = ld->cfg;
+	struct server_policy own;
+
+	for (size_t g = 1; g < cfg->n_groups; g++) {
+		struct server_policy *p = &cfg->groups[g];
+		const config_setting_t *const *set = ld->src[g].set;
+
+		memcpy(&own, p, sizeof(own));
+		memcpy(p, &cfg->groups[0], sizeof(*p));
+		p->line = own.line;
+		if (set[K_INTERFACES]) {
+			p->any_iface = own.any_iface;
+			p->n_ifaces = own.n_ifaces;
+			memcpy(p->ifaces, own.ifaces, sizeof(p->ifaces));
+		}
+		if (set[K_MODE])
+			p->mode = own.mode;
+		if (set[K_FIXED_PORTS]) {
+			p->n_fixed = own.n_fixed;
+			memcpy(p->fixed, own.fixed, sizeof(p->fixed));
+		}
+		if (set[K_FIXED_REQUIRE_LOOKUP])
+			p->fixed_require_lookup = own.fixed_require_lookup;
+		if (set[K_ALLOW_LOOKUP])
+			p->allow_lookup = own.allow_lookup;
+	}
+}
+
+/* " (line N)" for a key that is set, else " (the default)". */
+static const char *where_set(const config_setting_t *s, char *buf, size_t size)
+{
+	if (s)
+		snprintf(buf, size, " (line %u)", line_of(s));
+	else
+		snprintf(buf, size, " (the default)");
+	return buf;
+}
+
+/* Whether a group entry in fixed mode uses the top level's fixed ports. */
+static bool top_fixed_inherited(const struct loader *ld)
+{
+	for (size_t g = 1; g < ld->cfg->n_groups; g++)
+		if (ld->cfg->groups[g].mode == MODE_FIXED &&
+		    !ld->src[g].set[K_FIXED_PORTS])
+			return true;
+	return false;
+}
+
+/*
+ * The interface of each per-interface fixed port of policy g must be one
+ * the policy allows, or the port could never open.  Reported where the
+ * fixed port is written, or at the group entry when only its interfaces
+ * differ from the top level's.
+ */
+static void check_fixed_ifaces(struct loader *ld, size_t g, size_t owner)
+{
+	const struct server_policy *p = &ld->cfg->groups[g];
+	const struct policy_src *src = &ld->src[g];
+	const config_setting_t *ifaces = src->set[K_INTERFACES]
+		? src->set[K_INTERFACES] : ld->src[0].set[K_INTERFACES];
+	char name[LABEL_SIZE], q[QUOTE_SIZE], where[32];
+
+	for (size_t i = 0; i < p->n_fixed; i++) {
+		const config_setting_t *is = ld->src[owner].fixed_iface[i];
+		bool seen = false;
+
+		if (p->fixed[i].any_iface ||
+		    policy_allows_iface(p, &p->fixed[i].iface))
+			continue;
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = !p->fixed[j].any_iface &&
+			       uuid_equal(&p->fixed[j].iface, &p->fixed[i].iface);
+		if (seen)
+			continue;
+		where_set(ifaces, where, sizeof(where));
+		if (owner == g || !src->set[K_INTERFACES])
+			bad_element(ld, is, config_setting_get_string(is),
+				    "is not in interfaces%s, so its fixed "
+				    "ports would never open", where);
+		else
+			report(ld, line_of(src->entry), "%s: interfaces%s "
+			       "leave out %s, which fixed_ports (line %u) "
+			       "name", label(src->entry, name, sizeof(name)),
+			       where, quote(config_setting_get_string(is), q,
+					    sizeof(q)), line_of(is));
+	}
+}
+
+/*
+ * What one key cannot see: fixed ports against deny_ports, the mode
+ * against the fixed ports, after a group entry has inherited.  A problem
+ * only inherited is reported once, at the top level.
+ */
+static void check_policy(struct loader *ld, size_t g)
+{
+	const struct server_policy *p = &ld->cfg->groups[g];
+	const struct policy_src *src = &ld->src[g], *top = &ld->src[0];
+	size_t owner = g && !src->set[K_FIXED_PORTS] ? 0 : g;
+	char name[LABEL_SIZE], where[32];
+
+	for (size_t i = 0; owner == g && i < p->n_fixed; i++)
+		if (config_denies_port(ld->cfg, p->fixed[i].port))
+			report(ld, line_of(src->fixed_port[i]), "%s: port %u "
+			       "is in deny_ports%s, which are never opened",
+			       label(src->fixed_port[i], name, sizeof(name)),
+			       p->fixed[i].port,
+			       where_set(ld->deny_ports, where, sizeof(where)));
+	/* a key already reported would only be reported again */
+	for (size_t k = K_INTERFACES; k <= K_FIXED_PORTS; k++)
+		if (src->bad[k] || top->bad[k])
+			return;
+	if (g && !src->set[K_INTERFACES] && !src->set[K_MODE] &&
+	    !src->set[K_FIXED_PORTS])
+		return;		/* as the top level: checked there */
+	if (p->mode == MODE_FIXED && p->n_fixed == 0) {
+		if (g)
+			report(ld, line_of(src->entry), "%s: mode \"fixed\" "
+			       "needs fixed_ports (in the group or at the top "
+			       "level)", label(src->entry, name, sizeof(name)));
+		else
+			report(ld, line_of(src->set[K_MODE]), "mode: \"fixed\" "
+			       "needs fixed_ports (the ports the servers are "
+			       "pinned to)");
+	}
+	if (p->mode == MODE_DYNAMIC && owner == g && p->n_fixed &&
+	    !(g == 0 && top_fixed_inherited(ld)))
+		report(ld, line_of(src->set[K_FIXED_PORTS]), "%s: fixed ports "
+		       "are set, but mode is \"dynamic\", which does not use "
+		       "them (set mode = \"fixed\")",
+		       label(src->set[K_FIXED_PORTS], name, sizeof(name)));
+	if (p->mode == MODE_FIXED)
+		check_fixed_ifaces(ld, g, owner);
+}
+
+/* After the whole file: inheritance, and the checks across keys. */
+static void finish(struct loader *ld)
+{
+	const config_setting_t *servers = ld->src[0].set[K_SERVERS];
+	bool reported = false;
+
+	merge_groups(ld);
+	for (size_t g = 0; g < ld->cfg->n_groups; g++) {
+		check_policy(ld, g);
+		reported |= ld->src[g].bad[K_SERVERS];
+	}
+	/* no servers anywhere, unless a servers key said why already */
+	if (ld->n_server_entries == 0 && !reported)
+		report(ld, servers ? line_of(servers) : 0, "servers: " NO_SERVERS);
 }
 
 static void walk(struct loader *ld, const config_setting_t *root)
 {
-	for (int i = 0; i < config_setting_length(root); i++) {
-		const config_setting_t *s = config_setting_get_elem(root, (unsigned)i);
-		const struct key *k = NULL;
-
-		for (size_t j = 0; j < N_KEYS && !k; j++)
-			if (strcmp(config_setting_name(s), keys[j].name) == 0)
-				k = &keys[j];
-		if (k)
-			k->handle(ld, s, k);
-		else
-			unknown_key(ld, s);
-	}
-	if (!ld->seen_servers)
-		report(ld, 0, "servers: " NO_SERVERS);
+	walk_keys(ld, root, N_KEYS);
+	finish(ld);
 }
 
 /* ---- reading and pre-scanning the text --------------------------------- */

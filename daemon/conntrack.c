@@ -1,5 +1,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <libnetfilter_conntrack/libnetfilter_conntrack.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +74,125 @@ out:
 	free(m);
 	if (filter)
 		nfct_filter_dump_destroy(filter);
+	if (h)
+		nfct_close(h);
+	return rc;
+}
+
+struct published {
+	const struct flow_key *flow;
+	bool found;
+	uint8_t public_addr[16];
+};
+
+static size_t addr_len(uint8_t family)
+{
+	return family == AF_INET ? 4 : 16;
+}
+
+static const void *attr_addr(const struct nf_conntrack *ct, uint8_t family,
+			     int v4, int v6)
+{
+	return nfct_get_attr(ct, family == AF_INET ? v4 : v6);
+}
+
+/* The EPM connection: the client's port, and the server answers it. */
+static int match_published(enum nf_conntrack_msg_type type,
+			   struct nf_conntrack *ct, void *data)
+{
+	struct published *pub = data;
+	const struct flow_key *k = pub->flow;
+	size_t alen = addr_len(k->family);
+
+	(void)type;
+	if (nfct_get_attr_u8(ct, ATTR_L4PROTO) != IPPROTO_TCP ||
+	    ntohs(nfct_get_attr_u16(ct, ATTR_ORIG_PORT_SRC)) != k->client_port ||
+	    ntohs(nfct_get_attr_u16(ct, ATTR_REPL_PORT_SRC)) != k->server_port ||
+	    memcmp(attr_addr(ct, k->family, ATTR_ORIG_IPV4_SRC, ATTR_ORIG_IPV6_SRC),
+		   k->client, alen) != 0 ||
+	    memcmp(attr_addr(ct, k->family, ATTR_REPL_IPV4_SRC, ATTR_REPL_IPV6_SRC),
+		   k->server, alen) != 0)
+		return NFCT_CB_CONTINUE;
+	pub->found = true;
+	memcpy(pub->public_addr,
+	       attr_addr(ct, k->family, ATTR_ORIG_IPV4_DST, ATTR_ORIG_IPV6_DST),
+	       alen);
+	return NFCT_CB_STOP;
+}
+
+static void set_addr(struct nf_conntrack *ct, uint8_t family, int v4, int v6,
+		     const uint8_t *addr)
+{
+	nfct_set_attr(ct, family == AF_INET ? v4 : v6, addr);
+}
+
+/*
+ * The common case costs one lookup by the original direction (no DNAT),
+ * the next one by the reply direction (DNAT, no SNAT).  A client that is
+ * also masqueraded hides behind both, and only a walk of the translated
+ * connections finds it.
+ */
+int conntrack_public_addr(const struct flow_key *flow, uint8_t *public_addr)
+{
+	struct nfct_handle *h = nfct_open(CONNTRACK, 0);
+	struct nf_conntrack *ct = nfct_new();
+	struct nfct_filter_dump *filter = nfct_filter_dump_create();
+	struct nfct_filter_dump_mark dnat = { .val = IPS_DST_NAT,
+					      .mask = IPS_DST_NAT };
+	struct published pub = { .flow = flow };
+	int rc = -ENOENT;
+
+	if (!h || !ct || !filter) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	nfct_callback_register(h, NFCT_T_ALL, match_published, &pub);
+	nfct_set_attr_u8(ct, ATTR_L3PROTO, flow->family);
+	nfct_set_attr_u8(ct, ATTR_L4PROTO, IPPROTO_TCP);
+	set_addr(ct, flow->family, ATTR_ORIG_IPV4_SRC, ATTR_ORIG_IPV6_SRC,
+		 flow->client);
+	set_addr(ct, flow->family, ATTR_ORIG_IPV4_DST, ATTR_ORIG_IPV6_DST,
+		 flow->server);
+	nfct_set_attr_u16(ct, ATTR_ORIG_PORT_SRC, htons(flow->client_port));
+	nfct_set_attr_u16(ct, ATTR_ORIG_PORT_DST, htons(flow->server_port));
+	if (nfct_query(h, NFCT_Q_GET, ct) == 0 && pub.found) {
+		rc = memcmp(pub.public_addr, flow->server, addr_len(flow->family)) != 0;
+		goto out;
+	}
+	nfct_destroy(ct);
+	ct = nfct_new();
+	if (!ct) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	nfct_set_attr_u8(ct, ATTR_L3PROTO, flow->family);
+	nfct_set_attr_u8(ct, ATTR_L4PROTO, IPPROTO_TCP);
+	set_addr(ct, flow->family, ATTR_REPL_IPV4_SRC, ATTR_REPL_IPV6_SRC,
+		 flow->server);
+	set_addr(ct, flow->family, ATTR_REPL_IPV4_DST, ATTR_REPL_IPV6_DST,
+		 flow->client);
+	nfct_set_attr_u16(ct, ATTR_REPL_PORT_SRC, htons(flow->server_port));
+	nfct_set_attr_u16(ct, ATTR_REPL_PORT_DST, htons(flow->client_port));
+	if ((nfct_query(h, NFCT_Q_GET, ct) != 0 || !pub.found)) {
+		nfct_filter_dump_set_attr(filter, NFCT_FILTER_DUMP_STATUS, &dnat);
+		nfct_filter_dump_set_attr_u8(filter, NFCT_FILTER_DUMP_L3NUM,
+					     flow->family);
+		/* kernels without status filtering get the whole table */
+		if (nfct_query(h, NFCT_Q_DUMP_FILTER, filter) != 0 && !pub.found) {
+			uint32_t family = flow->family;
+
+			nfct_query(h, NFCT_Q_DUMP, &family);
+		}
+	}
+	if (pub.found)
+		rc = memcmp(pub.public_addr, flow->server, addr_len(flow->family)) != 0;
+out:
+	if (rc == 1)
+		memcpy(public_addr, pub.public_addr, addr_len(flow->family));
+	if (filter)
+		nfct_filter_dump_destroy(filter);
+	if (ct)
+		nfct_destroy(ct);
 	if (h)
 		nfct_close(h);
 	return rc;

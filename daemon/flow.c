@@ -1,3 +1,4 @@
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -294,6 +295,8 @@ int flow_table_packet(struct flow_table *t, const struct packet *pkt,
 	uint32_t seq = pkt->seq;
 
 	flow_table_expire(t, now_us);
+	if (pkt->proto != IPPROTO_TCP)
+		return 0;
 	c.flow = flow_for(t, pkt, now_us, &c.dir);
 	if (!c.flow)
 		return 0;

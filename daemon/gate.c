@@ -49,21 +49,23 @@ void gate_release(struct gate *g)
 	g->buckets = NULL;
 }
 
-static bool port_denied(const struct rpcgate_config *cfg, uint16_t port)
-{
-	for (size_t i = 0; i < cfg->n_deny_ports; i++)
-		if (cfg->deny_ports[i] == port)
-			return true;
-	return false;
-}
-
-/* The port rules, shared by the first decision and the re-check on reload. */
+/*
+ * The port rules, shared by the first decision and the re-check on reload:
+ * a fixed-mode group admits its fixed ports and calls anything else drift;
+ * a dynamic one admits the configured range less the denied ports.
+ */
 static enum gate_reason check_port(const struct rpcgate_config *cfg,
-				   uint16_t port)
+				   const struct server_policy *policy,
+				   const struct uuid *iface, uint16_t port)
 {
+	if (policy->mode == MODE_FIXED) {
+		if (!policy_fixed_port(policy, iface, port))
+			return GATE_DRIFT;
+		return policy->fixed_require_lookup ? GATE_OPEN : GATE_FIXED;
+	}
 	if (port < cfg->port_min || port > cfg->port_max)
 		return GATE_PORT_RANGE;
-	if (port_denied(cfg, port))
+	if (config_denies_port(cfg, port))
 		return GATE_PORT_DENIED;
 	return GATE_OPEN;
 }
@@ -74,28 +76,27 @@ enum gate_reason gate_check(const struct rpcgate_config *cfg,
 			    const struct epm_endpoint *ep, struct pinhole *out)
 {
 	const struct epm_request *req = ans->req;
+	const struct server_policy *policy;
 	static const uint8_t any[4];
 	size_t alen = addr_len(flow->family);
-	enum gate_reason port_reason;
 
 	memset(out, 0, sizeof(*out));
-	if (!config_has_server(cfg, flow->family, flow->server))
+	policy = config_policy_of(cfg, flow->family, flow->server);
+	if (!policy)
 		return GATE_NOT_SERVER;
-	if (req->op != EPM_OP_MAP)
+	if (req->op != EPM_OP_MAP && !policy->allow_lookup)
 		return GATE_LOOKUP;
-	if (!config_allows_iface(cfg, &ep->iface))
+	if (!policy_allows_iface(policy, &ep->iface))
 		return GATE_IFACE;
 	/* an ept_map answer is about the interface the client asked for */
-	if (req->has_iface && !uuid_equal(&req->iface, &ep->iface))
+	if (req->op == EPM_OP_MAP && req->has_iface &&
+	    !uuid_equal(&req->iface, &ep->iface))
 		return GATE_NOT_ASKED;
-	if (ep->proto != EPM_PROTO_TCP)
+	if (ep->proto == EPM_PROTO_HTTP)
 		return GATE_PROTO;
-	port_reason = check_port(cfg, ep->port);
-	if (port_reason != GATE_OPEN)
-		return port_reason;
 
 	out->family = flow->family;
-	out->proto = IPPROTO_TCP;
+	out->proto = ep->proto == EPM_PROTO_TCP ? IPPROTO_TCP : IPPROTO_UDP;
 	out->port = ep->port;
 	memcpy(out->client, flow->client, alen);
 	memcpy(out->server, flow->server, alen);
@@ -110,7 +111,7 @@ enum gate_reason gate_check(const struct rpcgate_config *cfg,
 			return GATE_TOWER_ADDR;
 		memcpy(out->server, ep->addr, 4);
 	}
-	return GATE_OPEN;
+	return check_port(cfg, policy, &ep->iface, ep->port);
 }
 
 static size_t client_hash(const struct gate *g, uint8_t family,
@@ -142,6 +143,16 @@ static bool same_pinhole(const struct pinhole *a, const struct pinhole *b)
 	       memcmp(a->server, b->server, addr_len(a->family)) == 0;
 }
 
+struct gate_pinhole *gate_find(struct gate *g, const struct pinhole *p)
+{
+	struct gate_client *c = *find_client(g, p->family, p->client);
+
+	for (struct gate_pinhole *h = c ? c->pinholes : NULL; h; h = h->next)
+		if (same_pinhole(&h->key, p))
+			return h;
+	return NULL;
+}
+
 enum gate_reason gate_admit(struct gate *g, const struct flow_key *flow,
 			    const struct dce_answer *ans,
 			    const struct epm_endpoint *ep, uint64_t now_ms,
@@ -155,9 +166,7 @@ enum gate_reason gate_admit(struct gate *g, const struct flow_key *flow,
 		return reason;
 	link = find_client(g, flow->family, flow->client);
 	c = *link;
-	for (p = c ? c->pinholes : NULL; p; p = p->next)
-		if (same_pinhole(&p->key, out))
-			break;
+	p = gate_find(g, out);
 	if (!p) {
 		if (c && c->n_pinholes >= g->cfg->max_pinholes_per_client)
 			return GATE_CLIENT_CAP;
@@ -220,10 +229,12 @@ void gate_visit(struct gate *g, gate_visit_fn fn, void *arg)
 bool gate_still_allowed(const struct rpcgate_config *cfg,
 			const struct gate_pinhole *p)
 {
-	return config_has_server(cfg, p->key.family, p->epm_server) &&
-	       config_has_server(cfg, p->key.family, p->key.server) &&
-	       config_allows_iface(cfg, &p->iface) &&
-	       check_port(cfg, p->key.port) == GATE_OPEN;
+	const struct server_policy *policy =
+		config_policy_of(cfg, p->key.family, p->epm_server);
+
+	return policy && config_has_server(cfg, p->key.family, p->key.server) &&
+	       policy_allows_iface(policy, &p->iface) &&
+	       check_port(cfg, policy, &p->iface, p->key.port) == GATE_OPEN;
 }
 
 static const struct {
@@ -245,7 +256,42 @@ static const struct {
 	[GATE_CLIENT_CAP] = { "client-cap",
 			      "the client has max_pinholes_per_client pinholes open" },
 	[GATE_TOTAL_CAP] = { "total-cap", "max_pinholes pinholes are open" },
+	[GATE_FIXED] = { "fixed", "a fixed port, open to every client" },
+	[GATE_DRIFT] = { "drift", "not one of the fixed ports (drift)" },
 };
+
+/* Where Exchange keeps the port of each interface it lets you pin. */
+static const struct {
+	const char *uuid;
+	const char *value;
+} registry_values[] = {
+	{ "a4f1db00-ca47-1067-b31f-00dd010662da",
+	  "Exchange 2010: HKLM\\SYSTEM\\CurrentControlSet\\Services\\MSExchangeRPC"
+	  "\\ParametersSystem\\TCP/IP Port; Exchange 2000/2003: "
+	  "...\\Services\\MSExchangeIS\\ParametersSystem\\TCP/IP Port" },
+	{ "5261574a-4572-206e-b268-6b199213b4e4",
+	  "Exchange 2010: HKLM\\SYSTEM\\CurrentControlSet\\Services\\MSExchangeRPC"
+	  "\\ParametersSystem\\TCP/IP Port" },
+	{ "f5cc5a18-4264-101a-8c59-08002b2f8426",
+	  "Exchange 2010: HKLM\\SYSTEM\\CurrentControlSet\\Services\\MSExchangeAB"
+	  "\\Parameters\\RpcTcpPort; Exchange 2000/2003: "
+	  "...\\Services\\MSExchangeSA\\Parameters\\TCP/IP NSPI Port" },
+	{ "1544f5e0-613c-11d1-93df-00c04fd7bd09",
+	  "Exchange 2010: HKLM\\SYSTEM\\CurrentControlSet\\Services\\MSExchangeAB"
+	  "\\Parameters\\RpcTcpPort; Exchange 2000/2003: "
+	  "...\\Services\\MSExchangeSA\\Parameters\\TCP/IP Port" },
+};
+
+const char *gate_registry_value(const struct uuid *iface)
+{
+	char text[UUID_TEXT_LEN + 1];
+
+	uuid_format(iface, text);
+	for (size_t i = 0; i < sizeof(registry_values) / sizeof(registry_values[0]); i++)
+		if (strcmp(registry_values[i].uuid, text) == 0)
+			return registry_values[i].value;
+	return "the service's fixed-port setting";
+}
 
 const char *gate_reason_text(enum gate_reason reason)
 {

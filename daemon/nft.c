@@ -45,15 +45,21 @@ struct family {
 	uint32_t addr_type;
 	const char *servers_set;
 	const char *pinholes_set;
+	const char *fixed_set;
+	const char *dnat_map;
 	/* registers of client . server . l4proto . port */
 	uint32_t reg_client, reg_server, reg_proto, reg_port;
+	/* register of the port in server . port (fixed set, DNAT data) */
+	uint32_t reg_port_after_addr;
 };
 
 static const struct family families[] = {
 	{ NFPROTO_IPV4, 4, 12, 16, TYPE_IPADDR, "servers4", "pinholes4",
-	  NFT_REG_1, NFT_REG32_01, NFT_REG32_02, NFT_REG32_03 },
+	  "fixed4", "dnat4", NFT_REG_1, NFT_REG32_01, NFT_REG32_02, NFT_REG32_03,
+	  NFT_REG32_01 },
 	{ NFPROTO_IPV6, 16, 8, 24, TYPE_IP6ADDR, "servers6", "pinholes6",
-	  NFT_REG_1, NFT_REG_2, NFT_REG32_08, NFT_REG32_09 },
+	  "fixed6", "dnat6", NFT_REG_1, NFT_REG_2, NFT_REG32_08, NFT_REG32_09,
+	  NFT_REG32_04 },
 };
 
 static const char *rules_table(const struct rpcgate_config *cfg)
@@ -351,21 +357,39 @@ static void put_table(struct nft_batch *b, uint16_t type, uint16_t flags)
 	message_done(b);
 }
 
-static void put_chain(struct nft_batch *b)
+struct chain_spec {
+	const char *name;
+	const char *type;
+	uint32_t hook;
+	int32_t priority;
+};
+
+static const struct chain_spec forward_chain = {
+	CHAIN_NAME, "filter", NF_INET_FORWARD, CHAIN_PRIORITY,
+};
+/* before the usual dstnat chains (-100), so a published server's
+ * dynamic ports are mapped before anything else looks at them */
+static const struct chain_spec dnat_chain = {
+	"prerouting", "nat", NF_INET_PRE_ROUTING, -110,
+};
+
+static void put_chain(struct nft_batch *b, const struct chain_spec *spec)
 {
 	struct nftnl_chain *c = nftnl_chain_alloc();
-	struct nlmsghdr *nlh = message(b, NFT_MSG_NEWCHAIN, NLM_F_CREATE,
-				       "add chain " CHAIN_NAME);
+	struct nlmsghdr *nlh;
+	char what[96];
 
+	snprintf(what, sizeof(what), "add chain %s", spec->name);
+	nlh = message(b, NFT_MSG_NEWCHAIN, NLM_F_CREATE, what);
 	if (!c || !nlh) {
 		nftnl_chain_free(c);
 		return;
 	}
 	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, rules_table(b->cfg));
-	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, CHAIN_NAME);
-	nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, "filter");
-	nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, NF_INET_FORWARD);
-	nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, CHAIN_PRIORITY);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, spec->name);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, spec->type);
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, spec->hook);
+	nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, spec->priority);
 	nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, NF_ACCEPT);
 	nftnl_chain_nlmsg_build_payload(nlh, c);
 	nftnl_chain_free(c);
@@ -389,30 +413,46 @@ static void flush_chain(struct nft_batch *b)
 	message_done(b);
 }
 
-static void put_set(struct nft_batch *b, const char *table, const char *name,
-		    uint32_t flags,
-		    uint32_t key_type, uint32_t key_len, uint32_t size,
+struct set_spec {
+	const char *table;
+	const char *name;
+	uint32_t flags;
+	uint32_t key_type, key_len;
+	uint32_t data_type, data_len;	/* maps only */
+	uint32_t size;			/* 0: the kernel's default */
+	uint8_t fields[2];		/* concatenated interval keys: part lengths */
+	uint32_t n_fields;
+};
+
+static void put_set(struct nft_batch *b, const struct set_spec *spec,
 		    uint16_t msg_flags)
 {
 	struct nftnl_set *s = nftnl_set_alloc();
 	struct nlmsghdr *nlh;
 	char what[96];
 
-	snprintf(what, sizeof(what), "add set %s", name);
+	snprintf(what, sizeof(what), "add set %s", spec->name);
 	nlh = message(b, NFT_MSG_NEWSET, msg_flags, what);
 	if (!s || !nlh) {
 		nftnl_set_free(s);
 		return;
 	}
-	nftnl_set_set_str(s, NFTNL_SET_TABLE, table);
-	nftnl_set_set_str(s, NFTNL_SET_NAME, name);
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, spec->table);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, spec->name);
 	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
-	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, flags);
-	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, key_type);
-	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, key_len);
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, spec->flags);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, spec->key_type);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, spec->key_len);
 	nftnl_set_set_u32(s, NFTNL_SET_ID, ++b->set_ids);
-	if (size)
-		nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, size);
+	if (spec->data_len) {
+		nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, spec->data_type);
+		nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, spec->data_len);
+	}
+	if (spec->size)
+		nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, spec->size);
+	if (spec->n_fields)
+		nftnl_set_set_data(s, NFTNL_SET_DESC_CONCAT, spec->fields,
+				   spec->n_fields);
 	nftnl_set_nlmsg_build_payload(nlh, s);
 	nftnl_set_free(s);
 	message_done(b);
@@ -444,19 +484,21 @@ static struct nftnl_set *element_list(const char *table, const char *set)
 	return s;
 }
 
-static void add_element(struct nftnl_set *s, const void *key, uint32_t len,
-			uint32_t flags, uint64_t timeout_ms)
+static struct nftnl_set_elem *add_element(struct nftnl_set *s, const void *key,
+					  uint32_t len, uint32_t flags,
+					  uint64_t timeout_ms)
 {
 	struct nftnl_set_elem *e = nftnl_set_elem_alloc();
 
 	if (!e)
-		return;
+		return NULL;
 	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, len);
 	if (flags)
 		nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_FLAGS, flags);
 	if (timeout_ms)
 		nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_TIMEOUT, timeout_ms);
 	nftnl_set_elem_add(s, e);
+	return e;
 }
 
 /* addr += 1 over len bytes; false when it wrapped past the top. */
@@ -468,10 +510,18 @@ static bool addr_increment(uint8_t *addr, size_t len)
 	return false;
 }
 
+/* The last address of a prefix (host bits all set). */
+static void prefix_last(const struct addr_prefix *p, size_t addr_len,
+			uint8_t last[16])
+{
+	memcpy(last, p->addr, addr_len);
+	for (size_t bit = p->len; bit < 8 * addr_len; bit++)
+		last[bit / 8] |= (uint8_t)(0x80 >> (bit % 8));
+}
+
 struct range {
 	uint8_t first[16];
-	uint8_t after[16];	/* one past the last address */
-	bool to_top;		/* runs to the last address: no end element */
+	uint8_t last[16];	/* inclusive */
 };
 
 static int range_order(const void *a, const void *b)
@@ -481,56 +531,62 @@ static int range_order(const void *a, const void *b)
 }
 
 /*
- * The servers of one family as an interval set: sorted, overlapping and
- * adjacent prefixes merged (the kernel refuses overlaps), each range a
- * start element and an interval-end element.
+ * The server prefixes of one family (of one group, or all for group -1)
+ * as sorted ranges, overlapping and adjacent ones merged: the kernel
+ * refuses overlapping interval elements.  Returns how many.
  */
-static void put_servers(struct nft_batch *b, const struct family *f, uint8_t af)
+static size_t server_ranges(const struct rpcgate_config *cfg,
+			    const struct family *f, uint8_t af, int group,
+			    struct range ranges[CONFIG_MAX_SERVERS])
 {
-	const struct rpcgate_config *cfg = b->cfg;
-	struct range ranges[CONFIG_MAX_SERVERS];
 	size_t n = 0, merged = 0;
-	struct nftnl_set *s;
 
 	for (size_t i = 0; i < cfg->n_servers; i++) {
 		const struct addr_prefix *p = &cfg->servers[i];
-		struct range *r = &ranges[n];
 
-		if (p->family != af)
+		if (p->family != af || (group >= 0 && cfg->server_group[i] != group))
 			continue;
-		memset(r, 0, sizeof(*r));
-		memcpy(r->first, p->addr, f->addr_len);
-		memcpy(r->after, p->addr, f->addr_len);
-		for (size_t bit = p->len; bit < 8u * f->addr_len; bit++)
-			r->after[bit / 8] |= (uint8_t)(0x80 >> (bit % 8));
-		r->to_top = !addr_increment(r->after, f->addr_len);
+		memset(&ranges[n], 0, sizeof(ranges[n]));
+		memcpy(ranges[n].first, p->addr, f->addr_len);
+		prefix_last(p, f->addr_len, ranges[n].last);
 		n++;
 	}
 	if (n == 0)
-		return;
+		return 0;
 	qsort(ranges, n, sizeof(ranges[0]), range_order);
 	for (size_t i = 1; i < n; i++) {
-		struct range *last = &ranges[merged];
+		uint8_t after[16];
+		bool to_top;
 
-		if (last->to_top)
-			break;
-		if (memcmp(ranges[i].first, last->after, 16) <= 0) {
-			if (ranges[i].to_top ||
-			    memcmp(ranges[i].after, last->after, 16) > 0) {
-				memcpy(last->after, ranges[i].after, 16);
-				last->to_top = ranges[i].to_top;
-			}
+		memcpy(after, ranges[merged].last, 16);
+		to_top = !addr_increment(after, f->addr_len);
+		if (to_top || memcmp(ranges[i].first, after, 16) <= 0) {
+			if (memcmp(ranges[i].last, ranges[merged].last, 16) > 0)
+				memcpy(ranges[merged].last, ranges[i].last, 16);
 		} else {
 			ranges[++merged] = ranges[i];
 		}
 	}
-	s = element_list(rules_table(cfg), f->servers_set);
-	if (!s)
+	return merged + 1;
+}
+
+/* The servers of one family as an interval set: start and end elements. */
+static void put_servers(struct nft_batch *b, const struct family *f, uint8_t af)
+{
+	struct range ranges[CONFIG_MAX_SERVERS];
+	size_t n = server_ranges(b->cfg, f, af, -1, ranges);
+	struct nftnl_set *s;
+
+	if (n == 0 || !(s = element_list(rules_table(b->cfg), f->servers_set)))
 		return;
-	for (size_t i = 0; i <= merged; i++) {
+	for (size_t i = 0; i < n; i++) {
+		uint8_t after[16];
+
 		add_element(s, ranges[i].first, f->addr_len, 0, 0);
-		if (!ranges[i].to_top)
-			add_element(s, ranges[i].after, f->addr_len,
+		memcpy(after, ranges[i].last, 16);
+		/* a range that runs to the top has no end element */
+		if (addr_increment(after, f->addr_len))
+			add_element(s, after, f->addr_len,
 				    NFT_SET_ELEM_INTERVAL_END, 0);
 	}
 	put_elements(b, NFT_MSG_NEWSETELEM, s, "add server elements");
@@ -552,8 +608,103 @@ static void put_epm_ports(struct nft_batch *b)
 	nftnl_set_free(s);
 }
 
-static void put_rule(struct nft_batch *b, struct nftnl_rule *r,
-		     const char *what, bool queue_rule)
+/*
+ * Fixed ports open to every client: server range . port, one element per
+ * server prefix and port of each fixed-mode group that does not ask for
+ * a lookup first.
+ */
+static void put_fixed_elements(struct nft_batch *b, const struct family *f,
+			       uint8_t af)
+{
+	const struct rpcgate_config *cfg = b->cfg;
+	struct nftnl_set *s = element_list(rules_table(cfg), f->fixed_set);
+	struct range ranges[CONFIG_MAX_SERVERS];
+	bool any = false;
+
+	if (!s)
+		return;
+	for (size_t g = 0; g < cfg->n_groups; g++) {
+		const struct server_policy *policy = &cfg->groups[g];
+		size_t n;
+
+		if (policy->mode != MODE_FIXED || policy->fixed_require_lookup)
+			continue;
+		n = server_ranges(cfg, f, af, (int)g, ranges);
+		for (size_t k = 0; k < policy->n_fixed; k++) {
+			uint16_t port = htons(policy->fixed[k].port);
+			bool seen = false;
+
+			for (size_t m = 0; m < k; m++)
+				seen |= policy->fixed[m].port == policy->fixed[k].port;
+			for (size_t i = 0; i < n && !seen; i++) {
+				uint8_t first[20] = { 0 }, last[20] = { 0 };
+				struct nftnl_set_elem *e;
+
+				memcpy(first, ranges[i].first, f->addr_len);
+				memcpy(last, ranges[i].last, f->addr_len);
+				memcpy(first + f->addr_len, &port, sizeof(port));
+				memcpy(last + f->addr_len, &port, sizeof(port));
+				e = add_element(s, first, f->addr_len + 4, 0, 0);
+				if (e)
+					nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY_END,
+							   last, f->addr_len + 4);
+				any = true;
+			}
+		}
+	}
+	if (any)
+		put_elements(b, NFT_MSG_NEWSETELEM, s, "add fixed-port elements");
+	nftnl_set_free(s);
+}
+
+static void put_fixed_set(struct nft_batch *b, const struct family *f)
+{
+	struct set_spec spec = {
+		.table = rules_table(b->cfg),
+		.name = f->fixed_set,
+		.flags = NFT_SET_INTERVAL | NFT_SET_CONCAT,
+		.key_type = f->addr_type << TYPE_BITS | TYPE_INET_SERVICE,
+		.key_len = f->addr_len + 4u,
+		.fields = { f->addr_len, 2 },
+		.n_fields = 2,
+	};
+
+	put_set(b, &spec, NLM_F_CREATE | NLM_F_EXCL);
+}
+
+static uint32_t pinhole_key_type(const struct family *f)
+{
+	return ((f->addr_type << TYPE_BITS | f->addr_type) << TYPE_BITS |
+		TYPE_INET_PROTOCOL) << TYPE_BITS | TYPE_INET_SERVICE;
+}
+
+/* client . public address . l4proto . port : server . port */
+static void put_dnat_map(struct nft_batch *b, const struct family *f)
+{
+	struct set_spec spec = {
+		.table = rules_table(b->cfg),
+		.name = f->dnat_map,
+		.flags = NFT_SET_MAP | NFT_SET_TIMEOUT,
+		.key_type = pinhole_key_type(f),
+		.key_len = pinhole_key_len(f),
+		.data_type = f->addr_type << TYPE_BITS | TYPE_INET_SERVICE,
+		.data_len = f->addr_len + 4u,
+		.size = b->cfg->max_pinholes,
+	};
+
+	put_set(b, &spec, NLM_F_CREATE | NLM_F_EXCL);
+}
+
+/* ct mark |= pinhole_mark, so that a policy-drop chain can admit it */
+static void mark_admitted(struct nftnl_rule *r, uint32_t mark)
+{
+	ct_expr(r, NFT_CT_MARK, false);
+	bitwise(r, ~mark, mark);
+	ct_expr(r, NFT_CT_MARK, true);
+}
+
+static void put_rule_in(struct nft_batch *b, const char *chain,
+			struct nftnl_rule *r, const char *what, bool queue_rule)
 {
 	struct nlmsghdr *nlh = message(b, NFT_MSG_NEWRULE,
 				       NLM_F_CREATE | NLM_F_APPEND, what);
@@ -561,11 +712,17 @@ static void put_rule(struct nft_batch *b, struct nftnl_rule *r,
 	if (nlh) {
 		b->sent[b->n_sent - 1].queue_rule = queue_rule;
 		nftnl_rule_set_str(r, NFTNL_RULE_TABLE, rules_table(b->cfg));
-		nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, CHAIN_NAME);
+		nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
 		nftnl_rule_nlmsg_build_payload(nlh, r);
 		message_done(b);
 	}
 	nftnl_rule_free(r);
+}
+
+static void put_rule(struct nft_batch *b, struct nftnl_rule *r,
+		     const char *what, bool queue_rule)
+{
+	put_rule_in(b, CHAIN_NAME, r, what, queue_rule);
 }
 
 static struct nftnl_rule *rule_for(const struct family *f)
@@ -625,11 +782,59 @@ static void put_pinhole_rule(struct nft_batch *b, const struct family *f)
 		nftnl_expr_set_str(e, NFTNL_EXPR_DYNSET_SET_NAME, f->pinholes_set);
 		expr_add(r, e);
 	}
-	ct_expr(r, NFT_CT_MARK, false);
-	bitwise(r, ~mark, mark);
-	ct_expr(r, NFT_CT_MARK, true);
+	mark_admitted(r, mark);
 	verdict(r, NF_ACCEPT);
 	put_rule(b, r, "add rule: pinhole", false);
+}
+
+/* A new TCP connection to a fixed port of a fixed-mode server: accept. */
+static void put_fixed_rule(struct nft_batch *b, const struct family *f)
+{
+	struct nftnl_rule *r = rule_for(f);
+
+	if (!r)
+		return;
+	match_ct_state(r, NF_CT_STATE_BIT(IP_CT_NEW));
+	match_u8(r, NFT_META_L4PROTO, IPPROTO_TCP);
+	payload_load(r, NFT_PAYLOAD_NETWORK_HEADER, f->daddr_offset, f->addr_len,
+		     NFT_REG_1);
+	payload_load(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, f->reg_port_after_addr);
+	lookup(r, f->fixed_set, false);
+	mark_admitted(r, b->cfg->pinhole_mark);
+	verdict(r, NF_ACCEPT);
+	put_rule(b, r, "add rule: fixed ports", false);
+}
+
+/*
+ * A published server's dynamic port, reached through its public address:
+ * client . public address . l4proto . port, looked up in the DNAT map,
+ * gives the server and port to translate to.
+ */
+static void put_dnat_rule(struct nft_batch *b, const struct family *f)
+{
+	struct nftnl_rule *r = rule_for(f);
+	struct nftnl_expr *e;
+
+	if (!r)
+		return;
+	load_pinhole_key(r, f);
+	e = nftnl_expr_alloc("lookup");
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, NFT_REG_1);
+		nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, f->dnat_map);
+		expr_add(r, e);
+	}
+	e = nftnl_expr_alloc("nat");
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_TYPE, NFT_NAT_DNAT);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FAMILY, f->nfproto);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, NFT_REG_1);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_PROTO_MIN,
+				   f->reg_port_after_addr);
+		expr_add(r, e);
+	}
+	put_rule_in(b, dnat_chain.name, r, "add rule: DNAT map", false);
 }
 
 /* Any other new TCP connection to a server's pinhole port range: drop. */
@@ -656,14 +861,16 @@ static void put_drop_rule(struct nft_batch *b, const struct family *f)
 static void put_pinhole_sets(struct nft_batch *b, uint16_t msg_flags)
 {
 	for (size_t i = 0; i < 2; i++) {
-		const struct family *f = &families[i];
-		uint32_t type = ((f->addr_type << TYPE_BITS | f->addr_type)
-					 << TYPE_BITS | TYPE_INET_PROTOCOL)
-					<< TYPE_BITS | TYPE_INET_SERVICE;
+		struct set_spec spec = {
+			.table = b->cfg->nft_table,
+			.name = families[i].pinholes_set,
+			.flags = NFT_SET_TIMEOUT | NFT_SET_EVAL,
+			.key_type = pinhole_key_type(&families[i]),
+			.key_len = pinhole_key_len(&families[i]),
+			.size = b->cfg->max_pinholes,
+		};
 
-		put_set(b, b->cfg->nft_table, f->pinholes_set,
-			NFT_SET_TIMEOUT | NFT_SET_EVAL, type,
-			pinhole_key_len(f), b->cfg->max_pinholes, msg_flags);
+		put_set(b, &spec, msg_flags);
 	}
 }
 
@@ -687,28 +894,51 @@ static void build_table(struct nft_batch *b, bool reload,
 
 	if (!reload) {
 		put_table(b, NFT_MSG_NEWTABLE, NLM_F_CREATE);
-		put_set(b, table, families[0].servers_set, NFT_SET_INTERVAL,
-			TYPE_IPADDR, 4, 0, NLM_F_CREATE | NLM_F_EXCL);
-		put_set(b, table, families[1].servers_set, NFT_SET_INTERVAL,
-			TYPE_IP6ADDR, 16, 0, NLM_F_CREATE | NLM_F_EXCL);
-		put_set(b, table, SET_EPM_PORTS, 0, TYPE_INET_SERVICE, 2, 0,
-			NLM_F_CREATE | NLM_F_EXCL);
+		struct set_spec epm_ports = {
+			.table = table,
+			.name = SET_EPM_PORTS,
+			.key_type = TYPE_INET_SERVICE,
+			.key_len = 2,
+		};
+
+		put_set(b, &epm_ports, NLM_F_CREATE | NLM_F_EXCL);
+		for (size_t i = 0; i < 2; i++) {
+			struct set_spec servers = {
+				.table = table,
+				.name = families[i].servers_set,
+				.flags = NFT_SET_INTERVAL,
+				.key_type = families[i].addr_type,
+				.key_len = families[i].addr_len,
+			};
+
+			put_set(b, &servers, NLM_F_CREATE | NLM_F_EXCL);
+			put_fixed_set(b, &families[i]);
+			put_dnat_map(b, &families[i]);
+		}
 		/* in the administrator's table they may exist already */
 		put_pinhole_sets(b, own_pinholes ? NLM_F_CREATE | NLM_F_EXCL :
 						   NLM_F_CREATE);
-		put_chain(b);
+		put_chain(b, &forward_chain);
+		put_chain(b, &dnat_chain);
+		for (size_t i = 0; i < 2; i++)
+			put_dnat_rule(b, &families[i]);
 	} else {
 		flush_chain(b);
 		flush_set(b, table, families[0].servers_set);
 		flush_set(b, table, families[1].servers_set);
 		flush_set(b, table, SET_EPM_PORTS);
+		flush_set(b, table, families[0].fixed_set);
+		flush_set(b, table, families[1].fixed_set);
 	}
-	for (size_t i = 0; i < 2; i++)
+	for (size_t i = 0; i < 2; i++) {
 		put_servers(b, &families[i], i == 0 ? AF_INET : AF_INET6);
+		put_fixed_elements(b, &families[i], i == 0 ? AF_INET : AF_INET6);
+	}
 	put_epm_ports(b);
 	for (size_t i = 0; i < 2; i++) {
 		put_queue_rule(b, &families[i], true, kind);
 		put_queue_rule(b, &families[i], false, kind);
+		put_fixed_rule(b, &families[i]);
 		if (own_pinholes) {
 			put_pinhole_rule(b, &families[i]);
 			put_drop_rule(b, &families[i]);
@@ -907,22 +1137,48 @@ static void pinhole_key(const struct pinhole *p, uint8_t key[40], uint32_t *len)
 	*len = pinhole_key_len(f);
 }
 
-static void pinhole_message(struct nft_batch *b, uint16_t type,
-			    const struct pinhole *p, uint64_t timeout_ms)
+/*
+ * One element of a pinhole set, or of a DNAT map (then `public_addr` takes
+ * the server's place in the key and the data says where to go).
+ */
+struct element {
+	const struct pinhole *p;
+	const uint8_t *public_addr;	/* NULL: the pinhole set */
+	uint64_t timeout_ms;
+};
+
+static void element_message(struct nft_batch *b, uint16_t type,
+			    const struct element *el, uint64_t timeout_ms)
 {
-	const struct family *f = family_of(p->family);
-	struct nftnl_set *s = element_list(b->cfg->nft_table, f->pinholes_set);
-	uint8_t key[40];
+	const struct family *f = family_of(el->p->family);
+	const char *table = el->public_addr ? rules_table(b->cfg) :
+					      b->cfg->nft_table;
+	struct nftnl_set *s = element_list(table, el->public_addr ?
+					   f->dnat_map : f->pinholes_set);
+	struct pinhole key = *el->p;
+	struct nftnl_set_elem *e;
+	uint8_t bytes[40], data[20] = { 0 };
+	uint16_t port = htons(el->p->port);
 	uint32_t len;
 
 	if (!s) {
 		b->failed_alloc = true;
 		return;
 	}
-	pinhole_key(p, key, &len);
-	add_element(s, key, len, 0, timeout_ms);
+	if (el->public_addr)
+		memcpy(key.server, el->public_addr, f->addr_len);
+	pinhole_key(&key, bytes, &len);
+	e = add_element(s, bytes, len, 0, timeout_ms);
+	if (e && el->public_addr) {
+		memcpy(data, el->p->server, f->addr_len);
+		memcpy(data + f->addr_len, &port, sizeof(port));
+		nftnl_set_elem_set(e, NFTNL_SET_ELEM_DATA, data, f->addr_len + 4u);
+	}
 	put_elements(b, type, s,
-		     type == NFT_MSG_NEWSETELEM ? "add pinhole" : "delete pinhole");
+		     el->public_addr ? (type == NFT_MSG_NEWSETELEM ? "add DNAT mapping" :
+								   "delete DNAT mapping") :
+				       (type == NFT_MSG_NEWSETELEM ? "add pinhole" :
+								   "delete pinhole"));
 	nftnl_set_free(s);
 }
 
@@ -931,21 +1187,49 @@ static void pinhole_message(struct nft_batch *b, uint16_t type,
  * makes sure it exists, deletes it and adds it afresh: atomic, and never
  * a delete of something absent.
  */
+static void replace_element(struct nft_batch *b, const struct element *el)
+{
+	element_message(b, NFT_MSG_NEWSETELEM, el, el->timeout_ms);
+	element_message(b, NFT_MSG_DELSETELEM, el, 0);
+	element_message(b, NFT_MSG_NEWSETELEM, el, el->timeout_ms);
+}
+
+static void delete_element(struct nft_batch *b, const struct element *el)
+{
+	/* absent already is fine: make sure it exists, then delete */
+	element_message(b, NFT_MSG_NEWSETELEM, el, 1000);
+	element_message(b, NFT_MSG_DELSETELEM, el, 0);
+}
+
 void nft_batch_pinhole_add(struct nft_batch *b, const struct pinhole *p,
 			   uint32_t timeout_s)
 {
-	uint64_t timeout_ms = (uint64_t)timeout_s * 1000;
+	struct element el = { p, NULL, (uint64_t)timeout_s * 1000 };
 
-	pinhole_message(b, NFT_MSG_NEWSETELEM, p, timeout_ms);
-	pinhole_message(b, NFT_MSG_DELSETELEM, p, 0);
-	pinhole_message(b, NFT_MSG_NEWSETELEM, p, timeout_ms);
+	replace_element(b, &el);
 }
 
 void nft_batch_pinhole_del(struct nft_batch *b, const struct pinhole *p)
 {
-	/* absent already is fine: make sure it exists, then delete */
-	pinhole_message(b, NFT_MSG_NEWSETELEM, p, 1000);
-	pinhole_message(b, NFT_MSG_DELSETELEM, p, 0);
+	struct element el = { p, NULL, 0 };
+
+	delete_element(b, &el);
+}
+
+void nft_batch_dnat_add(struct nft_batch *b, const struct pinhole *p,
+			const uint8_t *public_addr, uint64_t timeout_ms)
+{
+	struct element el = { p, public_addr, timeout_ms };
+
+	replace_element(b, &el);
+}
+
+void nft_batch_dnat_del(struct nft_batch *b, const struct pinhole *p,
+			const uint8_t *public_addr)
+{
+	struct element el = { p, public_addr, 0 };
+
+	delete_element(b, &el);
 }
 
 struct remaining {
@@ -1010,34 +1294,52 @@ int64_t nft_pinhole_remaining(struct nft *n, const struct rpcgate_config *cfg,
 	return r.ms;
 }
 
-static void print_prefixes(FILE *out, const struct rpcgate_config *cfg,
-			   uint8_t af)
+/* The prefixes of one family, of one group or (group -1) of all. */
+static bool print_prefixes(FILE *out, const struct rpcgate_config *cfg,
+			   uint8_t af, int group)
 {
 	const char *sep = "";
 
 	for (size_t i = 0; i < cfg->n_servers; i++) {
 		char text[INET6_ADDRSTRLEN];
 
-		if (cfg->servers[i].family != af)
+		if (cfg->servers[i].family != af ||
+		    (group >= 0 && cfg->server_group[i] != group))
 			continue;
 		inet_ntop(af, cfg->servers[i].addr, text, sizeof(text));
-		fprintf(out, "%s%s/%u", sep, text, cfg->servers[i].len);
+		if (out)
+			fprintf(out, "%s%s/%u", sep, text, cfg->servers[i].len);
 		sep = ", ";
 	}
-}
-
-static bool has_family(const struct rpcgate_config *cfg, uint8_t af)
-{
-	for (size_t i = 0; i < cfg->n_servers; i++)
-		if (cfg->servers[i].family == af)
-			return true;
-	return false;
+	return *sep != '\0';
 }
 
 static void print_ports(FILE *out, const struct rpcgate_config *cfg)
 {
 	for (size_t i = 0; i < cfg->n_epm_ports; i++)
 		fprintf(out, "%s%u", i ? ", " : "", cfg->epm_ports[i]);
+}
+
+/* A fixed-mode group's ports, open to every client. */
+static void print_fixed_ports(FILE *out, const struct rpcgate_config *cfg,
+			      size_t g)
+{
+	static const char *const ip[] = { "ip", "ip6" };
+	static const uint8_t af[] = { AF_INET, AF_INET6 };
+	const struct server_policy *policy = &cfg->groups[g];
+
+	if (policy->mode != MODE_FIXED || policy->fixed_require_lookup)
+		return;
+	for (size_t i = 0; i < 2; i++) {
+		if (!print_prefixes(NULL, cfg, af[i], (int)g))
+			continue;
+		fprintf(out, "\t\t%s daddr { ", ip[i]);
+		print_prefixes(out, cfg, af[i], (int)g);
+		fprintf(out, " } tcp dport { ");
+		for (size_t k = 0; k < policy->n_fixed; k++)
+			fprintf(out, "%s%u", k ? ", " : "", policy->fixed[k].port);
+		fprintf(out, " } accept\n");
+	}
 }
 
 void nft_print_ruleset(FILE *out, const struct rpcgate_config *cfg)
@@ -1072,10 +1374,10 @@ void nft_print_ruleset(FILE *out, const struct rpcgate_config *cfg)
 		     "\t\ttype filter hook forward priority filter; policy drop;\n"
 		     "\t\tct state established,related accept\n");
 	for (size_t i = 0; i < 2; i++) {
-		if (!has_family(cfg, af[i]))
+		if (!print_prefixes(NULL, cfg, af[i], -1))
 			continue;
 		fprintf(out, "\t\t%s daddr { ", ip[i]);
-		print_prefixes(out, cfg, af[i]);
+		print_prefixes(out, cfg, af[i], -1);
 		fprintf(out, " } tcp dport { ");
 		print_ports(out, cfg);
 		fprintf(out, " } accept\n");
@@ -1087,6 +1389,8 @@ void nft_print_ruleset(FILE *out, const struct rpcgate_config *cfg)
 				ip[i], ip[i], i ? "6" : "4", i ? "6" : "4", ip[i],
 				ip[i], cfg->pinhole_timeout);
 	}
+	for (size_t g = 0; sets && g < cfg->n_groups; g++)
+		print_fixed_ports(out, cfg, g);
 	if (!sets)
 		fprintf(out, "\t\tct mark & 0x%08x == 0x%08x accept\n",
 			cfg->pinhole_mark, cfg->pinhole_mark);

@@ -5,6 +5,8 @@
 #include "wire.h"
 
 #define IPPROTO_TCP_NUMBER 6
+#define IPPROTO_UDP_NUMBER 17
+#define UDP_HEADER_LEN 8
 #define IPV6_HOP_BY_HOP 0
 #define IPV6_ROUTING 43
 #define IPV6_FRAGMENT 44
@@ -42,6 +44,40 @@ static enum packet_result parse_tcp(const uint8_t *data, size_t len,
 	return PACKET_OK;
 }
 
+/* UDP header: sport u16, dport u16, length u16 (header included), checksum */
+static enum packet_result parse_udp(const uint8_t *data, size_t len,
+				    struct packet *pkt)
+{
+	struct wire w;
+	size_t udp_len;
+
+	if (len < UDP_HEADER_LEN)
+		return PACKET_TRUNCATED;
+	wire_init(&w, data, len, true);
+	pkt->sport = wire_u16(&w);
+	pkt->dport = wire_u16(&w);
+	udp_len = wire_u16(&w);
+	if (udp_len < UDP_HEADER_LEN)
+		return PACKET_MALFORMED;
+	if (udp_len > len)
+		return PACKET_TRUNCATED;
+	pkt->payload = data + UDP_HEADER_LEN;
+	pkt->payload_len = udp_len - UDP_HEADER_LEN;
+	return PACKET_OK;
+}
+
+/* The transport header, once the IP layer has found it. */
+static enum packet_result parse_transport(uint8_t proto, const uint8_t *data,
+					  size_t len, struct packet *pkt)
+{
+	pkt->proto = proto;
+	if (proto == IPPROTO_TCP_NUMBER)
+		return parse_tcp(data, len, pkt);
+	if (proto == IPPROTO_UDP_NUMBER)
+		return parse_udp(data, len, pkt);
+	return PACKET_OTHER;
+}
+
 /*
  * IPv4: version/IHL, TOS, total length u16, id, flags/fragment offset,
  *   TTL, protocol, checksum, source, destination, options
@@ -68,11 +104,12 @@ static enum packet_result parse_ipv4(const uint8_t *data, size_t len,
 	pkt->family = AF_INET;
 	memcpy(pkt->src, data + 12, 4);
 	memcpy(pkt->dst, data + 16, 4);
-	if (data[9] != IPPROTO_TCP_NUMBER)
-		return PACKET_NOT_TCP;
+	if (data[9] != IPPROTO_TCP_NUMBER && data[9] != IPPROTO_UDP_NUMBER)
+		return PACKET_OTHER;
 	if (fragment & (IPV4_MORE_FRAGMENTS | IPV4_OFFSET_MASK))
 		return PACKET_FRAGMENT;
-	return parse_tcp(data + header_len, total_len - header_len, pkt);
+	return parse_transport(data[9], data + header_len, total_len - header_len,
+			       pkt);
 }
 
 /*
@@ -110,9 +147,7 @@ static enum packet_result parse_ipv6(const uint8_t *data, size_t len,
 		next = data[offset];
 		offset += ext_len;
 	}
-	if (next != IPPROTO_TCP_NUMBER)
-		return PACKET_NOT_TCP;
-	return parse_tcp(data + offset, len - offset, pkt);
+	return parse_transport(next, data + offset, len - offset, pkt);
 }
 
 enum packet_result packet_parse_ip(const uint8_t *data, size_t len,
@@ -136,8 +171,8 @@ const char *packet_result_text(enum packet_result result)
 	switch (result) {
 	case PACKET_OK:
 		return "ok";
-	case PACKET_NOT_TCP:
-		return "not TCP";
+	case PACKET_OTHER:
+		return "neither TCP nor UDP";
 	case PACKET_FRAGMENT:
 		return "IP fragment";
 	case PACKET_MALFORMED:

@@ -20,12 +20,19 @@
 #include "service.h"
 
 #define TICK_MS 1000
+/*
+ * A DNAT mapping outlives its pinhole by this much, so that the kernel
+ * drops a late connection at the pinhole rather than delivering it to the
+ * router; the tick that notices a refreshed pinhole renews the mapping.
+ */
+#define DNAT_MARGIN_MS (2 * TICK_MS)
 
 struct service_stats {
 	uint64_t packets;
 	uint64_t answers;
 	uint64_t opened;
 	uint64_t refused;
+	uint64_t drift;
 	uint64_t expired;
 	uint64_t revoked;
 	uint64_t nft_errors;
@@ -37,9 +44,11 @@ struct packet_decisions {
 	struct nft_batch *batch;
 	size_t n_opened, cap_opened;
 	struct pinhole *opened;
-	uint32_t refused[GATE_TOTAL_CAP + 1];
-	char refused_example[GATE_TOTAL_CAP + 1][160];
+	uint32_t refused[GATE_N_REASONS];
+	char refused_example[GATE_N_REASONS][160];
 	char client[INET6_ADDRSTRLEN], server[INET6_ADDRSTRLEN];
+	int published;		/* -1 not looked up yet, 0 no DNAT, 1 DNAT */
+	uint8_t public_addr[16];
 };
 
 struct service {
@@ -108,6 +117,45 @@ static void remember_opened(struct packet_decisions *d, const struct pinhole *p)
 	d->opened[d->n_opened++] = *p;
 }
 
+/* The ports a fixed-mode group expects for this interface, as text. */
+static void expected_ports(const struct server_policy *policy,
+			   const struct uuid *iface, char *out, size_t size)
+{
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (size_t k = 0; k < policy->n_fixed && used < size; k++)
+		if (policy->fixed[k].any_iface ||
+		    uuid_equal(&policy->fixed[k].iface, iface))
+			used += (size_t)snprintf(out + used, size - used, "%s%u",
+						 used ? ", " : "",
+						 policy->fixed[k].port);
+}
+
+/*
+ * A pinned Exchange server that advertises another port has lost its
+ * registry setting (an update, a rebuild): Outlook will fail, and the
+ * administrator needs to know where to look.
+ */
+static void warn_drift(struct service *s, const struct flow *flow,
+		       const struct epm_endpoint *ep)
+{
+	const struct server_policy *policy =
+		config_policy_of(s->cfg, flow->key.family, flow->key.server);
+	char server[INET6_ADDRSTRLEN], iface[UUID_TEXT_LEN + 1], ports[128];
+	const char *name = epm_iface_name(&ep->iface);
+
+	format_addr(flow->key.family, flow->key.server, server, sizeof(server));
+	uuid_format(&ep->iface, iface);
+	expected_ports(policy, &ep->iface, ports, sizeof(ports));
+	s->stats.drift++;
+	log_warnx("drift: server %s advertises %s on %s/%u, expected %s; "
+		  "nothing opened. Set the fixed port again: %s",
+		  server, name ? name : iface, epm_proto_name(ep->proto),
+		  ep->port, ports[0] ? ports : "(none for this interface)",
+		  gate_registry_value(&ep->iface));
+}
+
 static void on_endpoint(void *arg, const struct flow *flow,
 			const struct dce_answer *ans,
 			const struct epm_endpoint *ep)
@@ -124,11 +172,16 @@ static void on_endpoint(void *arg, const struct flow *flow,
 	format_addr(flow->key.family, flow->key.server, d->server,
 		    sizeof(d->server));
 	describe_endpoint(ep, endpoint, sizeof(endpoint));
+	if (reason == GATE_DRIFT) {
+		warn_drift(s, flow, ep);
+		return;
+	}
 	if (reason != GATE_OPEN) {
 		if (d->refused[reason]++ == 0)
 			snprintf(d->refused_example[reason],
 				 sizeof(d->refused_example[reason]), "%s", endpoint);
-		s->stats.refused++;
+		if (reason != GATE_FIXED)
+			s->stats.refused++;
 		return;
 	}
 	if (!d->batch)
@@ -137,9 +190,32 @@ static void on_endpoint(void *arg, const struct flow *flow,
 		return;
 	nft_batch_pinhole_add(d->batch, &p, s->cfg->pinhole_timeout);
 	remember_opened(d, &p);
+	if (d->published < 0)
+		d->published = conntrack_public_addr(&flow->key, d->public_addr) == 1;
+	if (d->published) {
+		struct gate_pinhole *record = gate_find(&s->gate, &p);
+
+		nft_batch_dnat_add(d->batch, &p, d->public_addr,
+				   s->cfg->pinhole_timeout * 1000ull +
+					   DNAT_MARGIN_MS);
+		if (record) {
+			record->published = true;
+			memcpy(record->public_addr, d->public_addr, 16);
+		}
+	}
 	describe_pinhole(&p, what, sizeof(what));
-	log_info("opened %s for %us: %s advertised by %s to %s", what,
-		 s->cfg->pinhole_timeout, endpoint, d->server, d->client);
+	if (d->published) {
+		char public_addr[INET6_ADDRSTRLEN];
+
+		format_addr(p.family, d->public_addr, public_addr,
+			    sizeof(public_addr));
+		log_info("opened %s for %us, published as %s: %s advertised by "
+			 "%s to %s", what, s->cfg->pinhole_timeout, public_addr,
+			 endpoint, d->server, d->client);
+	} else {
+		log_info("opened %s for %us: %s advertised by %s to %s", what,
+			 s->cfg->pinhole_timeout, endpoint, d->server, d->client);
+	}
 	s->stats.opened++;
 }
 
@@ -170,10 +246,12 @@ static void settle_decisions(struct service *s)
 		gate_visit(&s->gate, forget_failed, d);
 	}
 	d->batch = NULL;
-	for (int r = 0; r <= GATE_TOTAL_CAP; r++) {
+	d->published = -1;
+	for (int r = 0; r < GATE_N_REASONS; r++) {
 		if (d->refused[r] == 0)
 			continue;
-		log_info("refused %u endpoint(s) advertised by %s to %s (%s%s): %s",
+		log_info("%s %u endpoint(s) advertised by %s to %s (%s%s): %s",
+			 r == GATE_FIXED ? "passed" : "refused",
 			 d->refused[r], d->server, d->client,
 			 d->refused_example[r], d->refused[r] > 1 ? ", ..." : "",
 			 gate_reason_text((enum gate_reason)r));
@@ -204,6 +282,7 @@ static void on_packet(void *arg, uint32_t id, const uint8_t *data, size_t len)
 struct expiry {
 	struct service *s;
 	uint64_t now;
+	struct nft_batch *batch;	/* DNAT mappings to renew */
 };
 
 /* Traffic refreshes a pinhole in the kernel; only the kernel knows when
@@ -219,6 +298,13 @@ static bool expire_one(void *arg, struct gate_pinhole *p)
 	remaining = nft_pinhole_remaining(e->s->nft, e->s->cfg, &p->key);
 	if (remaining > 0) {
 		p->expires_ms = e->now + (uint64_t)remaining;
+		if (p->published) {
+			if (!e->batch)
+				e->batch = nft_batch_begin(e->s->nft, e->s->cfg);
+			if (e->batch)
+				nft_batch_dnat_add(e->batch, &p->key, p->public_addr,
+						   (uint64_t)remaining + DNAT_MARGIN_MS);
+		}
 		return false;
 	}
 	describe_pinhole(&p->key, what, sizeof(what));
@@ -232,13 +318,15 @@ static void log_stats(const struct service *s)
 	const struct flow_stats *f = &s->flows.stats;
 
 	log_info("statistics: %llu packets, %llu answers, %llu opened, "
-		 "%llu refused, %llu expired, %llu revoked, %zu open now; "
+		 "%llu refused, %llu drift, %llu expired, %llu revoked, "
+		 "%zu open now; "
 		 "flows %zu tracked now, %llu total, %llu refused (max_flows), "
 		 "%llu desynchronized; %llu nftables errors, %llu queue overruns",
 		 (unsigned long long)s->stats.packets,
 		 (unsigned long long)s->stats.answers,
 		 (unsigned long long)s->stats.opened,
 		 (unsigned long long)s->stats.refused,
+		 (unsigned long long)s->stats.drift,
 		 (unsigned long long)s->stats.expired,
 		 (unsigned long long)s->stats.revoked, s->gate.n_pinholes,
 		 s->flows.n_flows, (unsigned long long)f->flows_tracked,
@@ -263,8 +351,11 @@ static bool revoke_one(void *arg, struct gate_pinhole *p)
 		return false;
 	if (!r->batch)
 		r->batch = nft_batch_begin(r->s->nft, r->s->cfg);
-	if (r->batch)
+	if (r->batch) {
 		nft_batch_pinhole_del(r->batch, &p->key);
+		if (p->published)
+			nft_batch_dnat_del(r->batch, &p->key, p->public_addr);
+	}
 	if (r->s->cfg->revoke_established)
 		cut = conntrack_revoke(&p->key, r->s->cfg->pinhole_mark);
 	describe_pinhole(&p->key, what, sizeof(what));
@@ -382,10 +473,13 @@ static void on_tick(struct service *s)
 {
 	uint64_t expirations, now = now_ms();
 	struct expiry e = { .s = s, .now = now };
+	char err[256];
 
 	if (read(s->timer, &expirations, sizeof(expirations)) < 0)
 		return;
 	gate_visit(&s->gate, expire_one, &e);
+	if (e.batch && nft_batch_commit(e.batch, err, sizeof(err)) != 0)
+		log_warnx("renewing DNAT mappings: %s", err);
 	flow_table_expire(&s->flows, now * 1000);
 	if (s->watchdog_usec &&
 	    now - s->last_watchdog_ms >= s->watchdog_usec / 2000) {
@@ -488,6 +582,7 @@ int service_run(const char *config_path, const struct rpcgate_config *cfg)
 		.signals = -1,
 		.timer = -1,
 		.running = true,
+		.decisions.published = -1,
 	};
 	int status = 0;
 

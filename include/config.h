@@ -21,6 +21,8 @@
 #define CONFIG_MAX_SERVERS 256
 #define CONFIG_MAX_IFACES 64
 #define CONFIG_MAX_PORTS 64
+#define CONFIG_MAX_GROUPS 16
+#define CONFIG_MAX_FIXED 32
 #define CONFIG_NAME_MAX 64
 
 struct addr_prefix {
@@ -39,13 +41,41 @@ enum nft_mode {
 	NFT_MODE_SETS,		/* only sets, in the administrator's table */
 };
 
+enum server_mode {
+	MODE_DYNAMIC,		/* answers open pinholes to advertised ports */
+	MODE_FIXED,		/* only the fixed ports; anything else is drift */
+};
+
+struct fixed_port {
+	bool any_iface;		/* a plain port: any allowed interface */
+	struct uuid iface;
+	uint16_t port;
+};
+
+/*
+ * What the endpoint mappers of one group may advertise.  groups[0] is the
+ * top level; each entry of the `groups` list is one more, starting as a
+ * copy of the top level and overriding what it sets.
+ */
+struct server_policy {
+	bool any_iface;
+	size_t n_ifaces;
+	struct uuid ifaces[CONFIG_MAX_IFACES];
+	enum server_mode mode;
+	size_t n_fixed;
+	struct fixed_port fixed[CONFIG_MAX_FIXED];
+	bool fixed_require_lookup;	/* fixed ports only after a lookup */
+	bool allow_lookup;		/* ept_lookup answers open pinholes */
+	unsigned line;			/* where the group starts; 0 top level */
+};
+
 struct rpcgate_config {
 	/* who may open pinholes, and to what */
 	size_t n_servers;
 	struct addr_prefix servers[CONFIG_MAX_SERVERS];
-	bool any_iface;
-	size_t n_ifaces;
-	struct uuid ifaces[CONFIG_MAX_IFACES];
+	uint8_t server_group[CONFIG_MAX_SERVERS];	/* index into groups */
+	size_t n_groups;		/* at least 1: the top level */
+	struct server_policy groups[CONFIG_MAX_GROUPS + 1];
 	uint32_t pinhole_timeout;	/* seconds */
 	uint16_t port_min, port_max;
 	size_t n_deny_ports;
@@ -92,7 +122,16 @@ void prefix_format(const struct addr_prefix *p, char out[PREFIX_TEXT_MAX]);
 
 bool config_has_server(const struct rpcgate_config *cfg, uint8_t family,
 		       const uint8_t *addr);
-bool config_allows_iface(const struct rpcgate_config *cfg,
+/* The policy of the group an endpoint mapper belongs to, or NULL. */
+const struct server_policy *config_policy_of(const struct rpcgate_config *cfg,
+					     uint8_t family,
+					     const uint8_t *addr);
+bool policy_allows_iface(const struct server_policy *p,
 			 const struct uuid *iface);
+/* Whether port is one of a fixed policy's ports for this interface. */
+bool policy_fixed_port(const struct server_policy *p,
+		       const struct uuid *iface, uint16_t port);
+/* Whether port is in deny_ports. */
+bool config_denies_port(const struct rpcgate_config *cfg, uint16_t port);
 
 #endif

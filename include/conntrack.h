@@ -5,6 +5,9 @@
 #ifndef RPCGATE_CONNTRACK_H
 #define RPCGATE_CONNTRACK_H
 
+#include <stdint.h>
+
+#include "flow.h"
 #include "nft.h"
 
 /*
@@ -13,5 +16,14 @@
  * or -errno.
  */
 int conntrack_revoke(const struct pinhole *p, uint32_t mark);
+
+/*
+ * The address the client used to reach the endpoint mapper of this flow:
+ * the server's own, or the public address a DNAT rule translated.  The
+ * flow is as the forward hook sees it (after DNAT, before SNAT).  Returns
+ * 1 and fills public_addr when the server was reached through DNAT, 0
+ * when not, -errno when the connection is not in the table.
+ */
+int conntrack_public_addr(const struct flow_key *flow, uint8_t *public_addr);
 
 #endif

@@ -28,7 +28,10 @@ enum gate_reason {
 	GATE_TOWER_ADDR,
 	GATE_CLIENT_CAP,
 	GATE_TOTAL_CAP,
+	GATE_FIXED,		/* a fixed port: already open to all clients */
+	GATE_DRIFT,		/* fixed mode, and not a fixed port */
 };
+#define GATE_N_REASONS (GATE_DRIFT + 1)
 
 struct gate_pinhole {
 	struct gate_pinhole *next;	/* the client's pinholes */
@@ -36,6 +39,8 @@ struct gate_pinhole {
 	struct uuid iface;
 	uint8_t epm_server[16];
 	uint64_t expires_ms;
+	bool published;			/* reached through a DNAT address */
+	uint8_t public_addr[16];
 };
 
 struct gate_client;
@@ -67,6 +72,12 @@ enum gate_reason gate_admit(struct gate *g, const struct flow_key *flow,
 			    const struct dce_answer *ans,
 			    const struct epm_endpoint *ep, uint64_t now_ms,
 			    struct pinhole *out);
+
+/* The record of an open pinhole, or NULL. */
+struct gate_pinhole *gate_find(struct gate *g, const struct pinhole *p);
+
+/* The Exchange registry value that pins this interface's port. */
+const char *gate_registry_value(const struct uuid *iface);
 
 /* "opened", or why not, for logs and replay output. */
 const char *gate_reason_text(enum gate_reason reason);

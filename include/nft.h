@@ -8,14 +8,20 @@
  *   set servers4/servers6   the configured endpoint mappers (intervals)
  *   set epm_ports           TCP ports the endpoint mappers listen on
  *   set pinholes4/pinholes6 client . server . l4proto . port, with timeouts
+ *   set fixed4/fixed6       server . port of fixed-mode groups, open to all
+ *   map dnat4/dnat6         client . public address . l4proto . port :
+ *                           server . port, for published servers
+ *   chain prerouting        nat, priority dstnat - 10: the DNAT map
  *   chain forward           hook forward, priority filter - 10, policy accept:
  *     EPM traffic to or from a server        -> queue to the daemon
+ *     new connection to a fixed port         -> mark, accept
  *     new connection matching a pinhole      -> refresh it, mark the
  *                                               conntrack entry, accept
  *     other new connection to a server port
  *     inside the pinhole port range          -> drop
- * In "sets" mode only the sets are kept, in the administrator's table,
- * and the administrator's ruleset carries the rules (--print-ruleset).
+ * In "sets" mode the pinhole sets are in the administrator's table, whose
+ * ruleset carries the pinhole rule (--print-ruleset); rpcgated's own table
+ * (rpcgate_queue) keeps the rest.
  */
 #ifndef RPCGATE_NFT_H
 #define RPCGATE_NFT_H
@@ -61,6 +67,15 @@ struct nft_batch *nft_batch_begin(struct nft *n, const struct rpcgate_config *cf
 void nft_batch_pinhole_add(struct nft_batch *b, const struct pinhole *p,
 			   uint32_t timeout_s);
 void nft_batch_pinhole_del(struct nft_batch *b, const struct pinhole *p);
+/*
+ * A published (DNAT) server: the client reaches it as public_addr; new
+ * connections from the client to public_addr and the pinhole's port are
+ * translated to the server.
+ */
+void nft_batch_dnat_add(struct nft_batch *b, const struct pinhole *p,
+			const uint8_t *public_addr, uint64_t timeout_ms);
+void nft_batch_dnat_del(struct nft_batch *b, const struct pinhole *p,
+			const uint8_t *public_addr);
 /* Sends the batch, waits for the kernel's answer, frees the batch. */
 int nft_batch_commit(struct nft_batch *b, char *err, size_t errlen);
 

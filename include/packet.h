@@ -1,11 +1,12 @@
 /*
- * IPv4/IPv6 and TCP headers of one packet, as NFQUEUE and the link layers
+ * IPv4/IPv6 and TCP or UDP headers of one packet, as NFQUEUE and the link layers
  * of a capture hand them over.  Pure; every length is checked against
  * both the buffer and the IP header's own total length.
  */
 #ifndef RPCGATE_PACKET_H
 #define RPCGATE_PACKET_H
 
+#include <netinet/in.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,7 +17,7 @@
 
 enum packet_result {
 	PACKET_OK,
-	PACKET_NOT_TCP,		/* well formed, but nothing for us */
+	PACKET_OTHER,		/* well formed, but neither TCP nor UDP */
 	PACKET_FRAGMENT,	/* a non-first fragment, or one we cannot join */
 	PACKET_MALFORMED,
 	PACKET_TRUNCATED,	/* shorter than its IP header says */
@@ -24,11 +25,12 @@ enum packet_result {
 
 struct packet {
 	uint8_t family;		/* AF_INET or AF_INET6 */
+	uint8_t proto;		/* IPPROTO_TCP or IPPROTO_UDP */
 	uint8_t src[16];
 	uint8_t dst[16];	/* IPv4 in the first 4 bytes */
 	uint16_t sport;
 	uint16_t dport;
-	uint32_t seq;
+	uint32_t seq;		/* TCP only */
 	uint32_t ack;
 	uint8_t tcp_flags;
 	const uint8_t *payload;

@@ -318,7 +318,8 @@ static const uint8_t server_ip[4] = { 172, 16, 5, 58 };
 static int send_segment(struct scenario *s, bool from_client, uint8_t flags,
 			const struct buf *data)
 {
-	struct packet pkt = { .family = AF_INET, .tcp_flags = flags };
+	struct packet pkt = { .family = AF_INET, .proto = IPPROTO_TCP,
+			      .tcp_flags = flags };
 	uint32_t *seq = from_client ? &s->client_seq : &s->server_seq;
 	int n;
 

@@ -207,7 +207,7 @@ static void check_flows(const struct harness *h)
 static void send_packet(struct harness *h, enum dce_dir dir, uint8_t tcp_flags,
 			uint32_t seq, const uint8_t *payload, size_t len)
 {
-	struct packet pkt = { .family = AF_INET };
+	struct packet pkt = { .family = AF_INET, .proto = IPPROTO_TCP };
 	const struct side *peer = &h->side[!dir];
 	int endpoints;
 

@@ -206,11 +206,12 @@ static struct uuid iface(const char *text)
 #define RFR "1544f5e0-613c-11d1-93df-00c04fd7bd09"
 #define DRSUAPI "e3514235-4b06-11d1-ab04-00c04fc2dcd2"
 
+/* Whether the top level's policy allows the interface. */
 static bool allows(const struct rpcgate_config *cfg, const char *text)
 {
 	struct uuid u = iface(text);
 
-	return config_allows_iface(cfg, &u);
+	return policy_allows_iface(&cfg->groups[0], &u);
 }
 
 static void test_defaults(void)
@@ -225,11 +226,20 @@ static void test_defaults(void)
 	CHECK(cfg.n_servers == 0);
 	CHECK(prefix_parse("198.51.100.7", &a));
 	CHECK(!config_has_server(&cfg, a.family, a.addr));
-	CHECK(!cfg.any_iface);
-	CHECK(cfg.n_ifaces == 4);
+	CHECK(config_policy_of(&cfg, a.family, a.addr) == NULL);
+	CHECK(cfg.n_groups == 1);
+	CHECK(!cfg.groups[0].any_iface);
+	CHECK(cfg.groups[0].n_ifaces == 4);
 	CHECK(allows(&cfg, EMSMDB) && allows(&cfg, ASYNC) &&
 	      allows(&cfg, NSPI) && allows(&cfg, RFR));
 	CHECK(!allows(&cfg, DRSUAPI));
+	CHECK(cfg.groups[0].mode == MODE_DYNAMIC);
+	CHECK(cfg.groups[0].n_fixed == 0);
+	CHECK(!cfg.groups[0].fixed_require_lookup);
+	CHECK(!cfg.groups[0].allow_lookup);
+	CHECK(cfg.groups[0].line == 0);
+	CHECK(config_denies_port(&cfg, 445) && config_denies_port(&cfg, 3389));
+	CHECK(!config_denies_port(&cfg, 6001) && !config_denies_port(&cfg, 0));
 	CHECK(cfg.pinhole_timeout == 120);
 	CHECK(cfg.port_min == 1024 && cfg.port_max == 65535);
 	CHECK(cfg.n_deny_ports == 5 &&
@@ -295,6 +305,15 @@ static void test_load_every_key(void)
 	CHECK(load("servers = ( \"198.51.100.7\", \"2001:db8:1::/64\",\n"
 		   "  \"198.51.100.7\" );\n"
 		   "interfaces = [ \"" DRSUAPI "\", \"" NSPI "\" ];\n"
+		   "mode = \"fixed\";\n"
+		   "fixed_ports = ( 6001, { interface = \"NSPI\"; "
+		   "ports = [ 6004, 6001 ]; }, 6001 );\n"
+		   "fixed_require_lookup = true;\n"
+		   "allow_lookup = true;\n"
+		   "groups = (\n"
+		   "  { servers = [ \"203.0.113.0/28\" ];\n"
+		   "    mode = \"dynamic\"; allow_lookup = false; }\n"
+		   ");\n"
 		   "pinhole_timeout = 30;\n"
 		   "port_range = [ 49152, 65535 ];\n"
 		   "deny_ports = [ 3389, 3389 ];\n"
@@ -316,10 +335,28 @@ static void test_load_every_key(void)
 	memset(&want, 0, sizeof(want));
 	CHECK(prefix_parse("198.51.100.7", &want.servers[0]));
 	CHECK(prefix_parse("2001:db8:1::/64", &want.servers[1]));
-	want.n_servers = 2;	/* the repeated address is one */
-	want.ifaces[0] = iface(DRSUAPI);
-	want.ifaces[1] = iface(NSPI);
-	want.n_ifaces = 2;	/* the list replaces the default */
+	CHECK(prefix_parse("203.0.113.0/28", &want.servers[2]));
+	want.server_group[2] = 1;
+	want.n_servers = 3;	/* the repeated address is one */
+	want.n_groups = 2;
+	want.groups[0].ifaces[0] = iface(DRSUAPI);
+	want.groups[0].ifaces[1] = iface(NSPI);
+	want.groups[0].n_ifaces = 2;	/* the list replaces the default */
+	want.groups[0].mode = MODE_FIXED;
+	want.groups[0].fixed[0].any_iface = true;
+	want.groups[0].fixed[0].port = 6001;
+	want.groups[0].fixed[1].iface = iface(NSPI);
+	want.groups[0].fixed[1].port = 6004;
+	want.groups[0].fixed[2].iface = iface(NSPI);
+	want.groups[0].fixed[2].port = 6001;
+	want.groups[0].n_fixed = 3;	/* the repeated plain 6001 is one */
+	want.groups[0].fixed_require_lookup = true;
+	want.groups[0].allow_lookup = true;
+	/* the group: the top level but for what it sets, and its line */
+	memcpy(&want.groups[1], &want.groups[0], sizeof(want.groups[1]));
+	want.groups[1].mode = MODE_DYNAMIC;
+	want.groups[1].allow_lookup = false;
+	want.groups[1].line = 9;
 	want.pinhole_timeout = 30;
 	want.port_min = 49152;
 	want.port_max = 65535;
@@ -350,24 +387,25 @@ static void test_presets(void)
 	struct rpcgate_config cfg;
 
 	CHECK(load(SERVERS "interfaces = [\"any\"];\n", &cfg) == 0);
-	CHECK(cfg.any_iface);
+	CHECK(cfg.groups[0].any_iface);
 	CHECK(allows(&cfg, DRSUAPI));
 	/* duplicates are harmless */
 	CHECK(load(SERVERS "interfaces = [\"exchange\", \"" NSPI "\", "
 		   "\"exchange\", \"" EMSMDB "\"];\n", &cfg) == 0);
-	CHECK(!cfg.any_iface && cfg.n_ifaces == 4);
+	CHECK(!cfg.groups[0].any_iface && cfg.groups[0].n_ifaces == 4);
 	CHECK(allows(&cfg, RFR) && !allows(&cfg, DRSUAPI));
 	/* upper-case UUIDs are the same interface */
 	CHECK(load(SERVERS "interfaces = [\"A4F1DB00-CA47-1067-B31F-00DD010662DA\"];\n",
 		   &cfg) == 0);
-	CHECK(cfg.n_ifaces == 1 && allows(&cfg, EMSMDB));
+	CHECK(cfg.groups[0].n_ifaces == 1 && allows(&cfg, EMSMDB));
 	/* presets are lower case, and a near miss says so */
 	CHECK(load(SERVERS "interfaces = [\"Exchange\", \"exchang\"];\n",
 		   &cfg) == 2);
 	CHECK(reported(2, "interfaces[0]: \"Exchange\" is not a preset"));
 	CHECK(strstr(errs, "interfaces[1]: \"exchang\" is not a preset "
-			   "(\"exchange\" or \"any\") or an interface UUID "
-			   "(did you mean \"exchange\"?)"));
+			   "(\"exchange\" or \"any\"), an interface name "
+			   "(EMSMDB, AsyncEMSMDB, NSPI or RFR) or an interface "
+			   "UUID (did you mean \"exchange\"?)"));
 	CHECK(load(SERVERS "interfaces = [\"a4f1db00-ca47-1067-b31f-00dd010662d\"];\n",
 		   &cfg) == 1);
 	CHECK(reported(2, "interfaces[0]: \"a4f1db00-ca47-1067-b31f-00dd010662d\" "
@@ -581,7 +619,7 @@ static void test_limits(void)
 	make_list(text, sizeof(text), SERVERS "interfaces = [\"exchange\",\n",
 		  "\"%08x-0000-0000-0000-000000000000\"", n - 4, n);
 	CHECK(load(text, &cfg) == 0);
-	CHECK(cfg.n_ifaces == CONFIG_MAX_IFACES);
+	CHECK(cfg.groups[0].n_ifaces == CONFIG_MAX_IFACES);
 
 	n = CONFIG_MAX_PORTS;
 	make_list(text, sizeof(text), SERVERS "deny_ports = [\n", "1%03d",
@@ -592,6 +630,395 @@ static void test_limits(void)
 		  n, n);
 	CHECK(load(text, &cfg) == 0);
 	CHECK(cfg.n_epm_ports == CONFIG_MAX_PORTS && cfg.epm_ports[63] == 1063);
+}
+
+/* The four Exchange interfaces by name, case-sensitive. */
+static void test_interface_names(void)
+{
+	struct rpcgate_config cfg;
+
+	CHECK(load(SERVERS "interfaces = [ \"EMSMDB\", \"RFR\", \"EMSMDB\", \""
+		   EMSMDB "\" ];\n", &cfg) == 0);
+	CHECK(cfg.groups[0].n_ifaces == 2);
+	CHECK(allows(&cfg, EMSMDB) && allows(&cfg, RFR));
+	CHECK(!allows(&cfg, NSPI) && !allows(&cfg, ASYNC));
+	CHECK(load(SERVERS "interfaces = [ \"AsyncEMSMDB\", \"NSPI\" ];\n",
+		   &cfg) == 0);
+	CHECK(allows(&cfg, ASYNC) && allows(&cfg, NSPI) && !allows(&cfg, RFR));
+	CHECK(load(SERVERS "interfaces = [ \"emsmdb\", \"NSP1\", \"Nspi\" ];\n",
+		   &cfg) == 3);
+	CHECK(reported(2, "interfaces[0]: \"emsmdb\" is not a preset "
+			  "(\"exchange\" or \"any\"), an interface name (EMSMDB, "
+			  "AsyncEMSMDB, NSPI or RFR) or an interface UUID (did "
+			  "you mean \"EMSMDB\"?)"));
+	CHECK(strstr(errs, "interfaces[1]: \"NSP1\" is not a preset") &&
+	      strstr(errs, "(did you mean \"NSPI\"?)"));
+	CHECK(strstr(errs, "interfaces[2]: \"Nspi\" is not a preset"));
+}
+
+/*
+ * A group entry starts as a copy of the top level, whether the top-level
+ * keys stand before or after the groups key, and overrides what it sets.
+ */
+static void test_groups_inherit(void)
+{
+	struct rpcgate_config cfg;
+	const struct server_policy *top, *g1, *g2;
+
+	CHECK(load("groups = (\n"
+		   "  { servers = [ \"203.0.113.10\", \"2001:db8:2::/48\" ]; },\n"
+		   "  {\n"
+		   "    servers = [ \"203.0.113.11\" ];\n"
+		   "    interfaces = [ \"any\" ];\n"
+		   "    allow_lookup = false;\n"
+		   "    fixed_ports = [ 6001 ];\n"
+		   "  }\n"
+		   ");\n"
+		   "servers = [ \"198.51.100.0/24\" ];\n"
+		   "interfaces = [ \"NSPI\" ];\n"
+		   "allow_lookup = true;\n"
+		   "fixed_require_lookup = true;\n"
+		   "mode = \"fixed\";\n"
+		   "fixed_ports = [ 6004 ];\n", &cfg) == 0);
+	CHECK(errs[0] == '\0');
+	CHECK(cfg.n_groups == 3);
+	top = &cfg.groups[0];
+	g1 = &cfg.groups[1];
+	g2 = &cfg.groups[2];
+	CHECK(top->line == 0 && g1->line == 2 && g2->line == 3);
+	/* the first sets only servers: the rest is the top level's */
+	CHECK(!g1->any_iface && g1->n_ifaces == 1);
+	CHECK(memcmp(g1->ifaces, top->ifaces, sizeof(g1->ifaces)) == 0);
+	CHECK(g1->allow_lookup && g1->fixed_require_lookup);
+	CHECK(g1->mode == MODE_FIXED && g1->n_fixed == 1 &&
+	      g1->fixed[0].any_iface && g1->fixed[0].port == 6004);
+	/* the second overrides three keys and inherits the others */
+	CHECK(g2->any_iface && !g2->allow_lookup && g2->fixed_require_lookup);
+	CHECK(g2->mode == MODE_FIXED && g2->n_fixed == 1 &&
+	      g2->fixed[0].port == 6001);
+	/* the top level keeps its own */
+	CHECK(!top->any_iface && top->allow_lookup &&
+	      top->fixed[0].port == 6004);
+	/* servers in the order read, each with its group */
+	CHECK(cfg.n_servers == 4);
+	CHECK(cfg.server_group[0] == 1 && cfg.server_group[1] == 1 &&
+	      cfg.server_group[2] == 2 && cfg.server_group[3] == 0);
+}
+
+static const struct server_policy *policy_at(const struct rpcgate_config *cfg,
+					     const char *addr)
+{
+	struct addr_prefix a;
+
+	CHECK(prefix_parse(addr, &a));
+	CHECK(config_has_server(cfg, a.family, a.addr) ==
+	      (config_policy_of(cfg, a.family, a.addr) != NULL));
+	return config_policy_of(cfg, a.family, a.addr);
+}
+
+static void test_policy_of(void)
+{
+	struct rpcgate_config cfg;
+
+	CHECK(load("servers = [ \"198.51.100.0/24\", \"2001:db8:1::/64\" ];\n"
+		   "groups = ( { servers = [ \"203.0.113.0/28\", "
+		   "\"2001:db8:2::20\" ]; },\n"
+		   "  { servers = [ \"203.0.113.16/28\" ]; mode = \"fixed\"; "
+		   "fixed_ports = [ 6001 ]; } );\n", &cfg) == 0);
+	CHECK(policy_at(&cfg, "198.51.100.7") == &cfg.groups[0]);
+	CHECK(policy_at(&cfg, "2001:db8:1::abcd") == &cfg.groups[0]);
+	CHECK(policy_at(&cfg, "203.0.113.15") == &cfg.groups[1]);
+	CHECK(policy_at(&cfg, "2001:db8:2::20") == &cfg.groups[1]);
+	CHECK(policy_at(&cfg, "203.0.113.16") == &cfg.groups[2]);
+	CHECK(policy_at(&cfg, "203.0.113.31") == &cfg.groups[2]);
+	CHECK(policy_at(&cfg, "203.0.113.32") == NULL);
+	CHECK(policy_at(&cfg, "2001:db8:2::21") == NULL);
+	CHECK(policy_at(&cfg, "::ffff:198.51.100.7") == NULL);
+	CHECK(cfg.groups[2].mode == MODE_FIXED);
+	/* servers only in groups, the top level's empty or absent */
+	CHECK(load("servers = [];\ngroups = ( { servers = [ \"203.0.113.10\" ]; "
+		   "} );\n", &cfg) == 0);
+	CHECK(policy_at(&cfg, "203.0.113.10") == &cfg.groups[1]);
+	CHECK(load("groups = ( { servers = [ \"203.0.113.10\" ]; } );\n",
+		   &cfg) == 0);
+	CHECK(cfg.n_servers == 1 && cfg.server_group[0] == 1);
+	/* no servers anywhere */
+	CHECK(load("servers = [];\ngroups = ();\n", &cfg) == 1);
+	CHECK(reported(1, "servers: no endpoint-mapper servers configured"));
+}
+
+static bool fixed(const struct server_policy *p, const char *iface_text,
+		  uint16_t port)
+{
+	struct uuid u = iface(iface_text);
+
+	return policy_fixed_port(p, &u, port);
+}
+
+static void test_policy_fixed_port(void)
+{
+	struct rpcgate_config cfg;
+	const struct server_policy *p;
+
+	/* plain ports: any interface */
+	CHECK(load(SERVERS "mode = \"fixed\";\n"
+		   "fixed_ports = [ 6001, 6002, 6004 ];\n", &cfg) == 0);
+	p = &cfg.groups[0];
+	CHECK(p->n_fixed == 3);
+	CHECK(fixed(p, EMSMDB, 6001) && fixed(p, NSPI, 6001) &&
+	      fixed(p, RFR, 6002) && fixed(p, DRSUAPI, 6004));
+	CHECK(!fixed(p, EMSMDB, 6003) && !fixed(p, EMSMDB, 135));
+	/* per interface, by name or UUID */
+	CHECK(load(SERVERS "mode = \"fixed\";\n"
+		   "fixed_ports = (\n"
+		   "  { interface = \"EMSMDB\"; ports = [ 6001 ]; },\n"
+		   "  { interface = \"" NSPI "\"; ports = [ 6004, 6005 ]; }\n"
+		   ");\n", &cfg) == 0);
+	p = &cfg.groups[0];
+	CHECK(p->n_fixed == 3 && !p->fixed[0].any_iface);
+	CHECK(fixed(p, EMSMDB, 6001) && !fixed(p, EMSMDB, 6004));
+	CHECK(fixed(p, NSPI, 6004) && fixed(p, NSPI, 6005));
+	CHECK(!fixed(p, NSPI, 6001) && !fixed(p, RFR, 6001));
+	/* both in one list */
+	CHECK(load(SERVERS "mode = \"fixed\";\n"
+		   "fixed_ports = ( 6002, { interface = \"RFR\"; "
+		   "ports = [ 6003 ]; } );\n", &cfg) == 0);
+	p = &cfg.groups[0];
+	CHECK(fixed(p, EMSMDB, 6002) && fixed(p, RFR, 6003));
+	CHECK(!fixed(p, EMSMDB, 6003));
+	/* a dynamic group does not use the fixed ports it inherits */
+	CHECK(load(SERVERS "mode = \"fixed\";\nfixed_ports = [ 6001 ];\n"
+		   "groups = ( { servers = [ \"203.0.113.10\" ]; "
+		   "mode = \"dynamic\"; } );\n", &cfg) == 0);
+	CHECK(cfg.groups[1].n_fixed == 1 &&
+	      !fixed(&cfg.groups[1], EMSMDB, 6001));
+	CHECK(fixed(&cfg.groups[0], EMSMDB, 6001));
+	CHECK(!fixed(&cfg.groups[0], EMSMDB, 6002));
+}
+
+static void test_fixed_errors(void)
+{
+	struct rpcgate_config cfg;
+
+	/* fixed without ports: at the mode, or at the group's line */
+	CHECK(load(SERVERS "mode = \"fixed\";\n", &cfg) == 1);
+	CHECK(reported(2, "mode: \"fixed\" needs fixed_ports"));
+	CHECK(load(SERVERS "groups = (\n\n  { servers = [ \"203.0.113.10\" ];\n"
+		   "    mode = \"fixed\"; } );\n", &cfg) == 1);
+	CHECK(reported(4, "groups[0]: mode \"fixed\" needs fixed_ports"));
+	/* a group emptying the top level's ports */
+	CHECK(load(SERVERS "mode = \"fixed\";\nfixed_ports = [ 6001 ];\n"
+		   "groups = ( { servers = [ \"203.0.113.10\" ]; "
+		   "fixed_ports = []; } );\n", &cfg) == 1);
+	CHECK(reported(4, "groups[0]: mode \"fixed\" needs fixed_ports"));
+	/* a problem only inherited is reported once, at the top level */
+	CHECK(load("mode = \"fixed\";\n"
+		   "groups = ( { servers = [ \"203.0.113.10\" ]; },\n"
+		   "  { servers = [ \"203.0.113.11\" ]; } );\n", &cfg) == 1);
+	CHECK(reported(1, "mode: \"fixed\" needs fixed_ports"));
+	/* denied fixed ports, against deny_ports set later or the default */
+	CHECK(load(SERVERS "mode = \"fixed\";\n"
+		   "fixed_ports = ( 3389, { interface = \"NSPI\"; "
+		   "ports = [ 6004, 445 ]; } );\n"
+		   "deny_ports = [ 445, 3389 ];\n", &cfg) == 2);
+	CHECK(reported(3, "fixed_ports[0]: port 3389 is in deny_ports (line 4), "
+			  "which are never opened"));
+	CHECK(reported(3, "fixed_ports[1].ports[1]: port 445 is in deny_ports "
+			  "(line 4)"));
+	CHECK(load(SERVERS "groups = ( { servers = [ \"203.0.113.10\" ]; "
+		   "mode = \"fixed\"; fixed_ports = [ 135 ]; } );\n", &cfg) == 1);
+	CHECK(reported(2, "groups[0].fixed_ports[0]: port 135 is in deny_ports "
+			  "(the default)"));
+	/* out of range, wrong types */
+	CHECK(load(SERVERS "mode = \"fixed\";\n"
+		   "fixed_ports = ( 0, 65536, \"6001\", { interface = \"EMSMDB\"; "
+		   "ports = [ 70000 ]; } );\n", &cfg) == 4);
+	CHECK(reported(3, "fixed_ports[0]: expected a port number (1-65535), "
+			  "got 0"));
+	CHECK(reported(3, "fixed_ports[1]: expected a port number (1-65535), "
+			  "got 65536"));
+	CHECK(reported(3, "fixed_ports[2]: expected a port number or a group { "
+			  "interface = \"EMSMDB\"; ports = [ 6001 ]; }, got a "
+			  "string"));
+	CHECK(reported(3, "fixed_ports[3].ports[0]: expected a port number "
+			  "(1-65535), got 70000"));
+	CHECK(load(SERVERS "fixed_ports = 6001;\n", &cfg) == 1);
+	CHECK(reported(2, "fixed_ports: expected an array of port numbers, or "
+			  "a list of groups"));
+	/* per-interface entries: what is missing, unknown or misspelt */
+	CHECK(load(SERVERS "mode = \"fixed\";\nfixed_ports = (\n"
+		   "  { ports = [ 6001 ]; },\n"
+		   "  { interface = \"NSPI\"; },\n"
+		   "  { interface = \"NSPl\"; ports = [ 6004 ]; port = 1; },\n"
+		   "  { interface = \"exchange\"; ports = [ ]; },\n"
+		   "  { interface = 7; ports = 6004; }\n"
+		   ");\n", &cfg) == 8);
+	CHECK(reported(4, "fixed_ports[0]: no interface (expected e.g. { "
+			  "interface = \"EMSMDB\"; ports = [ 6001 ]; })"));
+	CHECK(reported(5, "fixed_ports[1]: no ports"));
+	CHECK(reported(6, "fixed_ports[2]: unknown key \"port\" (did you mean "
+			  "\"ports\"?)"));
+	CHECK(reported(6, "fixed_ports[2].interface: \"NSPl\" is not an "
+			  "interface name (EMSMDB, AsyncEMSMDB, NSPI or RFR) or "
+			  "an interface UUID (did you mean \"NSPI\"?)"));
+	CHECK(reported(7, "fixed_ports[3].interface: \"exchange\" is a preset"));
+	CHECK(reported(7, "fixed_ports[3].ports: no ports"));
+	CHECK(reported(8, "fixed_ports[4].interface: expected a string"));
+	CHECK(reported(8, "fixed_ports[4].ports: expected an array of port "
+			  "numbers"));
+	/* ports set but never used */
+	CHECK(load(SERVERS "fixed_ports = [ 6001 ];\n", &cfg) == 1);
+	CHECK(reported(2, "fixed_ports: fixed ports are set, but mode is "
+			  "\"dynamic\""));
+	CHECK(load(SERVERS "groups = ( { servers = [ \"203.0.113.10\" ];\n"
+		   "  fixed_ports = [ 6001 ]; } );\n", &cfg) == 1);
+	CHECK(reported(3, "groups[0].fixed_ports: fixed ports are set, but mode "
+			  "is \"dynamic\""));
+	/* ... unless a fixed group inherits them */
+	CHECK(load(SERVERS "fixed_ports = [ 6001 ];\ngroups = ( { servers = "
+		   "[ \"203.0.113.10\" ]; mode = \"fixed\"; } );\n", &cfg) == 0);
+	/* an interface the policy does not allow would never open */
+	CHECK(load(SERVERS "interfaces = [ \"EMSMDB\" ];\nmode = \"fixed\";\n"
+		   "fixed_ports = ( { interface = \"NSPI\"; ports = [ 6004 ]; },\n"
+		   "  { interface = \"NSPI\"; ports = [ 6005 ]; } );\n",
+		   &cfg) == 1);
+	CHECK(reported(4, "fixed_ports[0].interface: \"NSPI\" is not in "
+			  "interfaces (line 2), so its fixed ports would never "
+			  "open"));
+	CHECK(load(SERVERS "mode = \"fixed\";\n"
+		   "fixed_ports = ( { interface = \"NSPI\"; ports = [ 6004 ]; } );\n"
+		   "groups = ( { servers = [ \"203.0.113.10\" ];\n"
+		   "  interfaces = [ \"RFR\" ]; } );\n", &cfg) == 1);
+	CHECK(reported(4, "groups[0]: interfaces (line 5) leave out \"NSPI\", "
+			  "which fixed_ports (line 3) name"));
+	/* a bad mode is reported once, not again as unused fixed ports */
+	CHECK(load(SERVERS "mode = \"fixd\";\nfixed_ports = [ 6001 ];\n",
+		   &cfg) == 1);
+	CHECK(reported(2, "mode: expected \"dynamic\" or \"fixed\", got "
+			  "\"fixd\" (did you mean \"fixed\"?)"));
+	CHECK(load(SERVERS "allow_lookup = 1;\nfixed_require_lookup = \"yes\";\n",
+		   &cfg) == 2);
+	CHECK(reported(2, "allow_lookup: expected true or false, got an integer"));
+	CHECK(reported(3, "fixed_require_lookup: expected true or false, got a "
+			  "string"));
+}
+
+static void test_group_errors(void)
+{
+	struct rpcgate_config cfg;
+
+	CHECK(load(SERVERS "groups = (\n"
+		   "  { servers = [ \"203.0.113.10\" ]; serverz = 1; "
+		   "Mode = \"fixed\";\n"
+		   "    pinhole_timeout = 5; groups = (); },\n"
+		   "  { mode = \"dynamic\"; },\n"
+		   "  { servers = [ ]; },\n"
+		   "  7\n"
+		   ");\n", &cfg) == 7);
+	CHECK(reported(3, "groups[0]: unknown key \"serverz\" (did you mean "
+			  "\"servers\"?)"));
+	CHECK(reported(3, "groups[0]: unknown key \"Mode\" (did you mean "
+			  "\"mode\"?)"));
+	CHECK(reported(4, "groups[0]: unknown key \"pinhole_timeout\" (a group "
+			  "may set only servers, interfaces, mode, fixed_ports, "
+			  "fixed_require_lookup and allow_lookup)"));
+	CHECK(reported(4, "groups[0]: unknown key \"groups\" (a group may set "
+			  "only"));
+	CHECK(reported(5, "groups[1]: no servers (a group applies to the "
+			  "endpoint mappers it lists)"));
+	CHECK(reported(6, "groups[2].servers: no endpoint-mapper servers "
+			  "configured"));
+	CHECK(reported(7, "groups[3]: expected a group { servers = [ ... ]; "
+			  "... }, got an integer"));
+	CHECK(load(SERVERS "groups = { servers = [ \"203.0.113.10\" ]; };\n",
+		   &cfg) == 1);
+	CHECK(reported(2, "groups: expected a list of groups"));
+	/* errors inside a group carry its path */
+	CHECK(load(SERVERS "groups = ( { servers = [ \"203.0.113.300\" ];\n"
+		   "  interfaces = [ \"nspi\" ]; mode = \"static\"; } );\n",
+		   &cfg) == 3);
+	CHECK(reported(2, "groups[0].servers[0]: \"203.0.113.300\" is not an "
+			  "IPv4 or IPv6 address or prefix"));
+	CHECK(reported(3, "groups[0].interfaces[0]: \"nspi\" is not a preset"));
+	CHECK(reported(3, "groups[0].mode: expected \"dynamic\" or \"fixed\", "
+			  "got \"static\""));
+}
+
+/* A server belongs to one group: no address or prefix in two. */
+static void test_overlap(void)
+{
+	struct rpcgate_config cfg;
+
+	CHECK(load("servers = [ \"198.51.100.0/24\", \"2001:db8:1::/64\" ];\n"
+		   "groups = (\n"
+		   "  { servers = [ \"198.51.100.20\" ]; },\n"
+		   "  { servers = [ \"203.0.113.10\", \"2001:db8::/32\" ]; },\n"
+		   "  { servers = [ \"203.0.113.10\" ]; }\n"
+		   ");\n", &cfg) == 3);
+	CHECK(reported(3, "groups[0].servers[0]: \"198.51.100.20\" overlaps "
+			  "\"198.51.100.0/24\" (line 1): a server must belong "
+			  "to one group"));
+	CHECK(reported(4, "groups[1].servers[1]: \"2001:db8::/32\" overlaps "
+			  "\"2001:db8:1::/64\" (line 1)"));
+	CHECK(reported(5, "groups[2].servers[0]: \"203.0.113.10\" overlaps "
+			  "\"203.0.113.10\" (line 4)"));
+	/* the top level after the groups: reported there */
+	CHECK(load("groups = ( { servers = [ \"198.51.100.20\" ]; } );\n"
+		   "servers = [ \"198.51.100.0/24\" ];\n", &cfg) == 1);
+	CHECK(reported(2, "servers[0]: \"198.51.100.0/24\" overlaps "
+			  "\"198.51.100.20\" (line 1)"));
+	/* within a group repeats and overlaps are harmless, as ever */
+	CHECK(load("servers = [ \"198.51.100.0/24\", \"198.51.100.20\", "
+		   "\"198.51.100.0/24\" ];\n"
+		   "groups = ( { servers = [ \"203.0.113.0/24\", "
+		   "\"203.0.113.10\", \"203.0.113.10\" ]; },\n"
+		   "  { servers = [ \"198.51.101.0\", "
+		   "\"::ffff:198.51.100.20\" ]; } );\n", &cfg) == 0);
+	CHECK(cfg.n_servers == 6);
+}
+
+static void test_group_limits(void)
+{
+	static char text[40000];
+	struct rpcgate_config cfg;
+	int n;
+	size_t o;
+
+	/* CONFIG_MAX_GROUPS entries fit, one more does not */
+	for (int extra = 0; extra < 2; extra++) {
+		n = CONFIG_MAX_GROUPS + extra;
+		o = (size_t)snprintf(text, sizeof(text), "groups = (\n");
+		for (int i = 0; i < n; i++)
+			o += (size_t)snprintf(text + o, sizeof(text) - o,
+					      "  { servers = [ \"203.0.113.%d\" "
+					      "]; }%s\n", i, i + 1 < n ? "," : "");
+		snprintf(text + o, sizeof(text) - o, ");\n");
+		CHECK(load(text, &cfg) == extra);
+		CHECK(cfg.n_groups == CONFIG_MAX_GROUPS + 1);
+	}
+	CHECK(reported(CONFIG_MAX_GROUPS + 2, "groups[16]: more than 16 groups "
+					      "(the limit)"));
+	/* CONFIG_MAX_FIXED fixed ports, per interface and plain together */
+	make_list(text, sizeof(text), SERVERS "mode = \"fixed\";\n"
+		  "fixed_ports = ( { interface = \"NSPI\"; ports = [ 6004 ]; },\n",
+		  "60%02d", CONFIG_MAX_FIXED - 1, CONFIG_MAX_FIXED);
+	o = strlen(text);
+	text[o - 3] = ')';	/* the list's "];\n" as ");\n" */
+	CHECK(load(text, &cfg) == 0);
+	CHECK(cfg.groups[0].n_fixed == CONFIG_MAX_FIXED);
+	make_list(text, sizeof(text), SERVERS "mode = \"fixed\";\n"
+		  "fixed_ports = [\n", "60%02d", CONFIG_MAX_FIXED + 1,
+		  CONFIG_MAX_FIXED + 1);
+	CHECK(load(text, &cfg) == 1);
+	CHECK(reported(CONFIG_MAX_FIXED + 4, "fixed_ports[32]: more than 32 "
+					     "fixed ports (the limit)"));
+	/* CONFIG_MAX_SERVERS counts the servers of every group */
+	make_list(text, sizeof(text), "groups = ( { servers = [ "
+		  "\"198.51.100.0/24\" ]; } );\nservers = [\n",
+		  "\"2001:db8::%x\"", CONFIG_MAX_SERVERS, CONFIG_MAX_SERVERS);
+	CHECK(load(text, &cfg) == 1);
+	CHECK(reported(CONFIG_MAX_SERVERS + 2, "servers[255]: more than 256 "
+					       "servers"));
 }
 
 static void test_unreadable(void)
@@ -677,6 +1104,14 @@ int main(void)
 	RUN(test_element_lines);
 	RUN(test_wrapped_integers);
 	RUN(test_limits);
+	RUN(test_interface_names);
+	RUN(test_groups_inherit);
+	RUN(test_policy_of);
+	RUN(test_policy_fixed_port);
+	RUN(test_fixed_errors);
+	RUN(test_group_errors);
+	RUN(test_overlap);
+	RUN(test_group_limits);
 	RUN(test_unreadable);
 	RUN(test_include_refused);
 	RUN(test_did_you_mean);

@@ -40,7 +40,7 @@ static void net_seg(enum dce_dir dir, uint8_t flags, size_t off,
 	static const uint8_t addr[2][4] = { { 192, 0, 2, 10 },
 					    { 198, 51, 100, 20 } };
 	static const uint16_t port[2] = { 49700, 135 };
-	struct packet p = { .family = AF_INET, .tcp_flags = flags,
+	struct packet p = { .family = AF_INET, .proto = IPPROTO_TCP, .tcp_flags = flags,
 			    .seq = net.next[dir] + (uint32_t)off,
 			    .ack = flags & TCP_ACK ? net.next[!dir] : 0,
 			    .sport = port[dir], .dport = port[!dir],

@@ -115,7 +115,7 @@ static void test_any_preset_and_map_without_tower(void)
 	struct pinhole p;
 
 	reset();
-	cfg.any_iface = true;
+	cfg.groups[0].any_iface = true;
 	uuid_parse("12345778-1234-abcd-ef00-0123456789ac", &ep.iface);
 	req.has_iface = false;
 	CHECK(check(&p) == GATE_OPEN);
@@ -166,12 +166,51 @@ static void test_visit_forgets_and_recheck_after_reload(void)
 	first = g.buckets[client_hash(&g, AF_INET, key.client)]->pinholes;
 	CHECK(first->expires_ms == 5000 + 1000ull * cfg.pinhole_timeout);
 	CHECK(gate_still_allowed(&cfg, first));
-	cfg.n_ifaces = 1;
-	uuid_parse("f5cc5a18-4264-101a-8c59-08002b2f8426", &cfg.ifaces[0]);
+	cfg.groups[0].n_ifaces = 1;
+	uuid_parse("f5cc5a18-4264-101a-8c59-08002b2f8426", &cfg.groups[0].ifaces[0]);
 	CHECK(!gate_still_allowed(&cfg, first));
 	gate_visit(&g, forget_all, &visited);
 	CHECK(visited == 1 && g.n_pinholes == 0);
 	gate_release(&g);
+}
+
+static void test_fixed_mode_fixed_drift_and_lookup_first(void)
+{
+	struct server_policy *policy = &cfg.groups[0];
+	struct pinhole p;
+
+	reset();
+	policy->mode = MODE_FIXED;
+	policy->n_fixed = 1;
+	policy->fixed[0].any_iface = true;
+	policy->fixed[0].port = 6001;
+	CHECK(check(&p) == GATE_DRIFT);
+	ep.port = 6001;
+	CHECK(check(&p) == GATE_FIXED);
+	policy->fixed_require_lookup = true;
+	CHECK(check(&p) == GATE_OPEN && p.port == 6001);
+	/* a fixed port for another interface is drift for this one */
+	policy->fixed[0].any_iface = false;
+	uuid_parse("f5cc5a18-4264-101a-8c59-08002b2f8426", &policy->fixed[0].iface);
+	CHECK(check(&p) == GATE_DRIFT);
+	/* an interface that is not allowed is refused before any port talk */
+	uuid_parse("12345778-1234-abcd-ef00-0123456789ac", &ep.iface);
+	req.iface = ep.iface;
+	CHECK(check(&p) == GATE_IFACE);
+}
+
+static void test_allow_lookup_and_udp(void)
+{
+	struct pinhole p;
+
+	reset();
+	req.op = EPM_OP_LOOKUP;
+	cfg.groups[0].allow_lookup = true;
+	/* a lookup is not about one asked interface */
+	uuid_parse("f5cc5a18-4264-101a-8c59-08002b2f8426", &ep.iface);
+	CHECK(check(&p) == GATE_OPEN);
+	ep.proto = EPM_PROTO_UDP;
+	CHECK(check(&p) == GATE_OPEN && p.proto == IPPROTO_UDP);
 }
 
 int main(void)
@@ -182,5 +221,7 @@ int main(void)
 	RUN(test_any_preset_and_map_without_tower);
 	RUN(test_caps_per_client_and_total);
 	RUN(test_visit_forgets_and_recheck_after_reload);
+	RUN(test_fixed_mode_fixed_drift_and_lookup_first);
+	RUN(test_allow_lookup_and_udp);
 	UNIT_EXIT();
 }

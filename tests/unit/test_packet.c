@@ -273,17 +273,17 @@ static void test_fragments_not_parsed(void)
 	CHECK(parse_exact(&b, b.len, &pkt) == PACKET_FRAGMENT);
 }
 
-static void test_not_tcp_and_bad_version(void)
+static void test_neither_tcp_nor_udp_and_bad_version(void)
 {
 	struct bld b;
 	struct packet pkt;
 
 	put_packet(&b, 4, 0, NULL);
-	b.b[9] = 17;	/* UDP */
-	CHECK(parse_exact(&b, b.len, &pkt) == PACKET_NOT_TCP);
+	b.b[9] = 1;	/* ICMP */
+	CHECK(parse_exact(&b, b.len, &pkt) == PACKET_OTHER);
 	put_packet(&b, 6, 0, NULL);
-	b.b[IPV6_NEXT_AT] = 17;
-	CHECK(parse_exact(&b, b.len, &pkt) == PACKET_NOT_TCP);
+	b.b[IPV6_NEXT_AT] = 58;	/* ICMPv6 */
+	CHECK(parse_exact(&b, b.len, &pkt) == PACKET_OTHER);
 	b.b[0] = 0x50;
 	CHECK(parse_exact(&b, b.len, &pkt) == PACKET_MALFORMED);
 }
@@ -301,6 +301,6 @@ int main(void)
 	RUN(test_tcp_data_offset_past_packet);
 	RUN(test_ipv6_extension_chain_past_end);
 	RUN(test_fragments_not_parsed);
-	RUN(test_not_tcp_and_bad_version);
+	RUN(test_neither_tcp_nor_udp_and_bad_version);
 	UNIT_EXIT();
 }
