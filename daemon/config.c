@@ -1422,6 +1422,16 @@ static void check_policy(struct loader *ld, size_t g)
 			       label(src->fixed_port[i], name, sizeof(name)),
 			       p->fixed[i].port,
 			       where_set(ld->deny_ports, where, sizeof(where)));
+		else if (p->fixed[i].port < ld->cfg->port_min ||
+			 p->fixed[i].port > ld->cfg->port_max)
+			/* rpcgated closes only port_range: outside it a fixed
+			 * port would be left to the administrator's ruleset */
+			report(ld, line_of(src->fixed_port[i]), "%s: port %u "
+			       "is outside port_range [%u, %u], the ports "
+			       "rpcgated keeps closed to clients without a pinhole",
+			       label(src->fixed_port[i], name, sizeof(name)),
+			       p->fixed[i].port, ld->cfg->port_min,
+			       ld->cfg->port_max);
 	/* a key already reported would only be reported again */
 	for (size_t k = K_INTERFACES; k <= K_FIXED_PORTS; k++)
 		if (src->bad[k] || top->bad[k])
