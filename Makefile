@@ -14,7 +14,8 @@ FUZZ_SECONDS ?= 60
 
 BUILD     := build
 # The pure decoder: what the fuzzer, the benchmark and the unit tests link.
-DECODER   := daemon/uuid.c daemon/epm.c daemon/dcerpc.c daemon/tcp_stream.c \
+DECODER   := daemon/uuid.c daemon/epm.c daemon/dcerpc.c daemon/dcerpc_cl.c \
+             daemon/tcp_stream.c \
              daemon/packet.c daemon/flow.c
 DAEMON    := $(DECODER) daemon/log.c daemon/config.c daemon/gate.c \
              daemon/nft.c daemon/queue.c daemon/conntrack.c daemon/service.c \

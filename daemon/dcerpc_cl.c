@@ -379,14 +379,14 @@ int dce_cl_input(struct dce_cl_conn *c, enum dce_dir dir, const uint8_t *data,
 	    h.body_len > len - DCE_CL_HDR_LEN)
 		return 0;
 	if (dir == DCE_FROM_CLIENT) {
-		if (h.ptype == DCE_CL_REQUEST)
+		if (h.ptype == DCE_REQUEST)
 			handle_request(c, &h, data + DCE_CL_HDR_LEN);
 		return 0;
 	}
 	switch (h.ptype) {
-	case DCE_CL_RESPONSE:
+	case DCE_RESPONSE:
 		return handle_response(c, &h, data + DCE_CL_HDR_LEN, fn, arg);
-	case DCE_CL_FAULT:
+	case DCE_FAULT:
 	case DCE_CL_REJECT:
 		handle_failure(c, &h);
 		return 0;

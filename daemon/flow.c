@@ -49,7 +49,7 @@ static size_t key_addr_len(const struct flow_key *k)
 /* FNV-1a, seeded so that remote hosts cannot aim at one bucket. */
 static size_t key_hash(const struct flow_table *t, const struct flow_key *k)
 {
-	uint32_t h = 2166136261u ^ t->cfg.hash_seed;
+	uint32_t h = (2166136261u ^ t->cfg.hash_seed) + k->proto;
 	size_t alen = key_addr_len(k);
 	const uint8_t *parts[2] = { k->client, k->server };
 	uint16_t ports[2] = { k->client_port, k->server_port };
@@ -67,7 +67,8 @@ static bool key_equal(const struct flow_key *a, const struct flow_key *b)
 {
 	size_t alen = key_addr_len(a);
 
-	return a->family == b->family && a->client_port == b->client_port &&
+	return a->family == b->family && a->proto == b->proto &&
+	       a->client_port == b->client_port &&
 	       a->server_port == b->server_port &&
 	       memcmp(a->client, b->client, alen) == 0 &&
 	       memcmp(a->server, b->server, alen) == 0;
@@ -114,6 +115,11 @@ static void release_decoders(struct flow *f)
 	tcp_stream_release(&f->stream[DCE_FROM_CLIENT]);
 	tcp_stream_release(&f->stream[DCE_FROM_SERVER]);
 	dce_conn_release(&f->dce);
+	if (f->cl) {
+		dce_cl_release(f->cl);
+		free(f->cl);
+		f->cl = NULL;
+	}
 }
 
 static void reset_decoders(struct flow_table *t, struct flow *f)
@@ -173,6 +179,15 @@ static struct flow *create(struct flow_table *t, const struct flow_key *k,
 	}
 	f->key = *k;
 	reset_decoders(t, f);
+	if (k->proto == IPPROTO_UDP) {
+		f->cl = malloc(sizeof(*f->cl));
+		if (!f->cl) {
+			free(f);
+			t->stats.flows_refused++;
+			return NULL;
+		}
+		dce_cl_init(f->cl, t->cfg.max_call_bytes);
+	}
 	bucket = key_hash(t, k);
 	f->hash_next = t->buckets[bucket];
 	t->buckets[bucket] = f;
@@ -219,7 +234,7 @@ static size_t consume(void *arg, const uint8_t *data, size_t len)
 static struct flow *lookup(struct flow_table *t, const struct packet *pkt,
 			   enum dce_dir *dir)
 {
-	struct flow_key k = { .family = pkt->family };
+	struct flow_key k = { .family = pkt->family, .proto = pkt->proto };
 	size_t alen = pkt->family == AF_INET ? 4 : 16;
 	struct flow *f;
 
@@ -257,7 +272,7 @@ static struct flow *flow_for(struct flow_table *t, const struct packet *pkt,
 {
 	bool syn_only = (pkt->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN;
 	struct flow *f = lookup(t, pkt, dir);
-	struct flow_key k = { .family = pkt->family };
+	struct flow_key k = { .family = pkt->family, .proto = IPPROTO_TCP };
 	bool from_client;
 
 	if (f) {
@@ -287,6 +302,39 @@ static struct flow *flow_for(struct flow_table *t, const struct packet *pkt,
 	return create(t, &k, now_us);
 }
 
+/*
+ * Connectionless: a conversation starts with a client's request to an EPM
+ * port (the header says so), and every datagram is whole.
+ */
+static int udp_datagram(struct flow_table *t, const struct packet *pkt,
+			uint64_t now_us, struct consumer *c)
+{
+	struct flow_key k = { .family = pkt->family, .proto = IPPROTO_UDP };
+	size_t alen = pkt->family == AF_INET ? 4 : 16;
+
+	c->flow = lookup(t, pkt, &c->dir);
+	if (c->flow) {
+		touch(t, c->flow, now_us);
+	} else {
+		if (!is_epm_port(t, pkt->dport) || pkt->payload_len < DCE_CL_HDR_LEN ||
+		    pkt->payload[0] != DCE_CL_RPC_VERS ||
+		    pkt->payload[1] != DCE_REQUEST)
+			return 0;
+		memcpy(k.client, pkt->src, alen);
+		memcpy(k.server, pkt->dst, alen);
+		k.client_port = pkt->sport;
+		k.server_port = pkt->dport;
+		c->dir = DCE_FROM_CLIENT;
+		c->flow = create(t, &k, now_us);
+		if (!c->flow)
+			return 0;
+	}
+	c->endpoints = dce_cl_input(c->flow->cl, c->dir, pkt->payload,
+				    pkt->payload_len, report_endpoint, c);
+	t->stats.endpoints += (uint64_t)c->endpoints;
+	return c->endpoints;
+}
+
 int flow_table_packet(struct flow_table *t, const struct packet *pkt,
 		      uint64_t now_us, flow_endpoint_fn fn, void *arg)
 {
@@ -295,6 +343,8 @@ int flow_table_packet(struct flow_table *t, const struct packet *pkt,
 	uint32_t seq = pkt->seq;
 
 	flow_table_expire(t, now_us);
+	if (pkt->proto == IPPROTO_UDP)
+		return udp_datagram(t, pkt, now_us, &c);
 	if (pkt->proto != IPPROTO_TCP)
 		return 0;
 	c.flow = flow_for(t, pkt, now_us, &c.dir);

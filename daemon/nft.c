@@ -734,16 +734,17 @@ static struct nftnl_rule *rule_for(const struct family *f)
 	return r;
 }
 
-/* EPM traffic with a server, one direction: to the daemon. */
+/* EPM traffic with a server, one direction and protocol: to the daemon. */
 static void put_queue_rule(struct nft_batch *b, const struct family *f,
-			   bool to_server, enum nft_queue_kind kind)
+			   uint8_t proto, bool to_server,
+			   enum nft_queue_kind kind)
 {
 	struct nftnl_rule *r = rule_for(f);
 	char what[96];
 
 	if (!r)
 		return;
-	match_u8(r, NFT_META_L4PROTO, IPPROTO_TCP);
+	match_u8(r, NFT_META_L4PROTO, proto);
 	payload_load(r, NFT_PAYLOAD_NETWORK_HEADER,
 		     to_server ? f->daddr_offset : f->saddr_offset, f->addr_len,
 		     NFT_REG_1);
@@ -754,9 +755,9 @@ static void put_queue_rule(struct nft_batch *b, const struct family *f,
 	match_ct_state(r, NF_CT_STATE_BIT(IP_CT_NEW) |
 				  NF_CT_STATE_BIT(IP_CT_ESTABLISHED));
 	queue(r, kind, b->cfg);
-	snprintf(what, sizeof(what), "add rule: %s EPM traffic %s a server -> %s",
+	snprintf(what, sizeof(what), "add rule: %s %s EPM traffic %s a server -> %s",
 		 f->nfproto == NFPROTO_IPV4 ? "IPv4" : "IPv6",
-		 to_server ? "to" : "from",
+		 proto == IPPROTO_TCP ? "TCP" : "UDP", to_server ? "to" : "from",
 		 kind == NFT_QUEUE_NATIVE ? "queue" : "xt NFQUEUE");
 	put_rule(b, r, what, true);
 }
@@ -837,8 +838,9 @@ static void put_dnat_rule(struct nft_batch *b, const struct family *f)
 	put_rule_in(b, dnat_chain.name, r, "add rule: DNAT map", false);
 }
 
-/* Any other new TCP connection to a server's pinhole port range: drop. */
-static void put_drop_rule(struct nft_batch *b, const struct family *f)
+/* Any other new connection to a server's pinhole port range: drop. */
+static void put_drop_rule(struct nft_batch *b, const struct family *f,
+			  uint8_t proto)
 {
 	struct nftnl_rule *r = rule_for(f);
 	uint16_t low = htons(b->cfg->port_min), high = htons(b->cfg->port_max);
@@ -849,7 +851,7 @@ static void put_drop_rule(struct nft_batch *b, const struct family *f)
 	payload_load(r, NFT_PAYLOAD_NETWORK_HEADER, f->daddr_offset, f->addr_len,
 		     NFT_REG_1);
 	lookup(r, f->servers_set, false);
-	match_u8(r, NFT_META_L4PROTO, IPPROTO_TCP);
+	match_u8(r, NFT_META_L4PROTO, proto);
 	payload_load(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG_1);
 	compare(r, NFT_CMP_GTE, &low, sizeof(low));
 	compare(r, NFT_CMP_LTE, &high, sizeof(high));
@@ -889,6 +891,7 @@ static void flush_set(struct nft_batch *b, const char *table, const char *name)
 static void build_table(struct nft_batch *b, bool reload,
 			enum nft_queue_kind kind)
 {
+	static const uint8_t protos[] = { IPPROTO_TCP, IPPROTO_UDP };
 	const char *table = rules_table(b->cfg);
 	bool own_pinholes = b->cfg->nft_mode == NFT_MODE_TABLE;
 
@@ -936,12 +939,15 @@ static void build_table(struct nft_batch *b, bool reload,
 	}
 	put_epm_ports(b);
 	for (size_t i = 0; i < 2; i++) {
-		put_queue_rule(b, &families[i], true, kind);
-		put_queue_rule(b, &families[i], false, kind);
+		for (size_t p = 0; p < 2; p++) {
+			put_queue_rule(b, &families[i], protos[p], true, kind);
+			put_queue_rule(b, &families[i], protos[p], false, kind);
+		}
 		put_fixed_rule(b, &families[i]);
 		if (own_pinholes) {
 			put_pinhole_rule(b, &families[i]);
-			put_drop_rule(b, &families[i]);
+			put_drop_rule(b, &families[i], IPPROTO_TCP);
+			put_drop_rule(b, &families[i], IPPROTO_UDP);
 		}
 	}
 }
@@ -1378,7 +1384,7 @@ void nft_print_ruleset(FILE *out, const struct rpcgate_config *cfg)
 			continue;
 		fprintf(out, "\t\t%s daddr { ", ip[i]);
 		print_prefixes(out, cfg, af[i], -1);
-		fprintf(out, " } tcp dport { ");
+		fprintf(out, " } meta l4proto { tcp, udp } th dport { ");
 		print_ports(out, cfg);
 		fprintf(out, " } accept\n");
 		if (sets)

@@ -31,19 +31,16 @@
 #define DCE_CL_HDR_LEN 80
 #define DCE_CL_RPC_VERS 4
 
-enum dce_cl_ptype {
-	DCE_CL_REQUEST = 0,
-	DCE_CL_PING = 1,
-	DCE_CL_RESPONSE = 2,
-	DCE_CL_FAULT = 3,
-	DCE_CL_WORKING = 4,
-	DCE_CL_NOCALL = 5,
-	DCE_CL_REJECT = 6,
-	DCE_CL_ACK = 7,
-	DCE_CL_CANCEL = 8,
-	DCE_CL_FACK = 9,
-	DCE_CL_CANCEL_ACK = 10,
-};
+/*
+ * PDU types are numbered alike in both protocols (DCE 1.1 12.5.2, 12.6.4):
+ * request, response and fault are dcerpc.h's DCE_REQUEST (0),
+ * DCE_RESPONSE (2) and DCE_FAULT (3).  Of the connectionless-only types
+ * only reject matters here; ping (1), working (4), nocall (5), ack (7),
+ * cl_cancel (8), fack (9) and cancel_ack (10) carry no answer.
+ */
+#define DCE_CL_PING 1
+#define DCE_CL_REJECT 6
+#define DCE_CL_FACK 9
 
 /* flags1 */
 #define DCE_CL_LASTFRAG 0x02

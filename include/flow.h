@@ -1,8 +1,11 @@
 /*
- * The table of endpoint-mapper TCP connections being followed.  A flow is
- * created by a client's SYN to an EPM port and lives until both sides have
- * finished, a RST, or it idles out.  Each packet goes to its direction's
- * stream, and the in-order bytes to the DCE/RPC decoder.  Live traffic
+ * The table of endpoint-mapper conversations being followed.  A TCP flow
+ * is created by a client's SYN to an EPM port and lives until both sides
+ * have finished, a RST, or it idles out; each packet goes to its
+ * direction's stream, and the in-order bytes to the DCE/RPC decoder.  A
+ * UDP flow (connectionless DCE/RPC) is created by a client's request to an
+ * EPM port and lives until it idles out; each datagram goes to the
+ * connectionless decoder.  Live traffic
  * and replayed captures come through the same function.
  */
 #ifndef RPCGATE_FLOW_H
@@ -13,6 +16,7 @@
 #include <stdint.h>
 
 #include "dcerpc.h"
+#include "dcerpc_cl.h"
 #include "packet.h"
 #include "tcp_stream.h"
 
@@ -35,6 +39,7 @@ bool flow_config_add_port(struct flow_config *cfg, uint16_t port);
 
 struct flow_key {
 	uint8_t family;
+	uint8_t proto;		/* IPPROTO_TCP or IPPROTO_UDP */
 	uint8_t client[16];
 	uint8_t server[16];
 	uint16_t client_port;
@@ -49,6 +54,7 @@ struct flow {
 	bool desync;
 	struct tcp_stream stream[2];	/* by enum dce_dir */
 	struct dce_conn dce;
+	struct dce_cl_conn *cl;		/* UDP flows only */
 };
 
 struct flow_stats {

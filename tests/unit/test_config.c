@@ -315,7 +315,7 @@ static void test_load_every_key(void)
 		   "    mode = \"dynamic\"; allow_lookup = false; }\n"
 		   ");\n"
 		   "pinhole_timeout = 30;\n"
-		   "port_range = [ 49152, 65535 ];\n"
+		   "port_range = [ 6000, 65535 ];\n"
 		   "deny_ports = [ 3389, 3389 ];\n"
 		   "epm_ports = [ 135, 1135 ];\n"
 		   "max_pinholes_per_client = 8;\n"
@@ -358,7 +358,7 @@ static void test_load_every_key(void)
 	want.groups[1].allow_lookup = false;
 	want.groups[1].line = 9;
 	want.pinhole_timeout = 30;
-	want.port_min = 49152;
+	want.port_min = 6000;
 	want.port_max = 65535;
 	want.deny_ports[0] = 3389;
 	want.n_deny_ports = 1;

@@ -69,7 +69,7 @@ static struct cl_pdu map_request(uint32_t seqnum)
 	struct twr t = twr_std(&emsmdb_udp);
 
 	cl_map_stub(&req_stub, k.be, &t, 4);
-	return cl_call(DCE_CL_REQUEST, seqnum, EPM_OP_MAP, &req_stub);
+	return cl_call(DCE_REQUEST, seqnum, EPM_OP_MAP, &req_stub);
 }
 
 static void ask(uint32_t seqnum)
@@ -93,7 +93,7 @@ static struct cl_pdu answer(uint32_t seqnum, const struct tw *const *tws,
 	}
 	r = resp_of(EPM_OP_MAP, n, tl);
 	cl_answer_stub(&stub, k.be, &r);
-	return cl_call(DCE_CL_RESPONSE, seqnum, EPM_OP_MAP, &stub);
+	return cl_call(DCE_RESPONSE, seqnum, EPM_OP_MAP, &stub);
 }
 
 static const struct tw *const one[] = { &emsmdb };
@@ -105,6 +105,29 @@ static int reply(uint32_t seqnum)
 	struct cl_pdu p = answer(seqnum, one, 1);
 
 	return send_pdu(DCE_FROM_SERVER, &p);
+}
+
+/* A fresh conversation with call 1 asked; returns the one-tower answer
+ * to it, not sent. */
+static struct cl_pdu asked_answer_in(bool be)
+{
+	cl_open(be, 4096);
+	ask(1);
+	return answer(1, one, 1);
+}
+
+static struct cl_pdu asked_answer(void)
+{
+	return asked_answer_in(false);
+}
+
+/* asked_answer_in(be), built into `pdu`. */
+static void open_with_answer(bool be)
+{
+	struct cl_pdu p = asked_answer_in(be);
+
+	bld_init(&pdu, be, false);
+	put_cl_pdu(&pdu, &p);
 }
 
 /* Exactly the n endpoints of tws reported so far, answering seqnum. */
@@ -169,7 +192,7 @@ static void test_header_fields_both_dreps(void)
 		put_cl_pdu(&pdu, &p);
 		CHECK(dce_cl_parse_hdr(pdu.b, pdu.len, &h));
 		CHECK(h.big_endian == (bool)be);
-		CHECK(h.ptype == DCE_CL_REQUEST);
+		CHECK(h.ptype == DCE_REQUEST);
 		CHECK(h.flags1 == (DCE_CL_NOFACK | DCE_CL_IDEMPOTENT));
 		CHECK(uuid_equal(&h.iface, &epm_iface_uuid));
 		CHECK(uuid_equal(&h.activity, &act));
@@ -225,10 +248,10 @@ static void test_lookup_answered(void)
 	cl_open(true, 4096);
 	bld_init(&stub, true, false);
 	put_lookup_request(&stub, &iface, 0, 10);
-	p = cl_call(DCE_CL_REQUEST, 3, EPM_OP_LOOKUP, &stub);
+	p = cl_call(DCE_REQUEST, 3, EPM_OP_LOOKUP, &stub);
 	CHECK(send_pdu(DCE_FROM_CLIENT, &p) == 0);
 	cl_answer_stub(&stub, true, &r);
-	p = cl_call(DCE_CL_RESPONSE, 3, EPM_OP_LOOKUP, &stub);
+	p = cl_call(DCE_RESPONSE, 3, EPM_OP_LOOKUP, &stub);
 	CHECK(send_pdu(DCE_FROM_SERVER, &p) == 1);
 	CHECK(k.got.n == 1 && ep_is(&k.got.ep[0], &emsmdb));
 	CHECK(k.op[0] == EPM_OP_LOOKUP && k.call_id[0] == 3);
@@ -347,13 +370,7 @@ static void test_seqnum_wraps(void)
 
 static void test_bytes_after_body_ignored(void)
 {
-	struct cl_pdu p;
-
-	cl_open(false, 4096);
-	ask(1);
-	p = answer(1, one, 1);
-	bld_init(&pdu, false, false);
-	put_cl_pdu(&pdu, &p);
+	open_with_answer(false);
 	put_fill(&pdu, 0xee, 8);
 	CHECK(feed(DCE_FROM_SERVER, pdu.b, pdu.len) == 1);
 	expect(one, 1, 1);
@@ -374,13 +391,7 @@ static void test_interface_minor_version_accepted(void)
 
 static void test_header_truncated_every_length(void)
 {
-	struct cl_pdu p;
-
-	cl_open(false, 4096);
-	ask(1);
-	p = answer(1, one, 1);
-	bld_init(&pdu, false, false);
-	put_cl_pdu(&pdu, &p);
+	open_with_answer(false);
 	for (size_t len = 0; len < DCE_CL_HDR_LEN; len++) {
 		struct dce_cl_hdr h;
 		uint8_t *copy = malloc(len + 1);
@@ -400,23 +411,20 @@ static void test_header_truncated_every_length(void)
 
 static void test_body_length_past_datagram(void)
 {
+	static const uint16_t lies[] = { 1, 2, 0xffff };
+
 	for (int be = 0; be < 2; be++) {
-		static const uint16_t lies[] = { 1, 2, 0xffff };
-
-		cl_open(be, 4096);
-		ask(1);
 		for (size_t i = 0; i < 3; i++) {
-			struct cl_pdu p = answer(1, one, 1);
+			size_t body;
 
-			bld_init(&pdu, be, false);
-			put_cl_pdu(&pdu, &p);
+			open_with_answer(be);
+			body = pdu.len - DCE_CL_HDR_LEN;
 			bld_patch(&pdu, CL_LEN_AT,
-				  lies[i] == 0xffff ? 0xffff : p.body_len + lies[i],
-				  2);
+				  lies[i] == 0xffff ? 0xffff : body + lies[i], 2);
 			CHECK(feed(DCE_FROM_SERVER, pdu.b, pdu.len) == 0);
+			expect_none();
+			CHECK(reply(1) == 1);	/* the control */
 		}
-		expect_none();
-		CHECK(reply(1) == 1);	/* the control */
 	}
 }
 
@@ -427,20 +435,16 @@ static void test_rpc_vers_and_drep_refused(void)
 		{ CL_DREP_AT, 0xf0 },
 	};
 
-	cl_open(false, 4096);
-	ask(1);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		struct cl_pdu p = answer(1, one, 1);
 		struct dce_cl_hdr h;
 
-		bld_init(&pdu, false, false);
-		put_cl_pdu(&pdu, &p);
+		open_with_answer(false);
 		pdu.b[bad[i].at] = bad[i].v;
 		CHECK(!dce_cl_parse_hdr(pdu.b, pdu.len, &h));
 		CHECK(feed(DCE_FROM_SERVER, pdu.b, pdu.len) == 0);
+		expect_none();
+		CHECK(reply(1) == 1);	/* the control */
 	}
-	expect_none();
-	CHECK(reply(1) == 1);
 }
 
 /* ---- answers that do not match a question ---- */
@@ -456,9 +460,7 @@ static void test_response_wrong_activity(void)
 {
 	struct cl_pdu p;
 
-	cl_open(false, 4096);
-	ask(1);
-	p = answer(1, one, 1);
+	p = asked_answer();
 	p.activity = test_uuid("9b3c5e1a-7d42-4f08-b6a1-2c4d6e8f0a14");
 	CHECK(send_pdu(DCE_FROM_SERVER, &p) == 0);
 	expect_none();
@@ -480,9 +482,7 @@ static void test_response_from_client_direction(void)
 {
 	struct cl_pdu p;
 
-	cl_open(false, 4096);
-	ask(1);
-	p = answer(1, one, 1);
+	p = asked_answer();
 	CHECK(send_pdu(DCE_FROM_CLIENT, &p) == 0);
 	expect_none();
 	CHECK(reply(1) == 1);
@@ -603,9 +603,7 @@ static void test_authenticated_response_ends_call(void)
 {
 	struct cl_pdu p;
 
-	cl_open(false, 4096);
-	ask(1);
-	p = answer(1, one, 1);
+	p = asked_answer();
 	p.auth_proto = 10;
 	CHECK(send_pdu(DCE_FROM_SERVER, &p) == 0);
 	CHECK(k.c.n_calls == 0);
@@ -624,7 +622,7 @@ static void test_status_not_zero(void)
 	ask(1);
 	r.status = 0x16c9a0d6;	/* EPT_S_NOT_REGISTERED */
 	cl_answer_stub(&stub, false, &r);
-	p = cl_call(DCE_CL_RESPONSE, 1, EPM_OP_MAP, &stub);
+	p = cl_call(DCE_RESPONSE, 1, EPM_OP_MAP, &stub);
 	CHECK(send_pdu(DCE_FROM_SERVER, &p) == 0);
 	expect_none();
 	CHECK(k.c.n_calls == 0);
@@ -646,9 +644,9 @@ static void failure_then_reply(uint8_t ptype, uint32_t which)
 
 static void test_fault_ends_call(void)
 {
-	failure_then_reply(DCE_CL_FAULT, 2);	/* another call's: kept */
+	failure_then_reply(DCE_FAULT, 2);	/* another call's: kept */
 	expect(one, 1, 1);
-	failure_then_reply(DCE_CL_FAULT, 1);
+	failure_then_reply(DCE_FAULT, 1);
 	expect_none();
 }
 
@@ -759,48 +757,54 @@ static void expect_dropped(void)
 static void test_fragment_inconsistencies_drop_call(void)
 {
 	static const size_t in_order[] = { 0, 1, 2 }, last_first[] = { 2, 0, 1 };
+	/* fragment `frag` sent again, altered, before position `at` of order */
+	static const struct {
+		size_t frag;
+		bool shorter, flip_byte;
+		uint8_t add_flags;
+		uint16_t fragnum;	/* 0: frag's own */
+		const size_t *order;
+		size_t at;
+		bool good;
+	} cases[] = {
+		/* the controls: faithful retransmissions */
+		{ 1, false, false, 0, 0, in_order, 2, true },
+		{ 1, false, false, 0, 0, last_first, 3, true },
+		/* other length, other bytes, now saying it is the last */
+		{ 1, true, false, 0, 0, in_order, 2, false },
+		{ 1, false, true, 0, 0, in_order, 2, false },
+		{ 1, false, false, DCE_CL_LASTFRAG, 0, in_order, 2, false },
+		/* a second LASTFRAG (5), before and after the first */
+		{ 2, false, false, 0, 5, in_order, 2, false },
+		{ 2, false, false, 0, 5, last_first, 1, false },
+		/* a fragment (3) after the last, which came first */
+		{ 1, false, false, 0, 3, last_first, 1, false },
+		/* the LASTFRAG arrives when a later fragment (3) is held */
+		{ 1, false, false, 0, 3, in_order, 2, false },
+	};
 	static uint8_t other[BLD_CAP];
-	struct cl_pdu bad;
 
 	k.be = false;
-	/* the controls: a faithful retransmission of fragment 1 */
-	bad = cl_fragment(answer(2, three, 3), 1, 3);
-	fragments_with(in_order, &bad, 2);
-	expect(three, 3, 2);
-	fragments_with(last_first, &bad, 3);
-	expect(three, 3, 2);
-	/* fragment 1 again, one byte shorter */
-	bad = cl_fragment(answer(2, three, 3), 1, 3);
-	bad.body_len--;
-	fragments_with(in_order, &bad, 2);
-	expect_dropped();
-	/* fragment 1 again, one byte different */
-	bad = cl_fragment(answer(2, three, 3), 1, 3);
-	memcpy(other, bad.body, bad.body_len);
-	other[bad.body_len / 2] ^= 1;
-	bad.body = other;
-	fragments_with(in_order, &bad, 2);
-	expect_dropped();
-	/* fragment 1 again, now saying it is the last */
-	bad = cl_fragment(answer(2, three, 3), 1, 3);
-	bad.flags1 |= DCE_CL_LASTFRAG;
-	fragments_with(in_order, &bad, 2);
-	expect_dropped();
-	/* a second LASTFRAG, at fragnum 5, before and after the first */
-	bad = cl_fragment(answer(2, three, 3), 2, 3);
-	bad.fragnum = 5;
-	fragments_with(in_order, &bad, 2);
-	expect_dropped();
-	fragments_with(last_first, &bad, 1);
-	expect_dropped();
-	/* a fragment after the last one, which came first */
-	bad = cl_fragment(answer(2, three, 3), 1, 3);
-	bad.fragnum = 3;
-	fragments_with(last_first, &bad, 1);
-	expect_dropped();
-	/* a LASTFRAG before a fragment already held (fragnum 3) */
-	fragments_with(in_order, &bad, 2);
-	expect_dropped();
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct cl_pdu bad = cl_fragment(answer(2, three, 3),
+						cases[i].frag, 3);
+
+		bad.body_len -= cases[i].shorter;
+		if (cases[i].flip_byte) {
+			memcpy(other, bad.body, bad.body_len);
+			other[bad.body_len / 2] ^= 1;
+			bad.body = other;
+		}
+		bad.flags1 |= cases[i].add_flags;
+		if (cases[i].fragnum)
+			bad.fragnum = cases[i].fragnum;
+		fragments_with(cases[i].order, &bad, cases[i].at);
+		if (cases[i].good) {
+			expect(three, 3, 2);
+		} else {
+			expect_dropped();
+		}
+	}
 }
 
 /*
@@ -851,9 +855,7 @@ static void test_unfragmented_with_fragnum(void)
 {
 	struct cl_pdu p;
 
-	cl_open(false, 4096);
-	ask(1);
-	p = answer(1, one, 1);
+	p = asked_answer();
 	p.fragnum = 1;
 	CHECK(send_pdu(DCE_FROM_SERVER, &p) == 0);
 	CHECK(reply(1) == 0);	/* inconsistent: the call is over */
@@ -910,8 +912,8 @@ static uint32_t xorshift32(uint32_t *s)
 
 static void test_random_bytes_report_nothing(void)
 {
-	static const uint8_t ptypes[] = { DCE_CL_REQUEST, DCE_CL_RESPONSE,
-					  DCE_CL_FAULT, DCE_CL_REJECT,
+	static const uint8_t ptypes[] = { DCE_REQUEST, DCE_RESPONSE,
+					  DCE_FAULT, DCE_CL_REJECT,
 					  DCE_CL_PING, DCE_CL_FACK };
 	uint32_t seed = 0x2545f491;
 	int endpoints = 0, consumed = 0;
@@ -934,7 +936,7 @@ static void test_random_bytes_report_nothing(void)
 
 			buf[0] = DCE_CL_RPC_VERS;
 			buf[1] = ptypes[(r >> 2) % 6];
-			response = buf[1] == DCE_CL_RESPONSE;
+			response = buf[1] == DCE_RESPONSE;
 			buf[2] &= DCE_CL_FRAG | DCE_CL_LASTFRAG;
 			buf[4] = be ? 0 : 0x10;
 			if (r & 0x100)
