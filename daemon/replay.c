@@ -126,7 +126,8 @@ static void print_decision(struct replay *r, const struct flow *flow,
 	enum gate_reason reason = gate_admit(&r->gate, &flow->key, ans, ep, now_ms, &p);
 
 	fprintf(r->out, ",\"decision\":\"%s\",\"reason\":\"%s\",\"reason_code\":\"%s\"",
-		reason == GATE_OPEN ? "open" : "refuse", gate_reason_text(reason),
+		reason == GATE_OPEN || reason == GATE_FIXED ? "open" : "refuse",
+		gate_reason_text(reason),
 		gate_reason_code(reason));
 }
 

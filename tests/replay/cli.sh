@@ -110,3 +110,17 @@ check decision-port-range grep -q '"port":1032,.*"reason_code":"port-range"' \
 printf 'servers = [ "192.0.2.99" ];\n' >"$work/other.conf"
 check decision-not-server grep -q '"reason_code":"not-server"' <("$bin" -c "$work/other.conf" -r "$mapi" 2>/dev/null)
 check no-decision-without-config bash -c "! '$bin' -r '$mapi' 2>/dev/null | grep -q decision"
+
+# Fixed mode: the pinned port passes, anything else is drift; lookups are
+# refused unless allowed.
+printf 'servers = [ "192.168.0.2" ];\nmode = "fixed";\nfixed_ports = [ 4997 ];\n' >"$work/fixed.conf"
+codes() { "$bin" -c "$1" -r "$mapi" 2>/dev/null | /usr/bin/python3 -c '
+import json, sys
+for line in sys.stdin:
+    e = json.loads(line)
+    print(e["op"], e["iface_name"], e["port"], e["decision"], e["reason_code"])' | sort; }
+check fixed-and-drift [ "$(codes "$work/fixed.conf")" == "lookup NSPI 5000 refuse lookup
+map EMSMDB 1032 refuse drift
+map NSPI 4997 open fixed" ]
+printf 'servers = [ "192.168.0.2" ];\nallow_lookup = true;\n' >"$work/lookup.conf"
+check lookup-allowed grep -q "lookup NSPI 5000 refuse proto" <<<"$(codes "$work/lookup.conf")"
