@@ -115,7 +115,6 @@ static void forget_earlier_calls(struct dce_cl_conn *c,
 {
 	for (int i = 0; i < c->n_calls;) {
 		struct dce_cl_call *call = &c->calls[i];
-
 		uint32_t ahead = h->seqnum - call->seqnum;
 
 		if (uuid_equal(&call->activity, &h->activity) && ahead != 0 &&
@@ -222,14 +221,13 @@ static enum join_result call_body(struct dce_cl_conn *c, enum dce_dir dir,
 		drop_joining(c, dir, h);
 		return h->fragnum == 0 ? JOIN_COMPLETE : JOIN_BAD;
 	}
-	if (r->active && (!same_call(&r->activity, r->seqnum, h) ||
-			  (dir == DCE_FROM_CLIENT && r->opnum != h->opnum) ||
-			  r->big_endian != h->big_endian)) {
-		bool other = !same_call(&r->activity, r->seqnum, h);
-
+	if (r->active && !same_call(&r->activity, r->seqnum, h))
 		reassembly_drop(r);
-		if (!other)
-			return JOIN_BAD;
+	/* the fragments of one call share its drep (and a request's opnum) */
+	if (r->active && (r->big_endian != h->big_endian ||
+			  (dir == DCE_FROM_CLIENT && r->opnum != h->opnum))) {
+		reassembly_drop(r);
+		return JOIN_BAD;
 	}
 	if (!r->active) {
 		r->active = true;
@@ -367,8 +365,11 @@ static void handle_failure(struct dce_cl_conn *c, const struct dce_cl_hdr *h)
 
 /*
  * One datagram: the header, then len bytes of body, which must be within
- * the datagram.  An unauthenticated PDU ends with its body (anything after
- * it is not read); an authenticated one is not read at all.
+ * the datagram.  An unauthenticated PDU ends with its body; anything after
+ * it is not read, as the receiving runtime reads only len bytes.  The body
+ * of an authenticated PDU (auth_proto != 0) may be sealed, and the layout
+ * of the verifier after it depends on the protocol, so such a PDU is not
+ * read at all: endpoint mappers are called without authentication.
  */
 int dce_cl_input(struct dce_cl_conn *c, enum dce_dir dir, const uint8_t *data,
 		 size_t len, dce_endpoint_fn fn, void *arg)

@@ -16,6 +16,10 @@
  *  - A call joins at most DCE_CL_MAX_FRAGS fragments.
  *  - A response is matched by activity and sequence number only; its
  *    interface and opnum fields are not compared with the request's.
+ *  - An activity makes one call at a time: a request with a later seqnum
+ *    (serial arithmetic) ends the activity's earlier calls.
+ *  - One call is joined per direction at a time; a fragment of another
+ *    call abandons it (the abandoned call stays outstanding).
  */
 #ifndef RPCGATE_DCERPC_CL_H
 #define RPCGATE_DCERPC_CL_H
@@ -108,6 +112,11 @@ struct dce_cl_reassembly {
 	uint32_t seqnum;
 };
 
+/*
+ * One conversation.  At most one call is joined per direction at a time
+ * (a fragment of another call abandons it), each up to max_call_bytes of
+ * body, so a conversation holds at most 2 x max_call_bytes on the heap.
+ */
 struct dce_cl_conn {
 	size_t max_call_bytes;	/* joined body bytes per call */
 	uint8_t n_calls;

@@ -257,48 +257,36 @@ static void test_lookup_answered(void)
 	CHECK(k.op[0] == EPM_OP_LOOKUP && k.call_id[0] == 3);
 }
 
-static void test_response_three_fragments_in_order(void)
+static const size_t orders[6][3] = { { 0, 1, 2 }, { 0, 2, 1 }, { 1, 0, 2 },
+				     { 1, 2, 0 }, { 2, 0, 1 }, { 2, 1, 0 } };
+
+/* Call 2 asked in a fresh conversation, and its three-tower answer sent
+ * as fragments order[0 .. count) of three. */
+static void answer_in_fragments(bool be, const size_t *order, size_t count)
 {
-	static const size_t in_order[] = { 0, 1, 2 };
+	struct cl_pdu p;
 
-	for (int be = 0; be < 2; be++) {
-		struct cl_pdu p;
+	cl_open(be, 4096);
+	ask(2);
+	p = answer(2, three, 3);
+	send_fragments(DCE_FROM_SERVER, &p, 3, order, count);
+}
 
-		cl_open(be, 4096);
-		ask(2);
-		p = answer(2, three, 3);
-		send_fragments(DCE_FROM_SERVER, &p, 3, in_order, 3);
+static void test_response_fragments_every_order_both_dreps(void)
+{
+	for (size_t o = 0; o < 12; o++) {
+		answer_in_fragments(o & 1, orders[o / 2], 3);
 		expect(three, 3, 2);
 		CHECK(!k.c.reassembly[DCE_FROM_SERVER].active);
 		CHECK(k.c.reassembly[DCE_FROM_SERVER].body == NULL);
 	}
 }
 
-static const size_t orders[6][3] = { { 0, 1, 2 }, { 0, 2, 1 }, { 1, 0, 2 },
-				     { 1, 2, 0 }, { 2, 0, 1 }, { 2, 1, 0 } };
-
-static void test_response_fragments_every_order(void)
-{
-	for (size_t o = 0; o < 6; o++) {
-		struct cl_pdu p;
-
-		cl_open(o & 1, 4096);
-		ask(2);
-		p = answer(2, three, 3);
-		send_fragments(DCE_FROM_SERVER, &p, 3, orders[o], 3);
-		expect(three, 3, 2);
-	}
-}
-
 static void test_retransmitted_fragment_ignored(void)
 {
 	static const size_t order[] = { 1, 1, 0, 1, 2 };
-	struct cl_pdu p;
 
-	cl_open(false, 4096);
-	ask(2);
-	p = answer(2, three, 3);
-	send_fragments(DCE_FROM_SERVER, &p, 3, order, 5);
+	answer_in_fragments(false, order, 5);
 	expect(three, 3, 2);
 }
 
@@ -970,8 +958,7 @@ int main(void)
 	RUN(test_map_one_fragment_le_and_be);
 	RUN(test_map_tcp_and_udp_towers);
 	RUN(test_lookup_answered);
-	RUN(test_response_three_fragments_in_order);
-	RUN(test_response_fragments_every_order);
+	RUN(test_response_fragments_every_order_both_dreps);
 	RUN(test_retransmitted_fragment_ignored);
 	RUN(test_request_in_fragments_out_of_order);
 	RUN(test_two_activities_answered_in_reverse);

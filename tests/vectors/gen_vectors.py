@@ -504,8 +504,98 @@ def ncacn_http_593():
     conv.write("ncacn_http_593.pcap")
 
 
+
+# --- Connectionless DCE/RPC on UDP 135 (ncadg_ip_udp) ---
+# DCE 1.1 ch. 12 / MS-RPCE 2.2.3: an 80-byte header (scapy's DceRpc4, drep
+# little-endian) then the body, which is the NDR stub itself (impacket's, as
+# above).  The conversation is one activity; its first call has seqnum 0.
+# (Imported here so that the TCP vectors above stay as they were.)
+
+from scapy.layers.dcerpc import DceRpc4  # noqa: E402
+from scapy.layers.inet import UDP  # noqa: E402
+
+FLOOR_UDP, FLOOR_RPC_CL = 0x08, 0x0a
+CL_CLIENT_PORT = 50000
+CL_ACTIVITY = "6a3f1e52-8b0d-4c47-9e21-5d7c0b4a8f36"
+CL_SERVER_BOOT = 0x65920080
+CL_LASTFRAG, CL_FRAG, CL_NOFACK, CL_IDEMPOTENT = 0x02, 0x04, 0x08, 0x20
+CL_REQUEST, CL_RESPONSE = 0, 2
+
+
+def cl_tower(iface, port, ip):
+    """tower() for ncadg_ip_udp: floor 3 RPC connectionless, floor 4 UDP."""
+    octets = bytearray(tower(iface, port, ip, FLOOR_UDP))
+    # floor 3's protocol id: after floor_count (2 bytes), floors 1 and 2
+    # (25 bytes each: lhs_length, 0x0d + uuid + major, rhs_length, minor)
+    # and floor 3's lhs_length
+    at = 2 + 25 + 25 + 2
+    assert octets[at] == FLOOR_RPC_CO
+    octets[at] = FLOOR_RPC_CL
+    return bytes(octets)
+
+
+def cl_pdu(ptype, flags1, body, seqnum=0, fragnum=0, server_boot=0):
+    """One CL PDU of the conversation's activity, to EPM v3 ept_map."""
+    hdr = DceRpc4(ptype=ptype, flags1=flags1, endian=1,
+                  object=uuid.UUID(int=0), if_id=uuid.UUID(EPM_SYNTAX[0]),
+                  act_id=uuid.UUID(CL_ACTIVITY), server_boot=server_boot,
+                  if_vers=3, seqnum=seqnum, opnum=OP_MAP, fragnum=fragnum,
+                  serial_lo=fragnum)
+    return bytes(hdr / body)
+
+
+def cl_write(name, datagrams):
+    """datagrams: (side, payload), as Ethernet/IPv4/UDP frames 1 ms apart."""
+    frames = []
+    for side, payload in datagrams:
+        client = side == "c"
+        pkt = Ether(src=CLIENT_MAC if client else SERVER_MAC,
+                    dst=SERVER_MAC if client else CLIENT_MAC) / IP(
+            src=CLIENT4 if client else SERVER4, dst=SERVER4 if client else CLIENT4,
+            ttl=64 if client else 128, id=len(frames) + 1) / UDP(
+            sport=CL_CLIENT_PORT if client else 135,
+            dport=135 if client else CL_CLIENT_PORT) / payload
+        pkt.time = START + len(frames) / 1000
+        frames.append(pkt)
+    wrpcap(os.path.join(OUT, name), frames)
+
+
+def cl_map_request():
+    stub = map_request_stub(cl_tower(EMSMDB, 135, "0.0.0.0"), 4)
+    return cl_pdu(CL_REQUEST, CL_IDEMPOTENT | CL_NOFACK, stub)
+
+
+def udp_map():
+    """ept_map(EMSMDB) over UDP 135 answered in one datagram by a
+    ncadg_ip_udp tower: udp/50500 at the server's address."""
+    stub = map_response_stub([cl_tower(EMSMDB, 50500, SERVER4)], 4)
+    cl_write("udp_map.pcap", [
+        ("c", cl_map_request()),
+        ("s", cl_pdu(CL_RESPONSE, 0, stub, server_boot=CL_SERVER_BOOT)),
+    ])
+
+
+def udp_map_fragmented():
+    """udp_map with a three-tower answer (EMSMDB udp/50500, NSPI udp/50501,
+    RFR udp/50502) in three fragments (fragnum 0, 1, 2; FRAG on all,
+    LASTFRAG on 2), the last two swapped on the wire as UDP may deliver."""
+    towers = [cl_tower(EMSMDB, 50500, SERVER4), cl_tower(NSPI, 50501, SERVER4),
+              cl_tower(RFR, 50502, SERVER4)]
+    stub = map_response_stub(towers, 4)
+    cut = 104
+    chunks = [stub[:cut], stub[cut:2 * cut], stub[2 * cut:]]
+    assert all(chunks)
+    frags = [cl_pdu(CL_RESPONSE, CL_FRAG | (CL_LASTFRAG if n == 2 else 0), chunk,
+                    fragnum=n, server_boot=CL_SERVER_BOOT)
+             for n, chunk in enumerate(chunks)]
+    cl_write("udp_map_fragmented.pcap", [
+        ("c", cl_map_request()), ("s", frags[0]), ("s", frags[2]), ("s", frags[1]),
+    ])
+
+
 VECTORS = [le_map, be_drep, ndr64, map_1byte_segments, three_pdus_one_segment,
-           fragmented_response, out_of_order, lookup_300, ncacn_http_593, ipv6]
+           fragmented_response, out_of_order, lookup_300, ncacn_http_593, ipv6,
+           udp_map, udp_map_fragmented]
 
 if __name__ == "__main__":
     for make in VECTORS:
