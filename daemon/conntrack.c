@@ -127,6 +127,30 @@ static void set_addr(struct nf_conntrack *ct, uint8_t family, int v4, int v6,
 }
 
 /*
+ * GET of the EPM connection by the tuple of one direction: the original
+ * one as the forward hook sees it (client -> server), or the reply one
+ * (server -> client).
+ */
+static int get_by_tuple(struct nfct_handle *h, struct nf_conntrack *ct,
+			const struct flow_key *flow, bool reply)
+{
+	const uint8_t *src = reply ? flow->server : flow->client;
+	const uint8_t *dst = reply ? flow->client : flow->server;
+
+	nfct_set_attr_u8(ct, ATTR_L3PROTO, flow->family);
+	nfct_set_attr_u8(ct, ATTR_L4PROTO, IPPROTO_TCP);
+	set_addr(ct, flow->family, reply ? ATTR_REPL_IPV4_SRC : ATTR_ORIG_IPV4_SRC,
+		 reply ? ATTR_REPL_IPV6_SRC : ATTR_ORIG_IPV6_SRC, src);
+	set_addr(ct, flow->family, reply ? ATTR_REPL_IPV4_DST : ATTR_ORIG_IPV4_DST,
+		 reply ? ATTR_REPL_IPV6_DST : ATTR_ORIG_IPV6_DST, dst);
+	nfct_set_attr_u16(ct, reply ? ATTR_REPL_PORT_SRC : ATTR_ORIG_PORT_SRC,
+			  htons(reply ? flow->server_port : flow->client_port));
+	nfct_set_attr_u16(ct, reply ? ATTR_REPL_PORT_DST : ATTR_ORIG_PORT_DST,
+			  htons(reply ? flow->client_port : flow->server_port));
+	return nfct_query(h, NFCT_Q_GET, ct);
+}
+
+/*
  * The common case costs one lookup by the original direction (no DNAT),
  * the next one by the reply direction (DNAT, no SNAT).  A client that is
  * also masqueraded hides behind both, and only a walk of the translated
@@ -147,15 +171,7 @@ int conntrack_public_addr(const struct flow_key *flow, uint8_t *public_addr)
 		goto out;
 	}
 	nfct_callback_register(h, NFCT_T_ALL, match_published, &pub);
-	nfct_set_attr_u8(ct, ATTR_L3PROTO, flow->family);
-	nfct_set_attr_u8(ct, ATTR_L4PROTO, IPPROTO_TCP);
-	set_addr(ct, flow->family, ATTR_ORIG_IPV4_SRC, ATTR_ORIG_IPV6_SRC,
-		 flow->client);
-	set_addr(ct, flow->family, ATTR_ORIG_IPV4_DST, ATTR_ORIG_IPV6_DST,
-		 flow->server);
-	nfct_set_attr_u16(ct, ATTR_ORIG_PORT_SRC, htons(flow->client_port));
-	nfct_set_attr_u16(ct, ATTR_ORIG_PORT_DST, htons(flow->server_port));
-	if (nfct_query(h, NFCT_Q_GET, ct) == 0 && pub.found) {
+	if (get_by_tuple(h, ct, flow, false) == 0 && pub.found) {
 		rc = memcmp(pub.public_addr, flow->server, addr_len(flow->family)) != 0;
 		goto out;
 	}
@@ -165,15 +181,7 @@ int conntrack_public_addr(const struct flow_key *flow, uint8_t *public_addr)
 		rc = -ENOMEM;
 		goto out;
 	}
-	nfct_set_attr_u8(ct, ATTR_L3PROTO, flow->family);
-	nfct_set_attr_u8(ct, ATTR_L4PROTO, IPPROTO_TCP);
-	set_addr(ct, flow->family, ATTR_REPL_IPV4_SRC, ATTR_REPL_IPV6_SRC,
-		 flow->server);
-	set_addr(ct, flow->family, ATTR_REPL_IPV4_DST, ATTR_REPL_IPV6_DST,
-		 flow->client);
-	nfct_set_attr_u16(ct, ATTR_REPL_PORT_SRC, htons(flow->server_port));
-	nfct_set_attr_u16(ct, ATTR_REPL_PORT_DST, htons(flow->client_port));
-	if ((nfct_query(h, NFCT_Q_GET, ct) != 0 || !pub.found)) {
+	if (get_by_tuple(h, ct, flow, true) != 0 || !pub.found) {
 		nfct_filter_dump_set_attr(filter, NFCT_FILTER_DUMP_STATUS, &dnat);
 		nfct_filter_dump_set_attr_u8(filter, NFCT_FILTER_DUMP_L3NUM,
 					     flow->family);

@@ -372,10 +372,7 @@ int epm_parse_response(const struct epm_request *req, const uint8_t *stub,
 }
 
 /* Interfaces an administrator will recognise in logs and replay output. */
-static const struct {
-	const char *uuid;
-	const char *name;
-} known_ifaces[] = {
+static const struct uuid_text_map known_ifaces[] = {
 	{ "a4f1db00-ca47-1067-b31f-00dd010662da", "EMSMDB" },
 	{ "5261574a-4572-206e-b268-6b199213b4e4", "AsyncEMSMDB" },
 	{ "f5cc5a18-4264-101a-8c59-08002b2f8426", "NSPI" },
@@ -399,13 +396,8 @@ static const struct {
 
 const char *epm_iface_name(const struct uuid *iface)
 {
-	char text[UUID_TEXT_LEN + 1];
-
-	uuid_format(iface, text);
-	for (size_t i = 0; i < sizeof(known_ifaces) / sizeof(known_ifaces[0]); i++)
-		if (strcmp(known_ifaces[i].uuid, text) == 0)
-			return known_ifaces[i].name;
-	return NULL;
+	return uuid_map_find(known_ifaces,
+			     sizeof(known_ifaces) / sizeof(known_ifaces[0]), iface);
 }
 
 const char *epm_proto_name(enum epm_proto proto)

@@ -261,10 +261,7 @@ static const struct {
 };
 
 /* Where Exchange keeps the port of each interface it lets you pin. */
-static const struct {
-	const char *uuid;
-	const char *value;
-} registry_values[] = {
+static const struct uuid_text_map registry_values[] = {
 	{ "a4f1db00-ca47-1067-b31f-00dd010662da",
 	  "Exchange 2010: HKLM\\SYSTEM\\CurrentControlSet\\Services\\MSExchangeRPC"
 	  "\\ParametersSystem\\TCP/IP Port; Exchange 2000/2003: "
@@ -284,13 +281,11 @@ static const struct {
 
 const char *gate_registry_value(const struct uuid *iface)
 {
-	char text[UUID_TEXT_LEN + 1];
+	const char *value = uuid_map_find(
+		registry_values,
+		sizeof(registry_values) / sizeof(registry_values[0]), iface);
 
-	uuid_format(iface, text);
-	for (size_t i = 0; i < sizeof(registry_values) / sizeof(registry_values[0]); i++)
-		if (strcmp(registry_values[i].uuid, text) == 0)
-			return registry_values[i].value;
-	return "the service's fixed-port setting";
+	return value ? value : "the service's fixed-port setting";
 }
 
 const char *gate_reason_text(enum gate_reason reason)

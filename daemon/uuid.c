@@ -87,3 +87,15 @@ bool uuid_parse(const char *text, struct uuid *u)
 	}
 	return true;
 }
+
+const char *uuid_map_find(const struct uuid_text_map *map, size_t n,
+			  const struct uuid *iface)
+{
+	char text[UUID_TEXT_LEN + 1];
+
+	uuid_format(iface, text);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(map[i].uuid, text) == 0)
+			return map[i].value;
+	return NULL;
+}
