@@ -31,7 +31,7 @@ TEST_DEPS  := python3 tshark python3-impacket python3-scapy iproute2 nftables \
               ethtool samba samba-common-bin smbclient
 FUZZ_DEPS  := clang libclang-rt-14-dev
 
-.PHONY: all clean deps check unit fuzz bench demo
+.PHONY: all clean deps check unit fuzz bench demo install
 all: $(BUILD)/rpcgated
 
 $(BUILD)/rpcgated: $(DAEMON) $(HEADERS)
@@ -81,6 +81,15 @@ demo:
 		iproute2 nftables ethtool
 	$(MAKE) all
 	scripts/demo.sh $(BUILD)
+
+# An existing configuration is never overwritten.
+PREFIX ?= /usr
+install: all
+	install -D -m 0755 $(BUILD)/rpcgated $(DESTDIR)$(PREFIX)/sbin/rpcgated
+	install -D -m 0644 systemd/rpcgate.service \
+		$(DESTDIR)/lib/systemd/system/rpcgate.service
+	test -e $(DESTDIR)/etc/rpcgate/rpcgate.conf || \
+		install -D -m 0644 conf/rpcgate.conf $(DESTDIR)/etc/rpcgate/rpcgate.conf
 
 clean:
 	rm -rf $(BUILD)
