@@ -51,6 +51,13 @@ struct packet_decisions {
 	uint8_t public_addr[16];
 };
 
+struct flow_refusals {
+	uint64_t *counter;
+	uint64_t logged;	/* counter value at the last line */
+	uint64_t last_ms;
+	const char *what;
+};
+
 struct service {
 	const char *config_path;
 	struct rpcgate_config *cfg;
@@ -62,6 +69,7 @@ struct service {
 	uint64_t watchdog_usec, last_watchdog_ms;
 	struct service_stats stats;
 	struct packet_decisions decisions;
+	struct flow_refusals flows_full, flows_lost;
 	bool running;
 };
 
@@ -260,6 +268,25 @@ static void settle_decisions(struct service *s)
 	d->n_opened = 0;
 }
 
+/*
+ * A conversation the daemon stops following, or never follows, lets its
+ * answers pass unread: that is a refusal too, and is logged -- at most
+ * once per FLOW_LOG_INTERVAL_MS per kind, with how many there were.
+ */
+#define FLOW_LOG_INTERVAL_MS 10000
+
+static void log_flow_refusals(struct flow_refusals *r, uint64_t now)
+{
+	if (*r->counter == r->logged ||
+	    (r->last_ms && now - r->last_ms < FLOW_LOG_INTERVAL_MS))
+		return;
+	log_warnx("%llu endpoint-mapper conversation(s) %s; their answers "
+		  "pass and open nothing",
+		  (unsigned long long)(*r->counter - r->logged), r->what);
+	r->logged = *r->counter;
+	r->last_ms = now;
+}
+
 static void on_packet(void *arg, uint32_t id, const uint8_t *data, size_t len)
 {
 	struct service *s = arg;
@@ -267,13 +294,16 @@ static void on_packet(void *arg, uint32_t id, const uint8_t *data, size_t len)
 
 	s->stats.packets++;
 	if (data && packet_parse_ip(data, len, &pkt) == PACKET_OK) {
-		int endpoints = flow_table_packet(&s->flows, &pkt, now_ms() * 1000,
+		uint64_t now = now_ms();
+		int endpoints = flow_table_packet(&s->flows, &pkt, now * 1000,
 						  on_endpoint, s);
 
 		if (endpoints > 0) {
 			s->stats.answers++;
 			settle_decisions(s);
 		}
+		log_flow_refusals(&s->flows_full, now);
+		log_flow_refusals(&s->flows_lost, now);
 	}
 	if (queue_accept(s->queue, id) < 0)
 		log_warn("verdict for queued packet %u", id);
@@ -505,6 +535,15 @@ static bool setup(struct service *s)
 	sigset_t mask;
 	char err[256];
 
+	s->flows_full = (struct flow_refusals){
+		.counter = &s->flows.stats.flows_refused,
+		.what = "not followed: max_flows reached",
+	};
+	s->flows_lost = (struct flow_refusals){
+		.counter = &s->flows.stats.flows_desync,
+		.what = "no longer followed: a TCP gap that cannot be filled, "
+			"more than max_buffer_bytes waiting, or not DCE/RPC",
+	};
 	flow_config_defaults(&fc);
 	apply_flow_limits(&fc, s->cfg);
 	if (getentropy(&fc.hash_seed, sizeof(fc.hash_seed)) < 0)

@@ -37,3 +37,22 @@ on_failure = \"$mode\";" || { t_fail "on-failure-$mode/daemon-start"; continue; 
 	fi
 	in_router nft delete table inet rpcgate
 done
+
+# Caps (the endpoint mapper from the on_failure part still runs): over
+# each, the answer passes, nothing opens, and the refusal is logged.
+gate_start "$CONF
+max_flows = 1;
+max_pinholes_per_client = 1;" || t_fail caps/daemon-start "$(gate_log | tail -n 3)"
+ns_bg client "$RG_PY" -c "import socket, time; s = socket.create_connection(('$RG_SERVER4', 135)); time.sleep(4)"
+sleep 0.5
+out=$(map_and_connect client "$RG_SERVER4" EMSMDB)
+t_check caps/max-flows-answer-opens-nothing blocked "$out"
+t_check caps/max-flows-logged grep -q "not followed: max_flows reached" "$RG_DIR/rpcgated.log"
+sleep 4
+out=$(map_and_connect client "$RG_SERVER4" EMSMDB)
+t_check caps/first-pinhole-opens first_try "$out"
+out=$(map_and_connect client "$RG_SERVER4" NSPI)
+t_check caps/per-client-cap-blocks blocked "$out"
+t_check caps/per-client-cap-logged grep -q "refused 1 endpoint.*NSPI.*max_pinholes_per_client" "$RG_DIR/rpcgated.log"
+t_check caps/daemon-alive kill -0 "$RG_GATE_PID"
+gate_stop
