@@ -1,13 +1,16 @@
 /*
  * libFuzzer target for the whole decoder path: TCP segments -> per
- * direction streams -> DCE/RPC PDUs -> EPM stubs -> endpoints, all through
- * flow_table_packet(), the function live traffic and replay both use.
+ * direction streams -> DCE/RPC PDUs -> EPM stubs -> endpoints, and UDP
+ * datagrams -> connectionless DCE/RPC PDUs -> EPM stubs -> endpoints, all
+ * through flow_table_packet(), the function live traffic and replay both
+ * use.
  *
- * One TCP connection, IPv4 client 192.0.2.10:49700 -> server
- * 198.51.100.20:135.  The harness sends the handshake itself (client SYN
- * with ISN CLIENT_ISN, server SYN-ACK with ISN SERVER_ISN; both ISNs are
- * chosen so that sequence numbers wrap past 2^32 within a few KB), then
- * turns the input into segments.  The input is a sequence of records:
+ * One client/server pair, IPv4 client 192.0.2.10:49700 -> server
+ * 198.51.100.20:135, over TCP and over UDP.  The harness sends the TCP
+ * handshake itself (client SYN with ISN CLIENT_ISN, server SYN-ACK with
+ * ISN SERVER_ISN; both ISNs are chosen so that sequence numbers wrap past
+ * 2^32 within a few KB), then turns the input into TCP segments and UDP
+ * datagrams.  The input is a sequence of records:
  *
  *   flags    u8
  *   len      u16 LE     payload length (cut short at the end of the input)
@@ -33,19 +36,28 @@
  *   0x20 RST   the segment carries RST (the flow is forgotten; a later
  *              segment that starts a PDU picks the connection up again)
  *   0x40 IDLE  the clock jumps past the idle timeout before the segment
- *   0x80       ignored
+ *              (or datagram)
+ *   0x80 UDP   the payload is one UDP datagram between the same two
+ *              addresses and ports, in the direction DIR says; ACK, FIN,
+ *              SEQ and RST are ignored (delta is still read when the SEQ
+ *              bits are not 0), IDLE applies, and "next" is left as it
+ *              was
  *
  * A real conversation is therefore its payload-carrying segments in
- * capture order, each as {DIR|ACK, len, payload}; tests/fuzz/make_corpus.py
- * cuts the seeds in tests/fuzz/corpus/ that way from real captures.
+ * capture order, each as {DIR|ACK, len, payload}, and a UDP one its
+ * datagrams in capture order, each as {UDP|DIR, len, payload};
+ * tests/fuzz/make_corpus.py cuts the seeds in tests/fuzz/corpus/ that way
+ * from real captures and the project's vectors.
  *
  * Limits are small (3000 bytes per stream direction, 1000 per reassembled
- * call stub) so that the cap paths are reached with small inputs.  Every field
- * of every reported endpoint is read and branched on, so that UBSan sees
- * bad bool/enum loads; after each packet the harness checks that the
- * endpoint count it was told matches the callbacks and that no buffer
- * exceeds its cap, and aborts if not.  The table is released at the end
- * so that LeakSanitizer sees anything left behind.
+ * call stub or joined connectionless body) so that the cap paths are
+ * reached with small inputs.  Every field of every reported endpoint is
+ * read and branched on, so that UBSan sees bad bool/enum loads; after each
+ * packet the harness checks that the endpoint count it was told matches
+ * the callbacks, that the table holds at most the pair's TCP flow and its
+ * UDP flow, and that no buffer exceeds its cap, and aborts if not.  The
+ * table is released at the end so that LeakSanitizer sees anything left
+ * behind.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -80,6 +92,7 @@
 #define SEQ_REOPEN 0x18
 #define F_RST 0x20
 #define F_IDLE 0x40
+#define F_UDP 0x80
 
 /*
  * A hook for a throwaway driver that #includes this file to print what a
@@ -99,6 +112,7 @@ struct harness {
 	struct flow_table table;
 	struct side side[2];	/* by enum dce_dir */
 	uint64_t now_us;
+	uint8_t proto;		/* of the packet being sent */
 	int callbacks;		/* endpoints reported during one packet */
 	uint64_t fold;		/* every field read, so that none is dead */
 };
@@ -113,6 +127,15 @@ static int64_t seq_diff(uint32_t a, uint32_t b)
 	return (int32_t)(a - b);
 }
 
+/* Whether a flow is the one client/server pair there is (TCP or UDP). */
+static bool is_the_pair(const struct flow_key *k)
+{
+	return k->family == AF_INET &&
+	       memcmp(k->client, client_addr, 4) == 0 &&
+	       memcmp(k->server, server_addr, 4) == 0 &&
+	       k->client_port == CLIENT_PORT && k->server_port == SERVER_PORT;
+}
+
 static void on_endpoint(void *arg, const struct flow *flow,
 			const struct dce_answer *ans,
 			const struct epm_endpoint *ep)
@@ -124,12 +147,8 @@ static void on_endpoint(void *arg, const struct flow *flow,
 	h->callbacks++;
 	if (!flow || !ans || !ans->req || !ep)
 		abort();
-	/* the flow is the one connection there is */
-	if (flow->key.family != AF_INET ||
-	    memcmp(flow->key.client, client_addr, 4) != 0 ||
-	    memcmp(flow->key.server, server_addr, 4) != 0 ||
-	    flow->key.client_port != CLIENT_PORT ||
-	    flow->key.server_port != SERVER_PORT)
+	/* the flow is the pair's, over the protocol of the packet sent */
+	if (!is_the_pair(&flow->key) || flow->key.proto != h->proto)
 		abort();
 	/* the question the answer was judged against */
 	switch (ans->req->op) {
@@ -175,15 +194,61 @@ static void on_endpoint(void *arg, const struct flow *flow,
 	FUZZ_ON_ENDPOINT(flow, ans, ep);
 }
 
+/*
+ * What must hold of a UDP flow's connectionless decoder: the call joined
+ * in each direction is within its caps, its fragments are held in
+ * ascending fragnum order, none past the last, and their lengths add up to
+ * the body; a call that is whole is no longer held.
+ */
+static void check_cl(const struct dce_cl_conn *c)
+{
+	if (c->n_calls > DCE_CL_MAX_CALLS)
+		abort();
+	for (int d = 0; d < 2; d++) {
+		const struct dce_cl_reassembly *r = &c->reassembly[d];
+		size_t sum = 0;
+
+		if (r->len > MAX_CALL_BYTES || r->n_frags > DCE_CL_MAX_FRAGS)
+			abort();
+		if (!r->active) {
+			if (r->len || r->n_frags || r->body || r->frags)
+				abort();
+			continue;
+		}
+		if (r->n_frags == 0 ||
+		    (r->have_last && r->n_frags == r->last + 1u))
+			abort();
+		for (uint16_t i = 0; i < r->n_frags; i++) {
+			if (i && r->frags[i].fragnum <= r->frags[i - 1].fragnum)
+				abort();
+			if (r->have_last && r->frags[i].fragnum > r->last)
+				abort();
+			sum += r->frags[i].len;
+		}
+		if (sum != r->len)
+			abort();
+	}
+}
+
 /* What must hold of every flow after every packet. */
 static void check_flows(const struct harness *h)
 {
-	size_t n = 0;
+	size_t n = 0, n_tcp = 0, n_udp = 0;
 
 	for (const struct flow *f = h->table.oldest; f; f = f->newer) {
 		const struct dce_conn *c = &f->dce;
 
 		n++;
+		if (!is_the_pair(&f->key))
+			abort();
+		if (f->key.proto == IPPROTO_TCP && !f->cl) {
+			n_tcp++;
+		} else if (f->key.proto == IPPROTO_UDP && f->cl) {
+			n_udp++;
+			check_cl(f->cl);
+		} else {
+			abort();
+		}
 		for (int d = 0; d < 2; d++) {
 			const struct tcp_stream *s = &f->stream[d];
 
@@ -200,21 +265,36 @@ static void check_flows(const struct harness *h)
 		    c->n_proposed > DCE_MAX_CONTEXTS)
 			abort();
 	}
-	if (n != h->table.n_flows || n > 1)
+	if (n != h->table.n_flows || n_tcp > 1 || n_udp > 1)
 		abort();
+}
+
+/* Sends pkt (its protocol and payload set) in direction dir of the pair. */
+static void deliver(struct harness *h, struct packet *pkt, enum dce_dir dir)
+{
+	int endpoints;
+
+	pkt->family = AF_INET;
+	memcpy(pkt->src, dir == DCE_FROM_CLIENT ? client_addr : server_addr, 4);
+	memcpy(pkt->dst, dir == DCE_FROM_CLIENT ? server_addr : client_addr, 4);
+	pkt->sport = dir == DCE_FROM_CLIENT ? CLIENT_PORT : SERVER_PORT;
+	pkt->dport = dir == DCE_FROM_CLIENT ? SERVER_PORT : CLIENT_PORT;
+
+	h->proto = pkt->proto;
+	h->callbacks = 0;
+	endpoints = flow_table_packet(&h->table, pkt, h->now_us++,
+				      on_endpoint, h);
+	if (endpoints != h->callbacks || endpoints < 0)
+		abort();
+	check_flows(h);
 }
 
 static void send_packet(struct harness *h, enum dce_dir dir, uint8_t tcp_flags,
 			uint32_t seq, const uint8_t *payload, size_t len)
 {
-	struct packet pkt = { .family = AF_INET, .proto = IPPROTO_TCP };
+	struct packet pkt = { .proto = IPPROTO_TCP };
 	const struct side *peer = &h->side[!dir];
-	int endpoints;
 
-	memcpy(pkt.src, dir == DCE_FROM_CLIENT ? client_addr : server_addr, 4);
-	memcpy(pkt.dst, dir == DCE_FROM_CLIENT ? server_addr : client_addr, 4);
-	pkt.sport = dir == DCE_FROM_CLIENT ? CLIENT_PORT : SERVER_PORT;
-	pkt.dport = dir == DCE_FROM_CLIENT ? SERVER_PORT : CLIENT_PORT;
 	pkt.seq = seq;
 	pkt.tcp_flags = tcp_flags;
 	if (tcp_flags & TCP_ACK)
@@ -222,13 +302,17 @@ static void send_packet(struct harness *h, enum dce_dir dir, uint8_t tcp_flags,
 			  (peer->fin && peer->fin_seq == peer->next ? 1 : 0);
 	pkt.payload = payload;
 	pkt.payload_len = len;
+	deliver(h, &pkt, dir);
+}
 
-	h->callbacks = 0;
-	endpoints = flow_table_packet(&h->table, &pkt, h->now_us++,
-				      on_endpoint, h);
-	if (endpoints != h->callbacks || endpoints < 0)
-		abort();
-	check_flows(h);
+static void send_datagram(struct harness *h, enum dce_dir dir,
+			  const uint8_t *payload, size_t len)
+{
+	struct packet pkt = { .proto = IPPROTO_UDP };
+
+	pkt.payload = payload;
+	pkt.payload_len = len;
+	deliver(h, &pkt, dir);
 }
 
 /* Moves a direction's high-water mark past a segment. */
@@ -294,6 +378,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			len = size - pos;
 		if (flags & F_IDLE)
 			h.now_us += IDLE_TIMEOUT_US + 1;
+		if (flags & F_UDP) {
+			send_datagram(&h, dir, data + pos, len);
+			pos += len;
+			continue;
+		}
 
 		switch (flags & F_SEQ) {
 		case SEQ_AHEAD:

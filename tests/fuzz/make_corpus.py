@@ -10,8 +10,12 @@ synthetic vectors are read from tests/vectors/.  Each TCP conversation with
 port 135 becomes one seed in the harness's record format (see the comment
 at the top of fuzz_decoder.c):
 
-    flags u8 (0x01 server->client, 0x02 ACK, 0x04 FIN, 0x18 seq mode, 0x20 RST)
+    flags u8 (0x01 server->client, 0x02 ACK, 0x04 FIN, 0x18 seq mode, 0x20 RST,
+              0x80 UDP datagram)
     len u16 LE, [delta u16 LE when the seq mode is not 0], payload
+
+Each UDP conversation with port 135 in the connectionless vectors becomes
+one seed of UDP records, its datagrams in capture order.
 
 Only segments with payload, FIN or RST are kept; the harness makes its own
 handshake.  Sequence numbers are replayed faithfully: a segment that does
@@ -32,7 +36,7 @@ import os
 import struct
 import sys
 
-from scapy.all import IP, IPv6, TCP, rdpcap
+from scapy.all import IP, IPv6, TCP, UDP, rdpcap
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -42,7 +46,7 @@ EPM_PORT = 135
 MAX_SEED = 6 * 1024
 MAX_PER_CAPTURE = 3
 
-F_DIR, F_ACK, F_FIN, F_RST = 0x01, 0x02, 0x04, 0x20
+F_DIR, F_ACK, F_FIN, F_RST, F_UDP = 0x01, 0x02, 0x04, 0x20, 0x80
 SEQ_IN_ORDER, SEQ_AHEAD, SEQ_BEHIND = 0x00, 0x08, 0x10
 
 # Real captures, in the order their seeds are taken.
@@ -77,6 +81,11 @@ VECTORS = [
     "map_1byte_segments.pcap",
 ]
 VECTOR_PORTS = (135, 593)
+# Connectionless vectors: datagrams on UDP 135.
+UDP_VECTORS = [
+    "udp_map.pcap",
+    "udp_map_fragmented.pcap",
+]
 
 
 def record(flags, payload=b"", delta=None):
@@ -115,6 +124,37 @@ def conversations(path, ports):
             order.append(current[key])
         current[key].append((d, t.seq, flags, payload))
     yield from order
+
+
+def udp_conversations(path, ports):
+    """Yields [(dir, payload)] per UDP conversation."""
+    current, order = {}, []
+    for p in rdpcap(path):
+        if UDP not in p:
+            continue
+        ip = p[IP] if IP in p else p[IPv6] if IPv6 in p else None
+        if ip is None:
+            continue
+        u = p[UDP]
+        if u.dport in ports:
+            key, d = (ip.src, u.sport, ip.dst, u.dport), 0
+        elif u.sport in ports:
+            key, d = (ip.dst, u.dport, ip.src, u.sport), 1
+        else:
+            continue
+        # trailing Ethernet padding is not UDP payload
+        payload = bytes(u.payload)[: max(0, u.len - 8)]
+        if key not in current:
+            current[key] = []
+            order.append(current[key])
+        current[key].append((d, payload))
+    yield from order
+
+
+def encode_udp(datagrams):
+    """Turns captured datagrams into UDP records, in capture order."""
+    return b"".join(record(F_UDP | (F_DIR if d else 0), payload)
+                    for d, payload in datagrams)
 
 
 def encode(segments):
@@ -257,6 +297,12 @@ def main():
             if name == "fragmented_response.pcap" and i == 1:
                 seeds["derived-fragmented_response-over-call-cap.rec"] = \
                     over_call_cap(segs, 12)
+    for name in UDP_VECTORS:
+        path = os.path.join(REPO, "tests", "vectors", name)
+        for i, dgrams in enumerate(udp_conversations(path, (EPM_PORT,)), 1):
+            seed = encode_udp(dgrams)
+            if seed and len(seed) <= MAX_SEED:
+                seeds[f"vector-{name.split('.')[0]}-{i}.rec"] = seed
     # one Windows client's ept_map conversation, re-segmented
     stem, segs = derived_from
     seeds["derived-otrf-ept_map-reversed16.rec"] = reversed_chunks(segs, 16)
