@@ -26,8 +26,11 @@ struct wire {
 static inline void wire_init(struct wire *w, const uint8_t *buf, size_t len,
 			     bool big_endian)
 {
-	w->buf = buf;
-	w->len = len;
+	/* an empty buffer may come as NULL; pointer arithmetic on NULL is UB */
+	static const uint8_t nothing;
+
+	w->buf = buf ? buf : &nothing;
+	w->len = buf ? len : 0;
 	w->pos = 0;
 	w->big_endian = big_endian;
 	w->failed = false;

@@ -95,25 +95,30 @@ def record(flags, payload=b"", delta=None):
     return struct.pack("<BHH", flags, len(payload), delta) + payload
 
 
-def conversations(path, ports):
-    """Yields [(dir, seq, tcp flags, payload)] per TCP conversation."""
-    current, order = {}, []  # key -> list being filled; lists in order
+def to_or_from(path, layer, ports):
+    """Yields (key, dir, ip, header) for each `layer` (TCP or UDP) packet
+    to or from one of `ports`; key names the conversation, dir is 0 from
+    the client (the side not on `ports`), 1 from the server."""
     for p in rdpcap(path):
-        if TCP not in p:
+        if layer not in p:
             continue
         ip = p[IP] if IP in p else p[IPv6] if IPv6 in p else None
         if ip is None:
             continue
-        t = p[TCP]
-        if t.dport in ports:
-            key, d = (ip.src, t.sport, ip.dst, t.dport), 0
-        elif t.sport in ports:
-            key, d = (ip.dst, t.dport, ip.src, t.sport), 1
-        else:
-            continue
+        h = p[layer]
+        if h.dport in ports:
+            yield (ip.src, h.sport, ip.dst, h.dport), 0, ip, h
+        elif h.sport in ports:
+            yield (ip.dst, h.dport, ip.src, h.sport), 1, ip, h
+
+
+def conversations(path, ports):
+    """Yields [(dir, seq, tcp flags, payload)] per TCP conversation."""
+    current, order = {}, []  # key -> list being filled; lists in order
+    for key, d, ip, t in to_or_from(path, TCP, ports):
         payload = bytes(t.payload)
         # trailing Ethernet padding is not TCP payload
-        if IP in p:
+        if ip.version == 4:
             payload = payload[: max(0, ip.len - ip.ihl * 4 - t.dataofs * 4)]
         flags = int(t.flags)
         if d == 0 and flags & 0x12 == 0x02 and current.get(key):
@@ -127,28 +132,13 @@ def conversations(path, ports):
 
 
 def udp_conversations(path, ports):
-    """Yields [(dir, payload)] per UDP conversation."""
-    current, order = {}, []
-    for p in rdpcap(path):
-        if UDP not in p:
-            continue
-        ip = p[IP] if IP in p else p[IPv6] if IPv6 in p else None
-        if ip is None:
-            continue
-        u = p[UDP]
-        if u.dport in ports:
-            key, d = (ip.src, u.sport, ip.dst, u.dport), 0
-        elif u.sport in ports:
-            key, d = (ip.dst, u.dport, ip.src, u.sport), 1
-        else:
-            continue
+    """Yields [(dir, payload)] per UDP conversation (its client port)."""
+    current = {}  # key -> datagrams; dicts keep the order keys came in
+    for key, d, _ip, u in to_or_from(path, UDP, ports):
         # trailing Ethernet padding is not UDP payload
-        payload = bytes(u.payload)[: max(0, u.len - 8)]
-        if key not in current:
-            current[key] = []
-            order.append(current[key])
-        current[key].append((d, payload))
-    yield from order
+        current.setdefault(key, []).append(
+            (d, bytes(u.payload)[: max(0, u.len - 8)]))
+    yield from current.values()
 
 
 def encode_udp(datagrams):
