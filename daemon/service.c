@@ -399,6 +399,9 @@ static bool revoke_one(void *arg, struct gate_pinhole *p)
 	return true;
 }
 
+_Static_assert(FLOW_MAX_EPM_PORTS >= CONFIG_MAX_PORTS,
+	       "every configured endpoint-mapper port must reach the flow table");
+
 static void apply_flow_limits(struct flow_config *fc,
 			      const struct rpcgate_config *cfg)
 {

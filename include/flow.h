@@ -20,7 +20,7 @@
 #include "packet.h"
 #include "tcp_stream.h"
 
-#define FLOW_MAX_EPM_PORTS 16
+#define FLOW_MAX_EPM_PORTS 64
 
 struct flow_config {
 	size_t max_flows;		/* EPM connections tracked at once */
