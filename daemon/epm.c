@@ -246,25 +246,43 @@ bool epm_parse_request(enum epm_op op, const uint8_t *stub, size_t len,
 	return !n.w.failed;
 }
 
-/* Walks the deferred towers of one response; reports only when fn is set. */
+/* Endpoints kept from the validating pass, enough for any ept_map answer
+ * seen in practice; longer answers are walked a second time instead. */
+#define EPM_KEPT_ENDPOINTS 8
+
+struct kept_endpoints {
+	size_t n;
+	struct epm_endpoint ep[EPM_KEPT_ENDPOINTS];
+};
+
+/*
+ * Walks the deferred towers of one response: the validating pass keeps
+ * endpoints (parsed in place, not copied), the reporting pass hands them
+ * to fn.
+ */
 static bool ndr_deferred_towers(struct ndr *n, uint64_t towers, int *endpoints,
-				epm_endpoint_fn fn, void *arg)
+				struct kept_endpoints *kept, epm_endpoint_fn fn,
+				void *arg)
 {
 	for (uint64_t i = 0; i < towers; i++) {
-		struct epm_endpoint ep;
+		struct epm_endpoint scratch;
+		struct epm_endpoint *ep = kept && kept->n < EPM_KEPT_ENDPOINTS ?
+						  &kept->ep[kept->n] : &scratch;
 		size_t tower_len = 0;
 		const uint8_t *tower = ndr_tower(n, &tower_len);
 		int has_port;
 
 		if (!tower)
 			return false;
-		has_port = epm_parse_tower(tower, tower_len, &ep);
+		has_port = epm_parse_tower(tower, tower_len, ep);
 		if (has_port < 0)
 			return false;
 		if (has_port) {
 			(*endpoints)++;
+			if (kept)
+				kept->n++;
 			if (fn)
-				fn(arg, &ep);
+				fn(arg, ep);
 		}
 	}
 	return true;
@@ -303,7 +321,8 @@ static uint64_t ndr_lookup_entries(struct ndr *n, uint64_t count)
 }
 
 static int parse_response(const struct epm_request *req, struct ndr *n,
-			  uint32_t *status, epm_endpoint_fn fn, void *arg)
+			  uint32_t *status, struct kept_endpoints *kept,
+			  epm_endpoint_fn fn, void *arg)
 {
 	uint32_t count;
 	uint64_t towers;
@@ -322,28 +341,11 @@ static int parse_response(const struct epm_request *req, struct ndr *n,
 		towers = ndr_pointer_array(n, count);
 	else
 		towers = ndr_lookup_entries(n, count);
-	if (n->w.failed || !ndr_deferred_towers(n, towers, &endpoints, fn, arg))
+	if (n->w.failed ||
+	    !ndr_deferred_towers(n, towers, &endpoints, kept, fn, arg))
 		return -1;
 	*status = ndr_u32(n);
 	return n->w.failed ? -1 : endpoints;
-}
-
-/* Endpoints kept from the validating pass, enough for any ept_map answer
- * seen in practice; longer answers are walked a second time instead. */
-#define EPM_KEPT_ENDPOINTS 8
-
-struct kept_endpoints {
-	size_t n;
-	struct epm_endpoint ep[EPM_KEPT_ENDPOINTS];
-};
-
-static void keep_endpoint(void *arg, const struct epm_endpoint *ep)
-{
-	struct kept_endpoints *kept = arg;
-
-	if (kept->n < EPM_KEPT_ENDPOINTS)
-		kept->ep[kept->n] = *ep;
-	kept->n++;
 }
 
 int epm_parse_response(const struct epm_request *req, const uint8_t *stub,
@@ -357,7 +359,7 @@ int epm_parse_response(const struct epm_request *req, const uint8_t *stub,
 	/* The whole stub is validated before any endpoint is reported. */
 	kept.n = 0;
 	wire_init(&n.w, stub, len, big_endian);
-	endpoints = parse_response(req, &n, status, keep_endpoint, &kept);
+	endpoints = parse_response(req, &n, status, &kept, NULL, NULL);
 	if (endpoints <= 0 || *status != 0)
 		return endpoints < 0 ? -1 : 0;
 	if (!fn)
@@ -368,7 +370,7 @@ int epm_parse_response(const struct epm_request *req, const uint8_t *stub,
 		return endpoints;
 	}
 	wire_init(&n.w, stub, len, big_endian);
-	return parse_response(req, &n, status, fn, arg);
+	return parse_response(req, &n, status, NULL, fn, arg);
 }
 
 /* Interfaces an administrator will recognise in logs and replay output. */
