@@ -15,12 +15,21 @@ struct matches {
 	struct nf_conntrack *found[MAX_REVOKED];
 };
 
-static bool same_addr(const struct nf_conntrack *ct, int attr_v4, int attr_v6,
-		      const struct pinhole *p, const uint8_t *addr)
+static size_t addr_len(uint8_t family)
 {
-	if (p->family == AF_INET)
-		return memcmp(nfct_get_attr(ct, attr_v4), addr, 4) == 0;
-	return memcmp(nfct_get_attr(ct, attr_v6), addr, 16) == 0;
+	return family == AF_INET ? 4 : 16;
+}
+
+static const void *attr_addr(const struct nf_conntrack *ct, uint8_t family,
+			     int v4, int v6)
+{
+	return nfct_get_attr(ct, family == AF_INET ? v4 : v6);
+}
+
+static bool same_addr(const struct nf_conntrack *ct, uint8_t family, int v4,
+		      int v6, const uint8_t *addr)
+{
+	return memcmp(attr_addr(ct, family, v4, v6), addr, addr_len(family)) == 0;
 }
 
 static int collect(enum nf_conntrack_msg_type type, struct nf_conntrack *ct,
@@ -29,12 +38,16 @@ static int collect(enum nf_conntrack_msg_type type, struct nf_conntrack *ct,
 	struct matches *m = data;
 	const struct pinhole *p = m->p;
 
+	/* the server side is read from the reply direction, which a DNAT
+	 * to a published server does not hide */
 	(void)type;
 	if (nfct_get_attr_u8(ct, ATTR_L3PROTO) != p->family ||
 	    nfct_get_attr_u8(ct, ATTR_L4PROTO) != p->proto ||
-	    ntohs(nfct_get_attr_u16(ct, ATTR_PORT_DST)) != p->port ||
-	    !same_addr(ct, ATTR_IPV4_SRC, ATTR_IPV6_SRC, p, p->client) ||
-	    !same_addr(ct, ATTR_IPV4_DST, ATTR_IPV6_DST, p, p->server) ||
+	    ntohs(nfct_get_attr_u16(ct, ATTR_REPL_PORT_SRC)) != p->port ||
+	    !same_addr(ct, p->family, ATTR_ORIG_IPV4_SRC, ATTR_ORIG_IPV6_SRC,
+		       p->client) ||
+	    !same_addr(ct, p->family, ATTR_REPL_IPV4_SRC, ATTR_REPL_IPV6_SRC,
+		       p->server) ||
 	    m->n == MAX_REVOKED)
 		return NFCT_CB_CONTINUE;
 	m->found[m->n] = nfct_clone(ct);
@@ -85,17 +98,6 @@ struct published {
 	uint8_t public_addr[16];
 };
 
-static size_t addr_len(uint8_t family)
-{
-	return family == AF_INET ? 4 : 16;
-}
-
-static const void *attr_addr(const struct nf_conntrack *ct, uint8_t family,
-			     int v4, int v6)
-{
-	return nfct_get_attr(ct, family == AF_INET ? v4 : v6);
-}
-
 /* The EPM connection: the client's port, and the server answers it. */
 static int match_published(enum nf_conntrack_msg_type type,
 			   struct nf_conntrack *ct, void *data)
@@ -108,10 +110,10 @@ static int match_published(enum nf_conntrack_msg_type type,
 	if (nfct_get_attr_u8(ct, ATTR_L4PROTO) != IPPROTO_TCP ||
 	    ntohs(nfct_get_attr_u16(ct, ATTR_ORIG_PORT_SRC)) != k->client_port ||
 	    ntohs(nfct_get_attr_u16(ct, ATTR_REPL_PORT_SRC)) != k->server_port ||
-	    memcmp(attr_addr(ct, k->family, ATTR_ORIG_IPV4_SRC, ATTR_ORIG_IPV6_SRC),
-		   k->client, alen) != 0 ||
-	    memcmp(attr_addr(ct, k->family, ATTR_REPL_IPV4_SRC, ATTR_REPL_IPV6_SRC),
-		   k->server, alen) != 0)
+	    !same_addr(ct, k->family, ATTR_ORIG_IPV4_SRC, ATTR_ORIG_IPV6_SRC,
+		       k->client) ||
+	    !same_addr(ct, k->family, ATTR_REPL_IPV4_SRC, ATTR_REPL_IPV6_SRC,
+		       k->server))
 		return NFCT_CB_CONTINUE;
 	pub->found = true;
 	memcpy(pub->public_addr,

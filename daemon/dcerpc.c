@@ -310,6 +310,20 @@ static int handle_response(struct dce_conn *c, uint32_t call_id,
 	return endpoints > 0 ? endpoints : 0;
 }
 
+/* A whole request or response stub: follow the call, or read its answer. */
+static int complete_call(struct dce_conn *c, enum dce_dir dir, uint32_t call_id,
+			 uint16_t ctx_id, uint16_t opnum, bool big_endian,
+			 const uint8_t *stub, size_t len, dce_endpoint_fn fn,
+			 void *arg)
+{
+	if (dir == DCE_FROM_CLIENT) {
+		handle_request(c, call_id, ctx_id, opnum, big_endian, stub, len);
+		return 0;
+	}
+	return handle_response(c, call_id, ctx_id, big_endian, stub, len, fn,
+			       arg);
+}
+
 /*
  * request:  alloc_hint u32, p_cont_id u16, opnum u16, [object uuid], stub
  * response: alloc_hint u32, p_cont_id u16, cancel_count u8, reserved u8, stub
@@ -331,6 +345,7 @@ static int handle_call_pdu(struct dce_conn *c, enum dce_dir dir,
 	size_t stub_len;
 	bool first = h->pfc_flags & PFC_FIRST_FRAG;
 	bool last = h->pfc_flags & PFC_LAST_FRAG;
+	int endpoints;
 
 	if (dir == DCE_FROM_CLIENT && (h->pfc_flags & PFC_OBJECT_UUID))
 		stub_start += 16;
@@ -348,7 +363,9 @@ static int handle_call_pdu(struct dce_conn *c, enum dce_dir dir,
 	if (first) {
 		reassembly_drop(r);
 		if (last)
-			goto complete;
+			return complete_call(c, dir, h->call_id, ctx_id, opnum,
+					     h->big_endian, stub, stub_len, fn,
+					     arg);
 		/* only calls that can matter are worth memory */
 		if (dir == DCE_FROM_CLIENT ? call_syntax(c, ctx_id) < 0 :
 					     find_call(c, h->call_id) == NULL)
@@ -379,27 +396,11 @@ static int handle_call_pdu(struct dce_conn *c, enum dce_dir dir,
 	}
 	if (!last)
 		return 0;
-	stub = r->stub;
-	stub_len = r->len;
-	ctx_id = r->ctx_id;
-	opnum = r->opnum;
-
-complete:
-	{
-		/* the first fragment's drep governs the joined stub */
-		bool big_endian = first ? h->big_endian : r->big_endian;
-		int endpoints = 0;
-
-		if (dir == DCE_FROM_CLIENT)
-			handle_request(c, h->call_id, ctx_id, opnum, big_endian,
-				       stub, stub_len);
-		else
-			endpoints = handle_response(c, h->call_id, ctx_id,
-						    big_endian, stub, stub_len,
-						    fn, arg);
-		reassembly_drop(r);
-		return endpoints;
-	}
+	/* the first fragment's drep governs the joined stub */
+	endpoints = complete_call(c, dir, h->call_id, r->ctx_id, r->opnum,
+				  r->big_endian, r->stub, r->len, fn, arg);
+	reassembly_drop(r);
+	return endpoints;
 }
 
 static int handle_pdu(struct dce_conn *c, enum dce_dir dir, const uint8_t *pdu,

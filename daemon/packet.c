@@ -1,3 +1,5 @@
+#include <arpa/inet.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -181,4 +183,11 @@ const char *packet_result_text(enum packet_result result)
 		return "truncated packet";
 	}
 	return "?";
+}
+
+void packet_addr_format(uint8_t family, const uint8_t *addr, char *out,
+			size_t size)
+{
+	if (!inet_ntop(family, addr, out, (socklen_t)size))
+		snprintf(out, size, "?");
 }

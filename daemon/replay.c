@@ -108,13 +108,6 @@ static const uint8_t *ip_payload(int linktype, const uint8_t *frame,
 	return frame + offset;
 }
 
-static void format_addr(uint8_t family, const uint8_t *addr, char *out,
-			size_t size)
-{
-	if (!inet_ntop(family, addr, out, (socklen_t)size))
-		snprintf(out, size, "?");
-}
-
 /* The live daemon's decision, with the capture's clock. */
 static void print_decision(struct replay *r, const struct flow *flow,
 			   const struct dce_answer *ans,
@@ -142,8 +135,8 @@ static void print_endpoint(void *arg, const struct flow *flow,
 	struct tm tm;
 	time_t secs = r->ts.tv_sec;
 
-	format_addr(flow->key.family, flow->key.client, client, sizeof(client));
-	format_addr(flow->key.family, flow->key.server, server, sizeof(server));
+	packet_addr_format(flow->key.family, flow->key.client, client, sizeof(client));
+	packet_addr_format(flow->key.family, flow->key.server, server, sizeof(server));
 	uuid_format(&ep->iface, iface);
 	gmtime_r(&secs, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
@@ -163,7 +156,7 @@ static void print_endpoint(void *arg, const struct flow *flow,
 	if (ep->has_addr) {
 		char addr[INET_ADDRSTRLEN];
 
-		format_addr(AF_INET, ep->addr, addr, sizeof(addr));
+		packet_addr_format(AF_INET, ep->addr, addr, sizeof(addr));
 		fprintf(r->out, "\"tower_addr\":\"%s\"", addr);
 	} else {
 		fprintf(r->out, "\"tower_addr\":null");

@@ -81,19 +81,12 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static void format_addr(uint8_t family, const uint8_t *addr, char *out,
-			size_t size)
-{
-	if (!inet_ntop(family, addr, out, (socklen_t)size))
-		snprintf(out, size, "?");
-}
-
 static void describe_pinhole(const struct pinhole *p, char *out, size_t size)
 {
 	char client[INET6_ADDRSTRLEN], server[INET6_ADDRSTRLEN];
 
-	format_addr(p->family, p->client, client, sizeof(client));
-	format_addr(p->family, p->server, server, sizeof(server));
+	packet_addr_format(p->family, p->client, client, sizeof(client));
+	packet_addr_format(p->family, p->server, server, sizeof(server));
 	snprintf(out, size, "%s %s -> %s%s%s:%u",
 		 p->proto == IPPROTO_TCP ? "tcp" : "udp", client,
 		 p->family == AF_INET6 ? "[" : "", server,
@@ -153,7 +146,7 @@ static void warn_drift(struct service *s, const struct flow *flow,
 	char server[INET6_ADDRSTRLEN], iface[UUID_TEXT_LEN + 1], ports[128];
 	const char *name = epm_iface_name(&ep->iface);
 
-	format_addr(flow->key.family, flow->key.server, server, sizeof(server));
+	packet_addr_format(flow->key.family, flow->key.server, server, sizeof(server));
 	uuid_format(&ep->iface, iface);
 	expected_ports(policy, &ep->iface, ports, sizeof(ports));
 	s->stats.drift++;
@@ -175,9 +168,9 @@ static void on_endpoint(void *arg, const struct flow *flow,
 					     now_ms(), &p);
 	char what[160], endpoint[96];
 
-	format_addr(flow->key.family, flow->key.client, d->client,
+	packet_addr_format(flow->key.family, flow->key.client, d->client,
 		    sizeof(d->client));
-	format_addr(flow->key.family, flow->key.server, d->server,
+	packet_addr_format(flow->key.family, flow->key.server, d->server,
 		    sizeof(d->server));
 	describe_endpoint(ep, endpoint, sizeof(endpoint));
 	if (reason == GATE_DRIFT) {
@@ -215,7 +208,7 @@ static void on_endpoint(void *arg, const struct flow *flow,
 	if (d->published) {
 		char public_addr[INET6_ADDRSTRLEN];
 
-		format_addr(p.family, d->public_addr, public_addr,
+		packet_addr_format(p.family, d->public_addr, public_addr,
 			    sizeof(public_addr));
 		log_info("opened %s for %us, published as %s: %s advertised by "
 			 "%s to %s", what, s->cfg->pinhole_timeout, public_addr,

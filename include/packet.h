@@ -42,4 +42,8 @@ enum packet_result packet_parse_ip(const uint8_t *data, size_t len,
 
 const char *packet_result_text(enum packet_result result);
 
+/* An address as text (for logs and replay output); "?" if it cannot be. */
+void packet_addr_format(uint8_t family, const uint8_t *addr, char *out,
+			size_t size);
+
 #endif
