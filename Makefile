@@ -22,6 +22,9 @@ DAEMON    := $(DECODER) daemon/log.c daemon/config.c daemon/gate.c \
              daemon/replay.c daemon/rpcgated.c
 HEADERS   := $(wildcard include/*.h)
 UNIT      := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
+# C tools the tests and benchmarks drive (load generators, forgers): one
+# self-contained .c each in tests/tools/, built into $(BUILD)/tools/.
+TOOLS     := $(patsubst tests/tools/%.c,%,$(wildcard tests/tools/*.c))
 
 # Debian packages: to build, to run the tests, to fuzz.
 BUILD_DEPS := gcc make pkg-config libpcap-dev zlib1g-dev libconfig-dev \
@@ -31,7 +34,7 @@ TEST_DEPS  := python3 tshark python3-impacket python3-scapy iproute2 nftables \
               ethtool samba samba-common-bin smbclient
 FUZZ_DEPS  := clang libclang-rt-14-dev
 
-.PHONY: all clean deps check unit fuzz bench demo install
+.PHONY: all clean deps check unit tools fuzz bench demo install
 all: $(BUILD)/rpcgated
 
 $(BUILD)/rpcgated: $(DAEMON) $(HEADERS)
@@ -52,11 +55,17 @@ $(BUILD)/asan/tests/%: tests/unit/%.c $(wildcard daemon/*.c) $(HEADERS) $(wildca
 
 unit: $(UNIT:%=$(BUILD)/tests/%) $(UNIT:%=$(BUILD)/asan/tests/%)
 
+$(BUILD)/tools/%: tests/tools/%.c
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -o $@ $< $(LDLIBS)
+
+tools: $(TOOLS:%=$(BUILD)/tools/%)
+
 deps:
 	@scripts/install-deps.sh $(BUILD_DEPS) $(TEST_DEPS) $(FUZZ_DEPS)
 
 check: deps
-	$(MAKE) all unit
+	$(MAKE) all unit tools
 	tests/run.sh $(BUILD)
 
 $(BUILD)/fuzz_decoder: tests/fuzz/fuzz_decoder.c $(DECODER) $(HEADERS)

@@ -240,6 +240,7 @@ void config_defaults(struct rpcgate_config *cfg)
 	cfg->max_buffer_bytes = 65536;
 	cfg->max_call_bytes = 262144;
 	cfg->flow_idle_timeout = 300;
+	cfg->ipv6_host_prefix = 64;
 	cfg->on_failure = ON_FAILURE_OPEN;
 	cfg->revoke_established = false;
 	cfg->queue_num = 135;
@@ -1210,6 +1211,8 @@ static const struct key keys[] = {
 	  h_u32, BYTES_MIN, BYTES_MAX, U32(max_call_bytes), NULL },
 	{ "flow_idle_timeout", "an integer number of seconds (1-86400)",
 	  h_u32, 1, SECONDS_MAX, U32(flow_idle_timeout), NULL },
+	{ "ipv6_host_prefix", "an IPv6 prefix length (32-128)", h_u32, 32,
+	  128, U32(ipv6_host_prefix), NULL },
 	{ "on_failure", "\"open\" or \"closed\"", h_on_failure, 0, 0, 0,
 	  on_failure_choices },
 	{ "revoke_established", "true or false", h_bool, 0, 0,

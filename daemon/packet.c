@@ -191,3 +191,23 @@ void packet_addr_format(uint8_t family, const uint8_t *addr, char *out,
 	if (!inet_ntop(family, addr, out, (socklen_t)size))
 		snprintf(out, size, "?");
 }
+
+void host_key_of(uint8_t family, const uint8_t *addr, unsigned v6_prefix,
+		 struct host_key *out)
+{
+	size_t len = family == AF_INET ? 4 : 16;
+	unsigned bits = family == AF_INET ? 32 : v6_prefix;
+
+	memset(out, 0, sizeof(*out));
+	out->family = family;
+	if (bits > 8 * len)
+		bits = (unsigned)(8 * len);
+	memcpy(out->addr, addr, bits / 8);
+	if (bits % 8)
+		out->addr[bits / 8] = addr[bits / 8] & (uint8_t)(0xff00 >> (bits % 8));
+}
+
+bool host_key_equal(const struct host_key *a, const struct host_key *b)
+{
+	return a->family == b->family && memcmp(a->addr, b->addr, 16) == 0;
+}

@@ -90,6 +90,8 @@ struct rpcgate_config {
 	uint32_t max_buffer_bytes;	/* per direction of a tracked flow */
 	uint32_t max_call_bytes;	/* one fragmented call, joined */
 	uint32_t flow_idle_timeout;	/* seconds */
+	/* the IPv6 prefix that counts as one host for fairness (host_key) */
+	uint32_t ipv6_host_prefix;
 
 	/* kernel side */
 	enum on_failure on_failure;

@@ -7,6 +7,7 @@
 #define RPCGATE_PACKET_H
 
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,6 +24,19 @@ enum packet_result {
 	PACKET_TRUNCATED,	/* shorter than its IP header says */
 };
 
+/*
+ * Where a packet entered the router, as NFQUEUE reports it; all zero when
+ * unknown (a replayed capture).  Not parsed from the packet: the queue
+ * fills it in after packet_parse_ip().
+ */
+struct packet_ingress {
+	uint32_t ifindex;	/* NFQA_IFINDEX_INDEV */
+	uint32_t phys_ifindex;	/* NFQA_IFINDEX_PHYSINDEV: the bridge port */
+	uint32_t mark;		/* NFQA_MARK: the packet mark set by the rules */
+	uint8_t hwaddr_len;	/* NFQA_HWADDR: the sender's link address */
+	uint8_t hwaddr[8];
+};
+
 struct packet {
 	uint8_t family;		/* AF_INET or AF_INET6 */
 	uint8_t proto;		/* IPPROTO_TCP or IPPROTO_UDP */
@@ -35,7 +49,22 @@ struct packet {
 	uint8_t tcp_flags;
 	const uint8_t *payload;
 	size_t payload_len;
+	struct packet_ingress in;
 };
+
+/*
+ * The "one host" that fairness counts when a shared cap is full: an IPv4
+ * address, or the first v6_prefix bits of an IPv6 address (a machine can
+ * hold as many addresses of its /64 as it likes).
+ */
+struct host_key {
+	uint8_t family;
+	uint8_t addr[16];	/* host bits beyond the prefix are zero */
+};
+
+void host_key_of(uint8_t family, const uint8_t *addr, unsigned v6_prefix,
+		 struct host_key *out);
+bool host_key_equal(const struct host_key *a, const struct host_key *b);
 
 enum packet_result packet_parse_ip(const uint8_t *data, size_t len,
 				   struct packet *pkt);

@@ -288,6 +288,34 @@ static void test_neither_tcp_nor_udp_and_bad_version(void)
 	CHECK(parse_exact(&b, b.len, &pkt) == PACKET_MALFORMED);
 }
 
+static void test_host_key_prefixes(void)
+{
+	uint8_t a[16], b[16];
+	struct host_key ka, kb;
+
+	inet_pton(AF_INET6, "2001:db8:1::10", a);
+	inet_pton(AF_INET6, "2001:db8:1:0:ffff::99", b);
+	host_key_of(AF_INET6, a, 64, &ka);
+	host_key_of(AF_INET6, b, 64, &kb);
+	CHECK(host_key_equal(&ka, &kb));
+	host_key_of(AF_INET6, b, 65, &kb);
+	CHECK(!host_key_equal(&ka, &kb));	/* bit 65 differs: 0xffff */
+	host_key_of(AF_INET6, a, 128, &ka);
+	host_key_of(AF_INET6, b, 128, &kb);
+	CHECK(!host_key_equal(&ka, &kb));
+	/* an odd prefix keeps only its own bits of the last byte */
+	host_key_of(AF_INET6, a, 60, &ka);
+	host_key_of(AF_INET6, b, 60, &kb);
+	CHECK(host_key_equal(&ka, &kb));
+	/* IPv4: always the whole address, whatever the IPv6 prefix */
+	inet_pton(AF_INET, "192.0.2.10", a);
+	inet_pton(AF_INET, "192.0.2.11", b);
+	host_key_of(AF_INET, a, 64, &ka);
+	host_key_of(AF_INET, b, 64, &kb);
+	CHECK(!host_key_equal(&ka, &kb));
+	CHECK(ka.family == AF_INET && ka.addr[3] == 10 && ka.addr[4] == 0);
+}
+
 int main(void)
 {
 	RUN(test_ipv4_tcp_parses);
@@ -302,5 +330,6 @@ int main(void)
 	RUN(test_ipv6_extension_chain_past_end);
 	RUN(test_fragments_not_parsed);
 	RUN(test_neither_tcp_nor_udp_and_bad_version);
+	RUN(test_host_key_prefixes);
 	UNIT_EXIT();
 }
