@@ -17,7 +17,7 @@ BUILD     := build
 DECODER   := daemon/uuid.c daemon/epm.c daemon/dcerpc.c daemon/dcerpc_cl.c \
              daemon/tcp_stream.c \
              daemon/packet.c daemon/flow.c
-DAEMON    := $(DECODER) daemon/log.c daemon/config.c daemon/gate.c \
+DAEMON    := $(DECODER) daemon/log.c daemon/config.c daemon/policy.c daemon/gate.c \
              daemon/nft.c daemon/queue.c daemon/conntrack.c daemon/service.c \
              daemon/replay.c daemon/rpcgated.c
 HEADERS   := $(wildcard include/*.h)
@@ -42,7 +42,7 @@ $(BUILD)/rpcgated: $(DAEMON) $(HEADERS)
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -o $@ $(DAEMON) $(LDLIBS)
 
 # A unit test #includes its module's .c, so that module is left out here.
-UNIT_LINK := $(DECODER) daemon/config.c daemon/gate.c
+UNIT_LINK := $(DECODER) daemon/config.c daemon/policy.c daemon/gate.c
 unit_sources = tests/unit/$(1).c $(filter-out daemon/$(patsubst test_%,%,$(1)).c,$(UNIT_LINK))
 
 $(BUILD)/tests/%: tests/unit/%.c $(wildcard daemon/*.c) $(HEADERS) $(wildcard tests/unit/*.h)

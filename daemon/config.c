@@ -24,6 +24,7 @@
 #include <libconfig.h>
 
 #include "config.h"
+#include "policy.h"
 
 #define CONFIG_FILE_MAX (1024 * 1024)
 #define CAP_MAX 1048576		/* pinholes and flows */
@@ -135,54 +136,6 @@ void prefix_format(const struct addr_prefix *p, char out[PREFIX_TEXT_MAX])
 	if (!inet_ntop(p->family, p->addr, addr, sizeof(addr)))
 		snprintf(addr, sizeof(addr), "?");
 	snprintf(out, PREFIX_TEXT_MAX, "%s/%u", addr, p->len);
-}
-
-const struct server_policy *config_policy_of(const struct rpcgate_config *cfg,
-					     uint8_t family,
-					     const uint8_t *addr)
-{
-	/* a server is in one group: the loader refuses overlaps across groups */
-	for (size_t i = 0; i < cfg->n_servers; i++)
-		if (prefix_contains(&cfg->servers[i], family, addr))
-			return &cfg->groups[cfg->server_group[i]];
-	return NULL;
-}
-
-bool config_has_server(const struct rpcgate_config *cfg, uint8_t family,
-		       const uint8_t *addr)
-{
-	return config_policy_of(cfg, family, addr) != NULL;
-}
-
-bool policy_allows_iface(const struct server_policy *p,
-			 const struct uuid *iface)
-{
-	if (p->any_iface)
-		return true;
-	for (size_t i = 0; i < p->n_ifaces; i++)
-		if (uuid_equal(&p->ifaces[i], iface))
-			return true;
-	return false;
-}
-
-bool policy_fixed_port(const struct server_policy *p,
-		       const struct uuid *iface, uint16_t port)
-{
-	if (p->mode != MODE_FIXED)
-		return false;
-	for (size_t i = 0; i < p->n_fixed; i++)
-		if (p->fixed[i].port == port &&
-		    (p->fixed[i].any_iface || uuid_equal(&p->fixed[i].iface, iface)))
-			return true;
-	return false;
-}
-
-bool config_denies_port(const struct rpcgate_config *cfg, uint16_t port)
-{
-	for (size_t i = 0; i < cfg->n_deny_ports; i++)
-		if (cfg->deny_ports[i] == port)
-			return true;
-	return false;
 }
 
 /* ---- defaults ---------------------------------------------------------- */
@@ -1419,7 +1372,7 @@ static void check_policy(struct loader *ld, size_t g)
 	char name[LABEL_SIZE], where[32];
 
 	for (size_t i = 0; owner == g && i < p->n_fixed; i++)
-		if (config_denies_port(ld->cfg, p->fixed[i].port))
+		if (policy_denies_port(ld->cfg, p->fixed[i].port))
 			report(ld, line_of(src->fixed_port[i]), "%s: port %u "
 			       "is in deny_ports%s, which are never opened",
 			       label(src->fixed_port[i], name, sizeof(name)),

@@ -5,14 +5,23 @@
 
 #include "gate.h"
 
-#define CLIENT_BUCKETS 4096
+#define BUCKETS 4096
 
 struct gate_client {
-	struct gate_client *next;
+	struct gate_client *next;	/* hash chain */
 	uint8_t family;
 	uint8_t addr[16];
 	uint32_t n_pinholes;
 	struct gate_pinhole *pinholes;
+	struct gate_host *host;
+};
+
+struct gate_host {
+	struct gate_host *next;		/* hash chain */
+	struct host_key key;
+	uint32_t n_pinholes;
+	size_t heap_index;		/* in gate.biggest */
+	struct gate_pinhole *oldest, *newest;
 };
 
 static size_t addr_len(uint8_t family)
@@ -24,18 +33,20 @@ bool gate_init(struct gate *g, const struct rpcgate_config *cfg)
 {
 	memset(g, 0, sizeof(*g));
 	g->cfg = cfg;
-	g->buckets = calloc(CLIENT_BUCKETS, sizeof(*g->buckets));
-	g->bucket_mask = CLIENT_BUCKETS - 1;
-	return g->buckets != NULL;
+	g->v6_host_prefix = cfg->ipv6_host_prefix;
+	g->clients = calloc(BUCKETS, sizeof(*g->clients));
+	g->hosts = calloc(BUCKETS, sizeof(*g->hosts));
+	g->bucket_mask = BUCKETS - 1;
+	return g->clients && g->hosts;
 }
 
 void gate_release(struct gate *g)
 {
-	for (size_t i = 0; g->buckets && i <= g->bucket_mask; i++) {
-		while (g->buckets[i]) {
-			struct gate_client *c = g->buckets[i];
+	for (size_t i = 0; g->clients && i <= g->bucket_mask; i++) {
+		while (g->clients[i]) {
+			struct gate_client *c = g->clients[i];
 
-			g->buckets[i] = c->next;
+			g->clients[i] = c->next;
 			while (c->pinholes) {
 				struct gate_pinhole *p = c->pinholes;
 
@@ -45,29 +56,25 @@ void gate_release(struct gate *g)
 			free(c);
 		}
 	}
-	free(g->buckets);
-	g->buckets = NULL;
+	for (size_t i = 0; g->hosts && i <= g->bucket_mask; i++) {
+		while (g->hosts[i]) {
+			struct gate_host *h = g->hosts[i];
+
+			g->hosts[i] = h->next;
+			free(h);
+		}
+	}
+	free(g->clients);
+	free(g->hosts);
+	free(g->biggest);
+	memset(g, 0, sizeof(*g));
 }
 
-/*
- * The port rules, shared by the first decision and the re-check on reload:
- * a fixed-mode group admits its fixed ports and calls anything else drift;
- * a dynamic one admits the configured range less the denied ports.
- */
-static enum gate_reason check_port(const struct rpcgate_config *cfg,
-				   const struct server_policy *policy,
-				   const struct uuid *iface, uint16_t port)
+static void facts_of(const struct flow_key *flow, const struct dce_answer *ans,
+		     const struct epm_endpoint *ep, struct policy_facts *out)
 {
-	if (policy->mode == MODE_FIXED) {
-		if (!policy_fixed_port(policy, iface, port))
-			return GATE_DRIFT;
-		return policy->fixed_require_lookup ? GATE_OPEN : GATE_FIXED;
-	}
-	if (port < cfg->port_min || port > cfg->port_max)
-		return GATE_PORT_RANGE;
-	if (config_denies_port(cfg, port))
-		return GATE_PORT_DENIED;
-	return GATE_OPEN;
+	policy_facts_of(flow->family, flow->client, flow->server, ans->req, ep,
+			out);
 }
 
 enum gate_reason gate_check(const struct rpcgate_config *cfg,
@@ -75,47 +82,14 @@ enum gate_reason gate_check(const struct rpcgate_config *cfg,
 			    const struct dce_answer *ans,
 			    const struct epm_endpoint *ep, struct pinhole *out)
 {
-	const struct epm_request *req = ans->req;
-	const struct server_policy *policy;
-	static const uint8_t any[4];
-	size_t alen = addr_len(flow->family);
+	struct policy_facts facts;
 
-	memset(out, 0, sizeof(*out));
-	policy = config_policy_of(cfg, flow->family, flow->server);
-	if (!policy)
-		return GATE_NOT_SERVER;
-	if (req->op != EPM_OP_MAP && !policy->allow_lookup)
-		return GATE_LOOKUP;
-	if (!policy_allows_iface(policy, &ep->iface))
-		return GATE_IFACE;
-	/* an ept_map answer is about the interface the client asked for */
-	if (req->op == EPM_OP_MAP && req->has_iface &&
-	    !uuid_equal(&req->iface, &ep->iface))
-		return GATE_NOT_ASKED;
-	if (ep->proto == EPM_PROTO_HTTP)
-		return GATE_PROTO;
-
-	out->family = flow->family;
-	out->proto = ep->proto == EPM_PROTO_TCP ? IPPROTO_TCP : IPPROTO_UDP;
-	out->port = ep->port;
-	memcpy(out->client, flow->client, alen);
-	memcpy(out->server, flow->server, alen);
-	/*
-	 * The tower's address: 0.0.0.0 or absent means the server itself; an
-	 * IPv4 address must be the server or another configured server, and
-	 * only an IPv4 conversation can name one.
-	 */
-	if (ep->has_addr && memcmp(ep->addr, any, sizeof(any)) != 0) {
-		if (flow->family != AF_INET ||
-		    !config_has_server(cfg, AF_INET, ep->addr))
-			return GATE_TOWER_ADDR;
-		memcpy(out->server, ep->addr, 4);
-	}
-	return check_port(cfg, policy, &ep->iface, ep->port);
+	facts_of(flow, ans, ep, &facts);
+	return policy_decide(cfg, &facts, out);
 }
 
-static size_t client_hash(const struct gate *g, uint8_t family,
-			  const uint8_t *addr)
+static size_t bucket_of(const struct gate *g, uint8_t family,
+			const uint8_t *addr)
 {
 	uint32_t h = 2166136261u ^ family;
 
@@ -127,13 +101,94 @@ static size_t client_hash(const struct gate *g, uint8_t family,
 static struct gate_client **find_client(struct gate *g, uint8_t family,
 					const uint8_t *addr)
 {
-	struct gate_client **link = &g->buckets[client_hash(g, family, addr)];
+	struct gate_client **link = &g->clients[bucket_of(g, family, addr)];
 
 	while (*link && ((*link)->family != family ||
 			 memcmp((*link)->addr, addr, addr_len(family)) != 0))
 		link = &(*link)->next;
 	return link;
 }
+
+static struct gate_host **find_host(struct gate *g, const struct host_key *key)
+{
+	struct gate_host **link = &g->hosts[bucket_of(g, key->family, key->addr)];
+
+	while (*link && !host_key_equal(&(*link)->key, key))
+		link = &(*link)->next;
+	return link;
+}
+
+/* ---- the hosts by pinholes held: a max-heap ---------------------------- */
+
+static void heap_place(struct gate *g, size_t i, struct gate_host *h)
+{
+	g->biggest[i] = h;
+	h->heap_index = i;
+}
+
+static void heap_up(struct gate *g, size_t i)
+{
+	struct gate_host *h = g->biggest[i];
+
+	while (i > 0 && g->biggest[(i - 1) / 2]->n_pinholes < h->n_pinholes) {
+		heap_place(g, i, g->biggest[(i - 1) / 2]);
+		i = (i - 1) / 2;
+	}
+	heap_place(g, i, h);
+}
+
+static void heap_down(struct gate *g, size_t i)
+{
+	struct gate_host *h = g->biggest[i];
+
+	for (;;) {
+		size_t child = 2 * i + 1;
+
+		if (child >= g->n_hosts)
+			break;
+		if (child + 1 < g->n_hosts &&
+		    g->biggest[child + 1]->n_pinholes > g->biggest[child]->n_pinholes)
+			child++;
+		if (g->biggest[child]->n_pinholes <= h->n_pinholes)
+			break;
+		heap_place(g, i, g->biggest[child]);
+		i = child;
+	}
+	heap_place(g, i, h);
+}
+
+static bool heap_reserve(struct gate *g)
+{
+	struct gate_host **grown;
+	size_t cap;
+
+	if (g->n_hosts < g->cap_hosts)
+		return true;
+	cap = g->cap_hosts ? 2 * g->cap_hosts : 64;
+	grown = realloc(g->biggest, cap * sizeof(*grown));
+	if (!grown)
+		return false;
+	g->biggest = grown;
+	g->cap_hosts = cap;
+	return true;
+}
+
+/* A host with no pinholes left leaves the heap and the table. */
+static void host_forget(struct gate *g, struct gate_host *h)
+{
+	struct gate_host *last = g->biggest[--g->n_hosts];
+	size_t i = h->heap_index;
+
+	if (last != h) {
+		heap_place(g, i, last);
+		heap_up(g, i);
+		heap_down(g, last->heap_index);
+	}
+	*find_host(g, &h->key) = h->next;
+	free(h);
+}
+
+/* ---- the record --------------------------------------------------------- */
 
 static bool same_pinhole(const struct pinhole *a, const struct pinhole *b)
 {
@@ -153,68 +208,170 @@ struct gate_pinhole *gate_find(struct gate *g, const struct pinhole *p)
 	return NULL;
 }
 
+static void host_append(struct gate_host *h, struct gate_pinhole *p)
+{
+	p->host_older = h->newest;
+	p->host_newer = NULL;
+	if (h->newest)
+		h->newest->host_newer = p;
+	else
+		h->oldest = p;
+	h->newest = p;
+}
+
+static void host_unlink(struct gate_host *h, struct gate_pinhole *p)
+{
+	if (p->host_older)
+		p->host_older->host_newer = p->host_newer;
+	else
+		h->oldest = p->host_newer;
+	if (p->host_newer)
+		p->host_newer->host_older = p->host_older;
+	else
+		h->newest = p->host_older;
+}
+
+/*
+ * Forgets the pinhole *link points to in its client's list; the client
+ * itself stays, even when empty, for the caller to drop.
+ */
+static void forget(struct gate *g, struct gate_pinhole **link)
+{
+	struct gate_pinhole *p = *link;
+	struct gate_client *c = p->client;
+	struct gate_host *h = c->host;
+
+	*link = p->next;
+	c->n_pinholes--;
+	host_unlink(h, p);
+	h->n_pinholes--;
+	if (h->n_pinholes == 0)
+		host_forget(g, h);
+	else
+		heap_down(g, h->heap_index);
+	g->n_pinholes--;
+	free(p);
+}
+
+/* The biggest holder's oldest pinhole gives way: copied out, forgotten. */
+static void evict_from(struct gate *g, struct gate_host *h,
+		       struct gate_eviction *evicted)
+{
+	struct gate_pinhole *p = h->oldest, **link;
+	struct gate_client *c = p->client, **clink;
+
+	evicted->evicted = true;
+	evicted->host = h->key;
+	evicted->key = p->key;
+	evicted->published = p->published;
+	memcpy(evicted->public_addr, p->public_addr, sizeof(p->public_addr));
+	for (link = &c->pinholes; *link != p; link = &(*link)->next)
+		;
+	forget(g, link);
+	if (c->n_pinholes == 0) {
+		clink = find_client(g, c->family, c->addr);
+		*clink = c->next;
+		free(c);
+	}
+}
+
 enum gate_reason gate_admit(struct gate *g, const struct flow_key *flow,
 			    const struct dce_answer *ans,
 			    const struct epm_endpoint *ep, uint64_t now_ms,
-			    struct pinhole *out)
+			    struct pinhole *out, struct gate_eviction *evicted)
 {
-	enum gate_reason reason = gate_check(g->cfg, flow, ans, ep, out);
-	struct gate_client **link, *c;
+	struct policy_facts facts;
+	enum gate_reason reason;
+	struct gate_client **clink, *c;
+	struct gate_host **hlink, *h, *biggest;
+	struct host_key host;
 	struct gate_pinhole *p;
 
+	memset(evicted, 0, sizeof(*evicted));
+	facts_of(flow, ans, ep, &facts);
+	reason = policy_decide(g->cfg, &facts, out);
 	if (reason != GATE_OPEN)
 		return reason;
-	link = find_client(g, flow->family, flow->client);
-	c = *link;
 	p = gate_find(g, out);
-	if (!p) {
-		if (c && c->n_pinholes >= g->cfg->max_pinholes_per_client)
-			return GATE_CLIENT_CAP;
-		if (g->n_pinholes >= g->cfg->max_pinholes)
-			return GATE_TOTAL_CAP;
-		if (!c) {
-			c = calloc(1, sizeof(*c));
-			if (!c)
-				return GATE_TOTAL_CAP;
-			c->family = flow->family;
-			memcpy(c->addr, flow->client, addr_len(flow->family));
-			*link = c;
-		}
-		p = calloc(1, sizeof(*p));
-		if (!p)
-			return GATE_TOTAL_CAP;
-		p->key = *out;
-		p->next = c->pinholes;
-		c->pinholes = p;
-		c->n_pinholes++;
-		g->n_pinholes++;
+	if (p) {
+		/* renewed: now the host's newest */
+		h = p->client->host;
+		host_unlink(h, p);
+		host_append(h, p);
+		goto record;
 	}
-	p->iface = ep->iface;
-	memcpy(p->epm_server, flow->server, addr_len(flow->family));
+	clink = find_client(g, flow->family, flow->client);
+	c = *clink;
+	if (c && c->n_pinholes >= g->cfg->max_pinholes_per_client)
+		return GATE_CLIENT_CAP;
+	host_key_of(flow->family, flow->client, g->v6_host_prefix, &host);
+	hlink = find_host(g, &host);
+	h = *hlink;
+	biggest = g->n_hosts ? g->biggest[0] : NULL;
+	if (g->n_pinholes >= g->cfg->max_pinholes &&
+	    (!biggest || (h ? h->n_pinholes : 0) >= biggest->n_pinholes))
+		return GATE_TOTAL_CAP;
+	/* everything allocated before anything gives way */
+	p = calloc(1, sizeof(*p));
+	if (!p || (!h && !heap_reserve(g)))
+		goto no_memory;
+	if (!c) {
+		c = calloc(1, sizeof(*c));
+		if (!c)
+			goto no_memory;
+		c->family = flow->family;
+		memcpy(c->addr, flow->client, addr_len(flow->family));
+	}
+	if (!h) {
+		h = calloc(1, sizeof(*h));
+		if (!h) {
+			if (!*clink)
+				free(c);
+			goto no_memory;
+		}
+		h->key = host;
+		*hlink = h;
+		heap_place(g, g->n_hosts++, h);
+	}
+	/* the newcomer's host holds fewer than the biggest: another one */
+	if (g->n_pinholes >= g->cfg->max_pinholes)
+		evict_from(g, biggest, evicted);
+	if (!*clink) {
+		c->host = h;
+		*clink = c;
+	}
+	p->key = *out;
+	p->client = c;
+	p->next = c->pinholes;
+	c->pinholes = p;
+	c->n_pinholes++;
+	host_append(h, p);
+	h->n_pinholes++;
+	heap_up(g, h->heap_index);
+	g->n_pinholes++;
+record:
+	p->facts = facts;
 	p->expires_ms = now_ms + (uint64_t)g->cfg->pinhole_timeout * 1000;
 	return GATE_OPEN;
+no_memory:
+	free(p);
+	return GATE_TOTAL_CAP;
 }
 
 void gate_visit(struct gate *g, gate_visit_fn fn, void *arg)
 {
 	for (size_t i = 0; i <= g->bucket_mask; i++) {
-		struct gate_client **clink = &g->buckets[i];
+		struct gate_client **clink = &g->clients[i];
 
 		while (*clink) {
 			struct gate_client *c = *clink;
 			struct gate_pinhole **plink = &c->pinholes;
 
 			while (*plink) {
-				struct gate_pinhole *p = *plink;
-
-				if (!fn(arg, p)) {
-					plink = &p->next;
-					continue;
-				}
-				*plink = p->next;
-				free(p);
-				c->n_pinholes--;
-				g->n_pinholes--;
+				if (fn(arg, *plink))
+					forget(g, plink);
+				else
+					plink = &(*plink)->next;
 			}
 			if (c->n_pinholes == 0) {
 				*clink = c->next;
@@ -229,12 +386,9 @@ void gate_visit(struct gate *g, gate_visit_fn fn, void *arg)
 bool gate_still_allowed(const struct rpcgate_config *cfg,
 			const struct gate_pinhole *p)
 {
-	const struct server_policy *policy =
-		config_policy_of(cfg, p->key.family, p->epm_server);
+	struct pinhole again;
 
-	return policy && config_has_server(cfg, p->key.family, p->key.server) &&
-	       policy_allows_iface(policy, &p->iface) &&
-	       check_port(cfg, policy, &p->iface, p->key.port) == GATE_OPEN;
+	return policy_decide(cfg, &p->facts, &again) == GATE_OPEN;
 }
 
 static const struct {

@@ -116,7 +116,10 @@ static void print_decision(struct replay *r, const struct flow *flow,
 	uint64_t now_ms = (uint64_t)r->ts.tv_sec * 1000 +
 			  (uint64_t)r->ts.tv_usec / 1000;
 	struct pinhole p;
-	enum gate_reason reason = gate_admit(&r->gate, &flow->key, ans, ep, now_ms, &p);
+	/* a pinhole that gave way only leaves the record: no kernel here */
+	struct gate_eviction evicted;
+	enum gate_reason reason = gate_admit(&r->gate, &flow->key, ans, ep,
+					     now_ms, &p, &evicted);
 
 	fprintf(r->out, ",\"decision\":\"%s\",\"reason\":\"%s\",\"reason_code\":\"%s\"",
 		reason == GATE_OPEN || reason == GATE_FIXED ? "open" : "refuse",

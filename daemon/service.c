@@ -35,6 +35,7 @@ struct service_stats {
 	uint64_t drift;
 	uint64_t expired;
 	uint64_t revoked;
+	uint64_t evicted;
 	uint64_t nft_errors;
 	uint64_t queue_overruns;
 };
@@ -58,6 +59,14 @@ struct flow_refusals {
 	const char *what;
 };
 
+/* Pinholes that gave way because max_pinholes was full, logged rate-limited. */
+struct evictions {
+	uint64_t logged;	/* stats.evicted at the last line */
+	uint64_t last_ms;
+	struct host_key host;	/* whose, since the last line */
+	bool several_hosts;
+};
+
 struct service {
 	const char *config_path;
 	struct rpcgate_config *cfg;
@@ -70,6 +79,7 @@ struct service {
 	struct service_stats stats;
 	struct packet_decisions decisions;
 	struct flow_refusals flows_full, flows_lost;
+	struct evictions evictions;
 	bool running;
 };
 
@@ -136,25 +146,53 @@ static void expected_ports(const struct server_policy *policy,
 /*
  * A pinned Exchange server that advertises another port has lost its
  * registry setting (an update, a rebuild): Outlook will fail, and the
- * administrator needs to know where to look.
+ * administrator needs to know where to look.  The server is the one the
+ * tower names (p->server), judged by its own group, which may not be the
+ * endpoint mapper that answered.
  */
 static void warn_drift(struct service *s, const struct flow *flow,
-		       const struct epm_endpoint *ep)
+		       const struct pinhole *p, const struct epm_endpoint *ep)
 {
 	const struct server_policy *policy =
-		config_policy_of(s->cfg, flow->key.family, flow->key.server);
+		policy_of_server(s->cfg, p->family, p->server);
 	char server[INET6_ADDRSTRLEN], iface[UUID_TEXT_LEN + 1], ports[128];
+	char whose[INET6_ADDRSTRLEN + 80] = "";
 	const char *name = epm_iface_name(&ep->iface);
+	size_t used = 0;
 
-	packet_addr_format(flow->key.family, flow->key.server, server, sizeof(server));
+	packet_addr_format(p->family, p->server, server, sizeof(server));
+	if (policy->line)
+		used += (size_t)snprintf(whose, sizeof(whose),
+					 " (group at line %u", policy->line);
+	if (memcmp(p->server, flow->key.server, sizeof(p->server)) != 0) {
+		char answering[INET6_ADDRSTRLEN];
+
+		packet_addr_format(flow->key.family, flow->key.server,
+				   answering, sizeof(answering));
+		used += (size_t)snprintf(whose + used, sizeof(whose) - used,
+					 "%sin an answer from %s",
+					 used ? "; " : " (", answering);
+	}
+	if (used)
+		snprintf(whose + used, sizeof(whose) - used, ")");
 	uuid_format(&ep->iface, iface);
 	expected_ports(policy, &ep->iface, ports, sizeof(ports));
 	s->stats.drift++;
-	log_warnx("drift: server %s advertises %s on %s/%u, expected %s; "
+	log_warnx("drift: server %s%s advertises %s on %s/%u, expected %s; "
 		  "nothing opened. Set the fixed port again: %s",
-		  server, name ? name : iface, epm_proto_name(ep->proto),
+		  server, whose, name ? name : iface, epm_proto_name(ep->proto),
 		  ep->port, ports[0] ? ports : "(none for this interface)",
 		  gate_registry_value(&ep->iface));
+}
+
+static void note_eviction(struct service *s, const struct gate_eviction *ev)
+{
+	struct evictions *e = &s->evictions;
+
+	if (s->stats.evicted++ == e->logged)
+		e->host = ev->host;
+	else if (!host_key_equal(&e->host, &ev->host))
+		e->several_hosts = true;
 }
 
 static void on_endpoint(void *arg, const struct flow *flow,
@@ -164,8 +202,9 @@ static void on_endpoint(void *arg, const struct flow *flow,
 	struct service *s = arg;
 	struct packet_decisions *d = &s->decisions;
 	struct pinhole p;
+	struct gate_eviction evicted;
 	enum gate_reason reason = gate_admit(&s->gate, &flow->key, ans, ep,
-					     now_ms(), &p);
+					     now_ms(), &p, &evicted);
 	char what[160], endpoint[96];
 
 	packet_addr_format(flow->key.family, flow->key.client, d->client,
@@ -174,7 +213,7 @@ static void on_endpoint(void *arg, const struct flow *flow,
 		    sizeof(d->server));
 	describe_endpoint(ep, endpoint, sizeof(endpoint));
 	if (reason == GATE_DRIFT) {
-		warn_drift(s, flow, ep);
+		warn_drift(s, flow, &p, ep);
 		return;
 	}
 	if (reason != GATE_OPEN) {
@@ -189,6 +228,13 @@ static void on_endpoint(void *arg, const struct flow *flow,
 		d->batch = nft_batch_begin(s->nft, s->cfg);
 	if (!d->batch)
 		return;
+	if (evicted.evicted) {
+		nft_batch_pinhole_del(d->batch, &evicted.key);
+		if (evicted.published)
+			nft_batch_dnat_del(d->batch, &evicted.key,
+					   evicted.public_addr);
+		note_eviction(s, &evicted);
+	}
 	nft_batch_pinhole_add(d->batch, &p, s->cfg->pinhole_timeout);
 	remember_opened(d, &p);
 	if (d->published < 0)
@@ -280,6 +326,28 @@ static void log_flow_refusals(struct flow_refusals *r, uint64_t now)
 	r->last_ms = now;
 }
 
+/* At most one line per FLOW_LOG_INTERVAL_MS, naming the host. */
+static void log_evictions(struct service *s, uint64_t now)
+{
+	struct evictions *e = &s->evictions;
+	char host[INET6_ADDRSTRLEN];
+
+	if (s->stats.evicted == e->logged ||
+	    (e->last_ms && now - e->last_ms < FLOW_LOG_INTERVAL_MS))
+		return;
+	packet_addr_format(e->host.family, e->host.addr, host, sizeof(host));
+	if (e->host.family == AF_INET6)
+		snprintf(host + strlen(host), sizeof(host) - strlen(host),
+			 "/%u", s->gate.v6_host_prefix);
+	log_warnx("evicted %llu pinhole(s) of host %s%s: max_pinholes full, "
+		  "the biggest holder gives way",
+		  (unsigned long long)(s->stats.evicted - e->logged), host,
+		  e->several_hosts ? " and others" : "");
+	e->logged = s->stats.evicted;
+	e->last_ms = now;
+	e->several_hosts = false;
+}
+
 static void on_packet(void *arg, uint32_t id, const uint8_t *data, size_t len)
 {
 	struct service *s = arg;
@@ -297,6 +365,7 @@ static void on_packet(void *arg, uint32_t id, const uint8_t *data, size_t len)
 		}
 		log_flow_refusals(&s->flows_full, now);
 		log_flow_refusals(&s->flows_lost, now);
+		log_evictions(s, now);
 	}
 	if (queue_accept(s->queue, id) < 0)
 		log_warn("verdict for queued packet %u", id);
@@ -342,7 +411,7 @@ static void log_stats(const struct service *s)
 
 	log_info("statistics: %llu packets, %llu answers, %llu opened, "
 		 "%llu refused, %llu drift, %llu expired, %llu revoked, "
-		 "%zu open now; "
+		 "%llu evicted, %zu open now; "
 		 "flows %zu tracked now, %llu total, %llu refused (max_flows), "
 		 "%llu desynchronized; %llu nftables errors, %llu queue overruns",
 		 (unsigned long long)s->stats.packets,
@@ -351,7 +420,8 @@ static void log_stats(const struct service *s)
 		 (unsigned long long)s->stats.refused,
 		 (unsigned long long)s->stats.drift,
 		 (unsigned long long)s->stats.expired,
-		 (unsigned long long)s->stats.revoked, s->gate.n_pinholes,
+		 (unsigned long long)s->stats.revoked,
+		 (unsigned long long)s->stats.evicted, s->gate.n_pinholes,
 		 s->flows.n_flows, (unsigned long long)f->flows_tracked,
 		 (unsigned long long)f->flows_refused,
 		 (unsigned long long)f->flows_desync,
@@ -448,14 +518,17 @@ static void reload(struct service *s)
 	if (next->nft_mode != previous->nft_mode ||
 	    strcmp(next->nft_table, previous->nft_table) != 0 ||
 	    next->queue_num != previous->queue_num ||
-	    next->on_failure != previous->on_failure) {
-		log_warnx("reload: nft_mode, nft_table, queue_num and on_failure "
-			  "take effect at restart; keeping their running values");
+	    next->on_failure != previous->on_failure ||
+	    next->ipv6_host_prefix != previous->ipv6_host_prefix) {
+		log_warnx("reload: nft_mode, nft_table, queue_num, on_failure "
+			  "and ipv6_host_prefix take effect at restart; keeping "
+			  "their running values");
 		next->nft_mode = previous->nft_mode;
 		snprintf(next->nft_table, sizeof(next->nft_table), "%s",
 			 previous->nft_table);
 		next->queue_num = previous->queue_num;
 		next->on_failure = previous->on_failure;
+		next->ipv6_host_prefix = previous->ipv6_host_prefix;
 	}
 	if (nft_install(s->nft, next, true, err, sizeof(err)) != 0) {
 		log_warnx("reload: %s; keeping the running policy", err);
@@ -507,6 +580,7 @@ static void on_tick(struct service *s)
 	if (e.batch && nft_batch_commit(e.batch, err, sizeof(err)) != 0)
 		log_warnx("renewing DNAT mappings: %s", err);
 	flow_table_expire(&s->flows, now * 1000);
+	log_evictions(s, now);
 	if (s->watchdog_usec &&
 	    now - s->last_watchdog_ms >= s->watchdog_usec / 2000) {
 		sd_notify(0, "WATCHDOG=1");

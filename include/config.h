@@ -122,18 +122,4 @@ bool prefix_parse(const char *text, struct addr_prefix *p);
 /* "198.51.100.0/24"; a single address is written with /32 or /128. */
 void prefix_format(const struct addr_prefix *p, char out[PREFIX_TEXT_MAX]);
 
-bool config_has_server(const struct rpcgate_config *cfg, uint8_t family,
-		       const uint8_t *addr);
-/* The policy of the group an endpoint mapper belongs to, or NULL. */
-const struct server_policy *config_policy_of(const struct rpcgate_config *cfg,
-					     uint8_t family,
-					     const uint8_t *addr);
-bool policy_allows_iface(const struct server_policy *p,
-			 const struct uuid *iface);
-/* Whether port is one of a fixed policy's ports for this interface. */
-bool policy_fixed_port(const struct server_policy *p,
-		       const struct uuid *iface, uint16_t port);
-/* Whether port is in deny_ports. */
-bool config_denies_port(const struct rpcgate_config *cfg, uint16_t port);
-
 #endif

@@ -1,8 +1,8 @@
 /*
- * Policy and the record of open pinholes: whether one endpoint advertised
- * in an endpoint-mapper answer may open a pinhole, and which pinholes are
- * open, for whom and until when.  The live daemon and the replay decide
- * through the same code; only the daemon writes the result to nftables.
+ * The record of open pinholes and the caps on them: policy_decide on what
+ * a flow's answer advertised, then which pinholes are open, for whom and
+ * until when.  The live daemon and the replay decide through the same
+ * code; only the daemon writes the result to nftables.
  */
 #ifndef RPCGATE_GATE_H
 #define RPCGATE_GATE_H
@@ -15,41 +15,54 @@
 #include "dcerpc.h"
 #include "flow.h"
 #include "nft.h"
+#include "packet.h"
+#include "policy.h"
 
-enum gate_reason {
-	GATE_OPEN,
-	GATE_NOT_SERVER,
-	GATE_LOOKUP,
-	GATE_IFACE,
-	GATE_NOT_ASKED,
-	GATE_PROTO,
-	GATE_PORT_RANGE,
-	GATE_PORT_DENIED,
-	GATE_TOWER_ADDR,
-	GATE_CLIENT_CAP,
-	GATE_TOTAL_CAP,
-	GATE_FIXED,		/* a fixed port: already open to all clients */
-	GATE_DRIFT,		/* fixed mode, and not a fixed port */
-};
-#define GATE_N_REASONS (GATE_DRIFT + 1)
-
+/*
+ * A pinhole the daemon opened.  The client's pinholes form one list, the
+ * host's (see struct gate) another, oldest first, so that the biggest
+ * holder's oldest pinhole is found at once when max_pinholes is full.
+ */
 struct gate_pinhole {
 	struct gate_pinhole *next;	/* the client's pinholes */
+	struct gate_pinhole *host_older, *host_newer;
+	struct gate_client *client;
 	struct pinhole key;
-	struct uuid iface;
-	uint8_t epm_server[16];
+	/* what the last answer for it said: a reload decides again on it */
+	struct policy_facts facts;
 	uint64_t expires_ms;
 	bool published;			/* reached through a DNAT address */
 	uint8_t public_addr[16];
 };
 
 struct gate_client;
+struct gate_host;
 
+/*
+ * One host is an IPv4 address or one IPv6 prefix of ipv6_host_prefix bits
+ * (a machine can hold as many addresses of its /64 as it likes), fixed at
+ * gate_init.  max_pinholes_per_client counts per address; when
+ * max_pinholes is full, the host holding the most pinholes gives way.
+ */
 struct gate {
 	const struct rpcgate_config *cfg;
-	struct gate_client **buckets;
+	unsigned v6_host_prefix;
+	struct gate_client **clients;
+	struct gate_host **hosts;
 	size_t bucket_mask;
+	/* a max-heap of the hosts by pinholes held */
+	struct gate_host **biggest;
+	size_t n_hosts, cap_hosts;
 	size_t n_pinholes;
+};
+
+/* What gave way for a newcomer when max_pinholes was full. */
+struct gate_eviction {
+	bool evicted;
+	struct host_key host;
+	struct pinhole key;
+	bool published;
+	uint8_t public_addr[16];
 };
 
 bool gate_init(struct gate *g, const struct rpcgate_config *cfg);
@@ -66,12 +79,17 @@ enum gate_reason gate_check(const struct rpcgate_config *cfg,
 
 /*
  * gate_check plus the caps; an admitted pinhole is recorded (or its expiry
- * renewed) until now_ms + pinhole_timeout.
+ * renewed) until now_ms + pinhole_timeout.  When max_pinholes is full, the
+ * oldest pinhole of the host holding the most gives way, unless the
+ * newcomer's host holds as many (GATE_TOTAL_CAP); *evicted says which, and
+ * the caller removes it from the kernel in the batch that adds out.  Costs
+ * O(log hosts) for the choice, plus a walk of the evicted pinhole's client
+ * list (at most max_pinholes_per_client).
  */
 enum gate_reason gate_admit(struct gate *g, const struct flow_key *flow,
 			    const struct dce_answer *ans,
 			    const struct epm_endpoint *ep, uint64_t now_ms,
-			    struct pinhole *out);
+			    struct pinhole *out, struct gate_eviction *evicted);
 
 /* The record of an open pinhole, or NULL. */
 struct gate_pinhole *gate_find(struct gate *g, const struct pinhole *p);
@@ -91,7 +109,10 @@ const char *gate_reason_code(enum gate_reason reason);
 typedef bool (*gate_visit_fn)(void *arg, struct gate_pinhole *p);
 void gate_visit(struct gate *g, gate_visit_fn fn, void *arg);
 
-/* Whether a recorded pinhole is still allowed by cfg (after a reload). */
+/*
+ * Whether a recorded pinhole is still allowed by cfg (after a reload):
+ * policy_decide on the facts it was opened on.
+ */
 bool gate_still_allowed(const struct rpcgate_config *cfg,
 			const struct gate_pinhole *p);
 

@@ -225,8 +225,8 @@ static void test_defaults(void)
 	config_defaults(&cfg);
 	CHECK(cfg.n_servers == 0);
 	CHECK(prefix_parse("198.51.100.7", &a));
-	CHECK(!config_has_server(&cfg, a.family, a.addr));
-	CHECK(config_policy_of(&cfg, a.family, a.addr) == NULL);
+	CHECK(!policy_has_server(&cfg, a.family, a.addr));
+	CHECK(policy_of_server(&cfg, a.family, a.addr) == NULL);
 	CHECK(cfg.n_groups == 1);
 	CHECK(!cfg.groups[0].any_iface);
 	CHECK(cfg.groups[0].n_ifaces == 4);
@@ -238,8 +238,8 @@ static void test_defaults(void)
 	CHECK(!cfg.groups[0].fixed_require_lookup);
 	CHECK(!cfg.groups[0].allow_lookup);
 	CHECK(cfg.groups[0].line == 0);
-	CHECK(config_denies_port(&cfg, 445) && config_denies_port(&cfg, 3389));
-	CHECK(!config_denies_port(&cfg, 6001) && !config_denies_port(&cfg, 0));
+	CHECK(policy_denies_port(&cfg, 445) && policy_denies_port(&cfg, 3389));
+	CHECK(!policy_denies_port(&cfg, 6001) && !policy_denies_port(&cfg, 0));
 	CHECK(cfg.pinhole_timeout == 120);
 	CHECK(cfg.port_min == 1024 && cfg.port_max == 65535);
 	CHECK(cfg.n_deny_ports == 5 &&
@@ -271,9 +271,9 @@ static void test_shipped_file_is_the_defaults(void)
 	CHECK(config_load(SHIPPED, &cfg, stdout) == 0);
 	CHECK(cfg.n_servers == 2);
 	CHECK(prefix_parse("198.51.100.20", &a));
-	CHECK(config_has_server(&cfg, a.family, a.addr));
+	CHECK(policy_has_server(&cfg, a.family, a.addr));
 	CHECK(prefix_parse("2001:db8:1::20", &a));
-	CHECK(config_has_server(&cfg, a.family, a.addr));
+	CHECK(policy_has_server(&cfg, a.family, a.addr));
 	config_defaults(&def);
 	memcpy(def.servers, cfg.servers, sizeof(def.servers));
 	def.n_servers = cfg.n_servers;
@@ -289,9 +289,9 @@ static void test_load_minimal(void)
 	CHECK(errs[0] == '\0');
 	CHECK(cfg.n_servers == 1);
 	CHECK(prefix_parse("198.51.100.200", &a));
-	CHECK(config_has_server(&cfg, a.family, a.addr));
+	CHECK(policy_has_server(&cfg, a.family, a.addr));
 	CHECK(prefix_parse("198.51.101.200", &a));
-	CHECK(!config_has_server(&cfg, a.family, a.addr));
+	CHECK(!policy_has_server(&cfg, a.family, a.addr));
 	config_defaults(&def);
 	def.servers[0] = cfg.servers[0];
 	def.n_servers = 1;
@@ -711,9 +711,9 @@ static const struct server_policy *policy_at(const struct rpcgate_config *cfg,
 	struct addr_prefix a;
 
 	CHECK(prefix_parse(addr, &a));
-	CHECK(config_has_server(cfg, a.family, a.addr) ==
-	      (config_policy_of(cfg, a.family, a.addr) != NULL));
-	return config_policy_of(cfg, a.family, a.addr);
+	CHECK(policy_has_server(cfg, a.family, a.addr) ==
+	      (policy_of_server(cfg, a.family, a.addr) != NULL));
+	return policy_of_server(cfg, a.family, a.addr);
 }
 
 static void test_policy_of(void)
