@@ -13,6 +13,7 @@ ns_setup || { t_fail fixed/setup "namespace lab"; exit 1; }
 # server: EMSMDB pinned to 6001, NSPI not pinned (drifted); server2: dynamic
 epm_server_start server "$RG_DIR/epm" --addr "$RG_SERVER4" --iface EMSMDB=6001 --iface NSPI ||
 	{ t_fail fixed/epm-server; exit 1; }
+epm_pid=$RG_EPM_PID
 epm_server_start server2 "$RG_DIR/epm2" --addr "$RG_SERVER2_4" || { t_fail fixed/epm-server2; exit 1; }
 nspi=$(epm_port "$RG_DIR/epm" NSPI)
 dynamic=$(epm_port "$RG_DIR/epm2" EMSMDB)
@@ -66,6 +67,38 @@ allow_lookup = $allow;" || { t_fail "lookup-$allow/daemon-start"; continue; }
 	else
 		t_check "lookup-$allow/lookup-opens-nothing" blocked "$out"
 		t_check "lookup-$allow/logged-refused" grep -q "refused .*ept_lookup answers open nothing" <<<"$(gate_log)"
+	fi
+	gate_stop
+done
+
+# A dynamic server's tower naming a server of a fixed-mode group is judged
+# by that group: drift, nothing opened.  With server2's group dynamic the
+# same answer opens the pinhole to server2 (the tower is followed).
+ns_stop "$epm_pid"
+ns_stop "$RG_EPM_PID"
+epm_server_start server "$RG_DIR/epm-cross" --addr "$RG_SERVER4" --iface EMSMDB=50123 \
+	--tower-addr "$RG_SERVER2_4" || t_fail cross/epm-server
+epm_server_start server2 "$RG_DIR/epm2-cross" --addr "$RG_SERVER2_4" --iface EMSMDB=50123 ||
+	t_fail cross/epm-server2
+for mode in fixed dynamic; do
+	[ $mode = fixed ] && ports='fixed_ports = [ 6001 ]; ' || ports=
+	gate_start "servers = [ \"$RG_SERVER4\" ];
+groups = ( { servers = [ \"$RG_SERVER2_4\" ]; mode = \"$mode\"; $ports} );" ||
+		{ t_fail "cross-$mode/daemon-start" "$(gate_log | tail -n 3)"; continue; }
+	in_router nft delete table inet filter 2>/dev/null
+	"$RG_BIN" --print-ruleset -c "$RG_DIR/rpcgate.conf" | in_router nft -f - || t_fail "cross-$mode/ruleset"
+	out=$(map_and_connect client "$RG_SERVER4" EMSMDB --connect-to tower)
+	if [ $mode = fixed ]; then
+		t_check cross-fixed/tower-names-server2 grep -q "\"tower_addr\": \"$RG_SERVER2_4\"" <<<"$out"
+		t_check cross-fixed/drift-blocked blocked "$out"
+		t_check cross-fixed/drift-opened-nothing bash -c "! grep -q 'tcp . 50123' <<<'$(pinholes 4)'"
+		t_check cross-fixed/drift-names-server2-and-its-group grep -q \
+			"drift: server $RG_SERVER2_4 (group at line 2; in an answer from $RG_SERVER4) advertises EMSMDB on tcp/50123, expected 6001" \
+			<<<"$(gate_log)"
+	else
+		t_check cross-dynamic/tower-followed first_try "$out"
+		t_check cross-dynamic/pinhole-to-server2 grep -q \
+			"$RG_CLIENT4 . $RG_SERVER2_4 . tcp . 50123" <<<"$(pinholes 4)"
 	fi
 	gate_stop
 done

@@ -103,3 +103,23 @@ for fam in 4 6; do
 done
 t_check reload/daemon-alive kill -0 "$RG_GATE_PID"
 gate_stop
+
+# allow_lookup = false on reload revokes what ept_lookup answers opened
+# (the re-check is the decision, on the facts the pinhole was opened on);
+# what an ept_map answer opened stays
+gate_start "$(conf '"exchange"' 'allow_lookup = true;')" ||
+	{ t_fail reload-lookup/daemon-start "$(gate_log | tail -n 3)"; exit 1; }
+in_client2 "$RG_PY" "$RG_LIB_DIR/epm_client.py" "$RG_SERVER4" --lookup >"$RG_DIR/lookup" 2>&1
+t_check reload-lookup/lookup-opened first_try "$(connect_only client2 "$RG_SERVER4" "$emsmdb")"
+t_check reload-lookup/map-opened first_try "$(map_and_connect client "$RG_SERVER4" NSPI)"
+conf '"exchange"' 'allow_lookup = false;' >"$RG_DIR/rpcgate.conf"
+t_check reload-lookup/reloaded hup "reloaded"
+set4=$(pinholes 4)
+t_check reload-lookup/lookup-pinholes-removed bash -c "! grep -q '$RG_CLIENT2_4 \.' <<<'$set4'"
+t_check reload-lookup/map-pinhole-kept grep -q "$RG_CLIENT4 . $RG_SERVER4 . tcp . $nspi" <<<"$set4"
+t_check reload-lookup/logged-revoked grep -qF \
+	"revoked tcp $RG_CLIENT2_4 -> $RG_SERVER4:$emsmdb: no longer allowed by the configuration" \
+	"$RG_DIR/rpcgated.log"
+t_check reload-lookup/next-connect-dropped blocked "$(connect_only client2 "$RG_SERVER4" "$emsmdb")"
+t_check reload-lookup/map-still-connects first_try "$(connect_only client "$RG_SERVER4" "$nspi")"
+gate_stop
