@@ -70,24 +70,6 @@ void gate_release(struct gate *g)
 	memset(g, 0, sizeof(*g));
 }
 
-static void facts_of(const struct flow_key *flow, const struct dce_answer *ans,
-		     const struct epm_endpoint *ep, struct policy_facts *out)
-{
-	policy_facts_of(flow->family, flow->client, flow->server, ans->req, ep,
-			out);
-}
-
-enum gate_reason gate_check(const struct rpcgate_config *cfg,
-			    const struct flow_key *flow,
-			    const struct dce_answer *ans,
-			    const struct epm_endpoint *ep, struct pinhole *out)
-{
-	struct policy_facts facts;
-
-	facts_of(flow, ans, ep, &facts);
-	return policy_decide(cfg, &facts, out);
-}
-
 static size_t bucket_of(const struct gate *g, uint8_t family,
 			const uint8_t *addr)
 {
@@ -288,7 +270,8 @@ enum gate_reason gate_admit(struct gate *g, const struct flow_key *flow,
 	struct gate_pinhole *p;
 
 	memset(evicted, 0, sizeof(*evicted));
-	facts_of(flow, ans, ep, &facts);
+	policy_facts_of(flow->family, flow->client, flow->server, ans->req, ep,
+			&facts);
 	reason = policy_decide(g->cfg, &facts, out);
 	if (reason != GATE_OPEN)
 		return reason;

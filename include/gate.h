@@ -69,17 +69,11 @@ bool gate_init(struct gate *g, const struct rpcgate_config *cfg);
 void gate_release(struct gate *g);
 
 /*
- * The stateless part: may this endpoint, advertised to flow's client by
- * flow's server (the endpoint mapper), open a pinhole, and which?
- */
-enum gate_reason gate_check(const struct rpcgate_config *cfg,
-			    const struct flow_key *flow,
-			    const struct dce_answer *ans,
-			    const struct epm_endpoint *ep, struct pinhole *out);
-
-/*
- * gate_check plus the caps; an admitted pinhole is recorded (or its expiry
- * renewed) until now_ms + pinhole_timeout.  When max_pinholes is full, the
+ * policy_decide on what flow's server (the endpoint mapper) advertised to
+ * flow's client, plus the caps; an admitted pinhole is recorded (or its
+ * expiry renewed, and its facts replaced by this answer's) until now_ms +
+ * pinhole_timeout.  A refused out is as policy_decide left it (for
+ * GATE_DRIFT: what would have opened).  When max_pinholes is full, the
  * oldest pinhole of the host holding the most gives way, unless the
  * newcomer's host holds as many (GATE_TOTAL_CAP); *evicted says which, and
  * the caller removes it from the kernel in the batch that adds out.  Costs

@@ -324,6 +324,7 @@ static void test_load_every_key(void)
 		   "max_buffer_bytes = 4096;\n"
 		   "max_call_bytes = 16777216;\n"
 		   "flow_idle_timeout = 86400;\n"
+		   "ipv6_host_prefix = 56;\n"
 		   "on_failure = \"closed\";\n"
 		   "revoke_established = true;\n"
 		   "queue_num = 0;\n"
@@ -371,6 +372,7 @@ static void test_load_every_key(void)
 	want.max_buffer_bytes = 4096;
 	want.max_call_bytes = 16777216;
 	want.flow_idle_timeout = 86400;
+	want.ipv6_host_prefix = 56;
 	want.on_failure = ON_FAILURE_CLOSED;
 	want.revoke_established = true;
 	want.queue_num = 0;

@@ -42,9 +42,13 @@ static void reset(void)
 	inet_pton(AF_INET, "198.51.100.20", ep.addr);
 }
 
+/* The decision on what the flow's answer advertised. */
 static enum gate_reason check(struct pinhole *p)
 {
-	return gate_check(&cfg, &key, &ans, &ep, p);
+	struct policy_facts facts;
+
+	policy_facts_of(key.family, key.client, key.server, &req, &ep, &facts);
+	return policy_decide(&cfg, &facts, p);
 }
 
 static void test_exchange_map_opens_client_server_port(void)
