@@ -294,35 +294,37 @@ enum gate_reason gate_admit(struct gate *g, const struct flow_key *flow,
 	if (g->n_pinholes >= g->cfg->max_pinholes &&
 	    (!biggest || (h ? h->n_pinholes : 0) >= biggest->n_pinholes))
 		return GATE_TOTAL_CAP;
-	/* everything allocated before anything gives way */
+	/*
+	 * Everything is allocated and linked before anything gives way: the
+	 * eviction may free a client or host whose next field clink or
+	 * hlink points to.
+	 */
 	p = calloc(1, sizeof(*p));
 	if (!p || (!h && !heap_reserve(g)))
 		goto no_memory;
-	if (!c) {
-		c = calloc(1, sizeof(*c));
-		if (!c)
-			goto no_memory;
-		c->family = flow->family;
-		memcpy(c->addr, flow->client, addr_len(flow->family));
-	}
 	if (!h) {
 		h = calloc(1, sizeof(*h));
-		if (!h) {
-			if (!*clink)
-				free(c);
+		if (!h)
 			goto no_memory;
-		}
 		h->key = host;
 		*hlink = h;
 		heap_place(g, g->n_hosts++, h);
 	}
-	/* the newcomer's host holds fewer than the biggest: another one */
-	if (g->n_pinholes >= g->cfg->max_pinholes)
-		evict_from(g, biggest, evicted);
-	if (!*clink) {
+	if (!c) {
+		c = calloc(1, sizeof(*c));
+		if (!c) {
+			if (h->n_pinholes == 0)
+				host_forget(g, h);
+			goto no_memory;
+		}
+		c->family = flow->family;
+		memcpy(c->addr, flow->client, addr_len(flow->family));
 		c->host = h;
 		*clink = c;
 	}
+	/* the newcomer's host holds fewer than the biggest: another one */
+	if (g->n_pinholes >= g->cfg->max_pinholes)
+		evict_from(g, biggest, evicted);
 	p->key = *out;
 	p->client = c;
 	p->next = c->pinholes;
@@ -392,7 +394,9 @@ static const struct {
 			      "the tower names a host that is not a configured server" },
 	[GATE_CLIENT_CAP] = { "client-cap",
 			      "the client has max_pinholes_per_client pinholes open" },
-	[GATE_TOTAL_CAP] = { "total-cap", "max_pinholes pinholes are open" },
+	[GATE_TOTAL_CAP] = { "total-cap",
+			     "max_pinholes pinholes are open, and the client's "
+			     "host holds as many as any" },
 	[GATE_FIXED] = { "fixed", "a fixed port, open to every client" },
 	[GATE_DRIFT] = { "drift", "not one of the fixed ports (drift)" },
 };

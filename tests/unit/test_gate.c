@@ -373,6 +373,12 @@ static void test_recheck_is_the_decision(void)
 	gate_release(&g);
 }
 
+static void next_test_addr(uint8_t *addr)
+{
+	for (int i = 3; i >= 0 && ++addr[i] == 0; i--)
+		;
+}
+
 static void admit_from(struct gate *g, const char *client, uint16_t port,
 		       enum gate_reason want)
 {
@@ -448,6 +454,32 @@ static void test_one_ipv6_host_is_its_prefix(void)
 	gate_release(&g);
 }
 
+/* The evicted client shares the newcomer's bucket (and is freed). */
+static void test_eviction_within_one_bucket(void)
+{
+	struct gate g;
+	char first[INET_ADDRSTRLEN], second[INET_ADDRSTRLEN];
+	uint8_t a[4] = { 10, 0, 0, 1 }, b[4] = { 10, 0, 0, 2 };
+
+	reset();
+	cfg.max_pinholes = 1;
+	CHECK(gate_init(&g, &cfg));
+	while (bucket_of(&g, AF_INET, b) != bucket_of(&g, AF_INET, a))
+		next_test_addr(b);
+	inet_ntop(AF_INET, a, first, sizeof(first));
+	inet_ntop(AF_INET, b, second, sizeof(second));
+	admit_from(&g, first, 50001, GATE_OPEN);
+	ep.port = 50001;
+	admit_from(&g, first, 50002, GATE_TOTAL_CAP);	/* its own: refused */
+	/* the second host holds none: the first gives way, and goes */
+	admit_from(&g, second, 50003, GATE_OPEN);
+	CHECK(ev.evicted && memcmp(ev.key.client, a, 4) == 0);
+	CHECK(g.n_pinholes == 1 && g.n_hosts == 1);
+	CHECK(*find_client(&g, AF_INET, a) == NULL);
+	CHECK(*find_client(&g, AF_INET, b) != NULL);
+	gate_release(&g);
+}
+
 static bool forget_odd_ports(void *arg, struct gate_pinhole *p)
 {
 	(void)arg;
@@ -497,6 +529,7 @@ int main(void)
 	RUN(test_recheck_is_the_decision);
 	RUN(test_eviction_takes_the_biggest_hosts_oldest);
 	RUN(test_one_ipv6_host_is_its_prefix);
+	RUN(test_eviction_within_one_bucket);
 	RUN(test_counts_hold_under_churn);
 	UNIT_EXIT();
 }
