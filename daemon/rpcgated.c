@@ -23,14 +23,16 @@
 #define EXIT_USAGE 64
 #define OPT_PRINT_RULESET 256
 
-static _Noreturn void usage(void)
+/* To stdout with status 0 when asked for (-h), else to stderr with 64. */
+static _Noreturn void usage(FILE *out, int status)
 {
-	fprintf(stderr,
+	fprintf(out,
 		"usage: rpcgated [-fv] [-c FILE]          run the daemon\n"
 		"       rpcgated -t [-c FILE]             check the configuration\n"
 		"       rpcgated --print-ruleset [-c FILE]\n"
 		"       rpcgated [-v] [-c FILE] -r CAPTURE [-p PORT]...\n"
-		"       rpcgated -V\n"
+		"       rpcgated -V | --version\n"
+		"       rpcgated -h | --help\n"
 		"  -c FILE  configuration (default " CONFIG_DEFAULT_PATH ")\n"
 		"  -f       stay in the foreground, log to stderr\n"
 		"  -t       check the configuration and exit: 0, or 78 with\n"
@@ -42,8 +44,9 @@ static _Noreturn void usage(void)
 		"  --print-ruleset  print a ruleset for a forward-policy-drop\n"
 		"           router that works with this configuration\n"
 		"  -v       more detail in the log\n"
-		"  -V       print the version and exit\n");
-	exit(EXIT_USAGE);
+		"  -V       print the version and exit\n"
+		"  -h       print this and exit\n");
+	exit(status);
 }
 
 static uint16_t parse_port(const char *text)
@@ -53,7 +56,7 @@ static uint16_t parse_port(const char *text)
 
 	if (*text == '\0' || *end != '\0' || port == 0 || port > 65535) {
 		log_warnx("-p %s: not a TCP port (1-65535)", text);
-		usage();
+		usage(stderr, EXIT_USAGE);
 	}
 	return (uint16_t)port;
 }
@@ -69,6 +72,8 @@ int main(int argc, char **argv)
 {
 	static const struct option long_options[] = {
 		{ "print-ruleset", no_argument, NULL, OPT_PRINT_RULESET },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct rpcgate_config cfg;
@@ -88,6 +93,8 @@ int main(int argc, char **argv)
 		case 'f':
 			foreground = true;
 			break;
+		case 'h':
+			usage(stdout, 0);
 		case 'p':
 			if (!flow_config_add_port(&flows, parse_port(optarg)))
 				fatalx("-p: at most %d endpoint-mapper ports",
@@ -109,11 +116,11 @@ int main(int argc, char **argv)
 			print_ruleset = true;
 			break;
 		default:
-			usage();
+			usage(stderr, EXIT_USAGE);
 		}
 	}
 	if (optind != argc)
-		usage();
+		usage(stderr, EXIT_USAGE);
 	log_init(true, verbose);
 
 	if (replay) {
