@@ -19,7 +19,7 @@ DECODER   := daemon/uuid.c daemon/epm.c daemon/dcerpc.c daemon/dcerpc_cl.c \
              daemon/packet.c daemon/flow.c
 DAEMON    := $(DECODER) daemon/log.c daemon/config.c daemon/gate.c \
              daemon/nft.c daemon/queue.c daemon/conntrack.c daemon/service.c \
-             daemon/replay.c daemon/rpcgated.c
+             daemon/replay.c daemon/report.c daemon/rpcgated.c
 HEADERS   := $(wildcard include/*.h)
 UNIT      := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 # C tools the tests and benchmarks drive (load generators, forgers): one
