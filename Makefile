@@ -19,7 +19,7 @@ DECODER   := daemon/uuid.c daemon/epm.c daemon/dcerpc.c daemon/dcerpc_cl.c \
              daemon/packet.c daemon/flow.c
 DAEMON    := $(DECODER) daemon/log.c daemon/config.c daemon/gate.c \
              daemon/nft.c daemon/queue.c daemon/conntrack.c daemon/service.c \
-             daemon/replay.c daemon/report.c daemon/rpcgated.c
+             daemon/replay.c daemon/report.c daemon/printconf.c daemon/rpcgated.c
 HEADERS   := $(wildcard include/*.h)
 UNIT      := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 # C tools the tests and benchmarks drive (load generators, forgers): one
@@ -31,7 +31,8 @@ BUILD_DEPS := gcc make pkg-config libpcap-dev zlib1g-dev libconfig-dev \
               libmnl-dev libnftnl-dev libnetfilter-queue-dev \
               libnetfilter-conntrack-dev libsystemd-dev
 TEST_DEPS  := python3 tshark python3-impacket python3-scapy iproute2 nftables \
-              ethtool samba samba-common-bin smbclient
+              ethtool samba samba-common-bin smbclient \
+              mandoc
 FUZZ_DEPS  := clang libclang-rt-14-dev
 
 .PHONY: all clean deps check unit tools fuzz bench demo install uninstall

@@ -13,6 +13,7 @@
 #include "flow.h"
 #include "log.h"
 #include "nft.h"
+#include "printconf.h"
 #include "replay.h"
 #include "service.h"
 
@@ -39,7 +40,8 @@ static _Noreturn void usage(FILE *out, int status)
 		"  -c FILE  configuration (default " CONFIG_DEFAULT_PATH ")\n"
 		"  -f       stay in the foreground, log to stderr\n"
 		"  -t       check the configuration and exit: 0, or 78 with\n"
-		"           file:line: message lines\n"
+		"           file:line: message lines; with -v, print the\n"
+		"           effective policy (every key, groups after inheritance)\n"
 		"  -r FILE  replay a pcap/pcapng capture (gzip too); print one JSON\n"
 		"           line per endpoint an endpoint mapper advertised, with\n"
 		"           the daemon's decision when a configuration is given\n"
@@ -173,6 +175,8 @@ int main(int argc, char **argv)
 	if (!config_path)
 		config_path = CONFIG_DEFAULT_PATH;
 	rc = load(config_path, &cfg);
+	if (rc == 0 && check_only && verbose)
+		printconf(&cfg, stdout);
 	if (rc != 0 || check_only)
 		return rc;
 	if (print_ruleset) {
