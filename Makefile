@@ -151,13 +151,12 @@ $(BUILD)/cov/fuzz_%: tests/fuzz/fuzz_%.c $(BUILD)/cov/librpcgate.a
 
 fuzzers: $(FUZZERS:%=$(BUILD)/fuzz/fuzz_%)
 
-# The committed seeds of a target, and the inputs the project already has
-# that are valid ones: capture files for replay, configuration files for
-# config (copied, so that libFuzzer sees only them).
+# The committed seeds of a target (tests/fuzz/make_seeds.py writes most),
+# and for config the project's configuration files (copied, so that
+# libFuzzer sees only them).
 fuzz_seeds_sh = $$(case $(1) in decoder) echo tests/fuzz/corpus;; \
-                replay|config) echo tests/fuzz/corpus-$(1) $(BUILD)/fuzz/seeds/$(1);; \
+                config) echo tests/fuzz/corpus-config $(BUILD)/fuzz/seeds/config;; \
                 *) echo tests/fuzz/corpus-$(1);; esac)
-$(BUILD)/fuzz/seeds/replay: $(wildcard tests/vectors/*.pcap)
 $(BUILD)/fuzz/seeds/config: $(wildcard tests/config/*.conf) conf/rpcgate.conf
 $(BUILD)/fuzz/seeds/%:
 	rm -rf $@ && mkdir -p $@ && cp $^ $@/ && touch $@
@@ -165,11 +164,12 @@ $(BUILD)/fuzz/seeds/%:
 # Each target for FUZZ_SECONDS, one after the other; new inputs are kept in
 # $(BUILD)/fuzz/corpus/NAME, a crash is written to $(BUILD)/fuzz/ and stops
 # the run (then add it to the target's committed seeds once fixed).
-fuzz: fuzzers $(BUILD)/fuzz/seeds/replay $(BUILD)/fuzz/seeds/config
+FUZZ_ENV := LSAN_OPTIONS=suppressions=tests/fuzz/lsan.supp
+fuzz: fuzzers $(BUILD)/fuzz/seeds/config
 	@set -e; for t in $(FUZZERS); do \
 		echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
 		mkdir -p $(BUILD)/fuzz/corpus/$$t; \
-		$(BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+		$(FUZZ_ENV) $(BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
 			-dict=tests/fuzz/$$t.dict -artifact_prefix=$(BUILD)/fuzz/$$t- \
 			-print_final_stats=1 $(BUILD)/fuzz/corpus/$$t \
 			$(call fuzz_seeds_sh,$$t) >$(BUILD)/fuzz/$$t.log 2>&1 || \
@@ -182,10 +182,10 @@ fuzz: fuzzers $(BUILD)/fuzz/seeds/replay $(BUILD)/fuzz/seeds/config
 # Source coverage of each target over its seeds and the corpus `make fuzz`
 # grew; prints the per-file table, and the lines of packet.c the raw-IP
 # target misses.  Reports in $(BUILD)/cov/NAME.txt.
-fuzz-coverage: $(FUZZERS:%=$(BUILD)/cov/fuzz_%) $(BUILD)/fuzz/seeds/replay $(BUILD)/fuzz/seeds/config
+fuzz-coverage: $(FUZZERS:%=$(BUILD)/cov/fuzz_%) $(BUILD)/fuzz/seeds/config
 	@set -e; for t in $(FUZZERS); do \
 		mkdir -p $(BUILD)/fuzz/corpus/$$t; \
-		LLVM_PROFILE_FILE=$(BUILD)/cov/$$t.profraw $(BUILD)/cov/fuzz_$$t -runs=0 \
+		$(FUZZ_ENV) LLVM_PROFILE_FILE=$(BUILD)/cov/$$t.profraw $(BUILD)/cov/fuzz_$$t -runs=0 \
 			$(BUILD)/fuzz/corpus/$$t $(call fuzz_seeds_sh,$$t) >/dev/null 2>&1; \
 		$(LLVM_PROFDATA) merge -sparse -o $(BUILD)/cov/$$t.profdata $(BUILD)/cov/$$t.profraw; \
 		$(LLVM_COV) report $(BUILD)/cov/fuzz_$$t -instr-profile=$(BUILD)/cov/$$t.profdata \

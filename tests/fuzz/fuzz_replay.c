@@ -7,7 +7,9 @@
  * policy printed for every endpoint.
  *
  * The first input byte chooses: bit 0 set, a policy (the one below) and
- * its decisions; clear, endpoints only.  The rest is the file.  What must
+ * its decisions; bit 1 set, the port-pinning report (--report; bit 2:
+ * as JSON) instead of the lines; neither, endpoints only.  The rest is
+ * the file.  What must
  * hold: replay_file() returns one of its documented statuses and never
  * exits the process (the log functions are the harness's: a fatal one
  * aborts, so "out of memory" would be a finding; the others format their
@@ -28,6 +30,10 @@
 #include "flow.h"
 #include "log.h"
 #include "replay.h"
+#include "report.h"
+
+/* small enough that a fuzzed capture fills it */
+#define REPORT_ENTRIES 16
 
 static const char policy_text[] =
 	"servers = [ \"198.51.100.0/24\", \"2001:db8:2::/48\" ];\n"
@@ -116,17 +122,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct flow_config cfg;
+	struct report report;
+	bool with_report;
 	int rc;
 
 	if (size < 1)
 		return 0;
+	with_report = data[0] & 2;
 	write_file(data + 1, size - 1);
 	flow_config_defaults(&cfg);
 	cfg.max_flows = 8;
 	cfg.max_stream_bytes = 3000;
 	cfg.max_call_bytes = 1000;
-	rc = replay_file(path, &cfg, data[0] & 1 ? &policy : NULL, out);
+	if (with_report && !report_init(&report, REPORT_ENTRIES))
+		abort();
+	rc = replay_file(path, &cfg, data[0] & 1 ? &policy : NULL,
+			 with_report ? &report : NULL, out);
 	if (rc != REPLAY_OK && rc != REPLAY_DATA_ERRORS && rc != REPLAY_CANNOT_OPEN)
 		abort();
+	if (with_report) {
+		if (data[0] & 4)
+			report_print_json(&report, out);
+		else
+			report_print(&report, out);
+		report_release(&report);
+	}
 	return 0;
 }
