@@ -20,7 +20,7 @@
  *   0x18 MARK     its packet mark, 0..3
  *   0x20 IDLE     the clock jumps past the idle timeout before the packet
  *   0x40 EXPIRE   flow_table_expire() runs after the packet
- *   0x80 PREFIX   the IPv6 host prefix for host_key_of() is 48, not 64
+ *   0x80 PREFIX   the IPv6 host prefix for host_key_of() is 60, not 64
  *
  * Caps are small so that they are reached: 8 flows, 2000 bytes per stream
  * direction (no power of two), 1000 per joined call.  After every packet
@@ -137,7 +137,7 @@ static uint64_t read_helpers(const struct packet *p, uint8_t ctl)
 	struct host_key src, dst;
 	char text[64];
 
-	host_key_of(p->family, p->src, ctl & C_PREFIX ? 48 : 64, &src);
+	host_key_of(p->family, p->src, ctl & C_PREFIX ? 60 : 64, &src);
 	host_key_of(p->family, p->dst, 128 + (ctl & C_IFINDEX), &dst);
 	packet_addr_format(p->family, p->src, text, sizeof(text));
 	return (uint64_t)host_key_equal(&src, &dst) + (uint8_t)text[0] +
