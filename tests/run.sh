@@ -152,5 +152,5 @@ if [ "${RPCGATE_NS:-1}" != 0 ]; then
 	fi
 fi
 
-echo "$passed passed, $failed failed$([ $skipped -gt 0 ] && echo ", $skipped skipped")"
+echo "$passed passed, $failed failed, $skipped skipped"
 [ $failed -eq 0 ]

@@ -17,8 +17,8 @@
 
 Standard library only (no scapy): the vectors are classic pcap with
 Ethernet framing.  Deterministic; *.seed files the run does not produce
-are removed.  Inputs found by fuzzing that are kept as regressions are
-named regress-*, which this script leaves alone.
+are removed, except repro-*: inputs from fuzzing findings, kept as
+regressions (make_corpus.py, which shares write_corpus, keeps them too).
 """
 import gzip
 import os
@@ -180,22 +180,26 @@ def replay_seeds():
     return seeds
 
 
-def write(corpus, seeds):
-    out = os.path.join(HERE, corpus)
+def write_corpus(out, seeds, suffix):
+    """Writes {name: bytes} into the directory out, and removes the files
+    ending in suffix there that seeds does not name, except the inputs kept
+    from fuzzing findings (repro-*)."""
     os.makedirs(out, exist_ok=True)
     for old in sorted(os.listdir(out)):
-        if old.endswith(".seed") and old not in seeds:
+        if old.endswith(suffix) and old not in seeds and not old.startswith("repro-"):
             os.remove(os.path.join(out, old))
     for name, seed in sorted(seeds.items()):
         with open(os.path.join(out, name), "wb") as f:
             f.write(seed)
-    print(f"{len(seeds):3d} seeds in tests/fuzz/{corpus}/")
+        print(f"{len(seed):6d}  {name}")
+    print(f"{len(seeds)} seeds in {os.path.relpath(out)}")
 
 
 def main():
-    write("corpus-packets", packets_seeds())
-    write("corpus-dcerpc_cl", dcerpc_cl_seeds())
-    write("corpus-replay", replay_seeds())
+    for corpus, seeds in (("corpus-packets", packets_seeds()),
+                          ("corpus-dcerpc_cl", dcerpc_cl_seeds()),
+                          ("corpus-replay", replay_seeds())):
+        write_corpus(os.path.join(HERE, corpus), seeds, ".seed")
 
 
 if __name__ == "__main__":
