@@ -9,8 +9,9 @@
 #   $(BUILD)/asan/obj/   ASan+UBSan (CC, SANITIZE)  build/asan/rpcgated, unit tests
 #   $(BUILD)/fuzz/obj/   libFuzzer  (clang)         build/fuzz/fuzz_*
 #   $(BUILD)/cov/obj/    clang source coverage      make fuzz-coverage
-# CFLAGS, CPPFLAGS and LDFLAGS given on the command line or in the
-# environment are added to every compile and every link.
+# CPPFLAGS and LDFLAGS given on the command line or in the environment go
+# into every compile and every link, CFLAGS into every $(CC) one (the clang
+# fuzz and coverage builds keep their own optimisation flags).
 
 PKGS      := libpcap zlib libconfig libmnl libnftnl libnetfilter_queue \
              libnetfilter_conntrack libsystemd
