@@ -400,6 +400,7 @@ static void apply_flow_limits(struct flow_config *fc,
 {
 	fc->max_flows = cfg->max_flows;
 	fc->max_stream_bytes = cfg->max_buffer_bytes;
+	fc->max_held_segments = cfg->max_held_segments;
 	fc->max_call_bytes = cfg->max_call_bytes;
 	fc->idle_timeout_us = (uint64_t)cfg->flow_idle_timeout * 1000000;
 	fc->n_epm_ports = 0;
