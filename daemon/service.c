@@ -539,7 +539,8 @@ static bool setup(struct service *s)
 	s->flows_lost = (struct flow_refusals){
 		.counter = &s->flows.stats.flows_desync,
 		.what = "no longer followed: a TCP gap that cannot be filled, "
-			"more than max_buffer_bytes waiting, or not DCE/RPC",
+			"more than max_buffer_bytes or max_held_segments "
+			"waiting, or not DCE/RPC",
 	};
 	flow_config_defaults(&fc);
 	apply_flow_limits(&fc, s->cfg);

@@ -51,7 +51,7 @@ void tcp_stream_init(struct tcp_stream *s, size_t max_bytes, size_t max_held)
 {
 	memset(s, 0, sizeof(*s));
 	s->max_bytes = max_bytes;
-	s->max_held = max_held;
+	s->max_held = max_held > UINT32_MAX ? UINT32_MAX : (uint32_t)max_held;
 }
 
 static void drop_buffers(struct tcp_stream *s)

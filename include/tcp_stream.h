@@ -31,15 +31,15 @@ struct tcp_stream {
 	enum tcp_stream_state state;
 	uint32_t next_seq;	/* next byte the consumer has not seen */
 	size_t max_bytes;	/* cap on pending_cap + held_cost */
-	size_t max_held;	/* cap on held_runs */
 	uint8_t *pending;	/* in order, not yet consumed */
 	size_t pending_len;
 	size_t pending_cap;
 	/* out of order: runs sorted by seq, disjoint */
 	struct tcp_held_segment *held, *held_tail;
 	size_t held_bytes;
-	size_t held_runs;
 	size_t held_cost;	/* what the held blocks' allocations take */
+	uint32_t held_runs;
+	uint32_t max_held;	/* cap on held_runs */
 	bool fin_seen;
 	uint32_t fin_seq;
 };
