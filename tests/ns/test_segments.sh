@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Issue 7's held-segment attack, live: on one real endpoint-mapper
 # connection a client sends 65,535 one-byte segments ahead of a one-byte gap
-# (tests/tools/ooo_segments, raw socket, in the server's window), ascending
-# then descending.  rpcgated's memory grows by less than 2 x max_buffer_bytes
+# (tests/tools/ooo_segments, raw socket), ascending and descending over
+# IPv4, ascending over IPv6.  rpcgated's memory grows by less than 2 x max_buffer_bytes
 # plus SLACK_KB, another client's lookup meanwhile connects on its first SYN,
 # and the daemon lives.  How many segments got through, the RSS and CPU the
 # daemon spent are printed as "# " lines: figures, not verdicts.
@@ -36,23 +36,26 @@ gate_stat() {
 	grep 'statistics:' "$RG_DIR/rpcgated.log" | tail -n 1 |
 		grep -o "[0-9]* $1" | head -n 1 | cut -d' ' -f1
 }
-# one-byte segments from the client that reached the server (IPv4: 41 bytes)
+# one-byte segments from the client that reached the server
 arrived() {
-	in_server nft list counter inet rgtest one_byte | grep -o 'packets [0-9]*' | cut -d' ' -f2
+	in_server nft list counter inet rgtest "one_byte$1" | grep -o 'packets [0-9]*' | cut -d' ' -f2
 }
 
-epm_server_start server "$RG_DIR/epm" --addr "$RG_SERVER4" || { t_fail segments/epm-server; exit 1; }
-gate_start "servers = [ \"$RG_SERVER4\" ];
+epm_server_start server "$RG_DIR/epm" --addr "$RG_SERVER4" --addr "$RG_SERVER6" ||
+	{ t_fail segments/epm-server; exit 1; }
+gate_start "servers = [ \"$RG_SERVER4\", \"$RG_SERVER6\" ];
 interfaces = [ \"exchange\" ];
 max_buffer_bytes = $MAX_BUFFER;" || { t_fail segments/daemon-start "$(gate_log | tail -n 3)"; exit 1; }
 "$RG_BIN" --print-ruleset -c "$RG_DIR/rpcgate.conf" | in_router nft -f - ||
 	t_fail segments/ruleset "nft refused the printed ruleset"
 in_server nft -f - <<NFT || t_fail segments/counter "nft refused the server's counter"
 table inet rgtest {
-	counter one_byte { }
+	counter one_byte4 { }
+	counter one_byte6 { }
 	chain input {
 		type filter hook input priority filter; policy accept;
-		ip saddr $RG_CLIENT4 tcp dport 135 meta length 41 counter name one_byte
+		ip saddr $RG_CLIENT4 tcp dport 135 meta length 41 counter name one_byte4
+		ip6 saddr $RG_CLIENT6 tcp dport 135 meta length 61 counter name one_byte6
 	}
 }
 NFT
@@ -60,40 +63,42 @@ NFT
 # the daemon's steady state first: one lookup followed through
 t_check segments/warm-up first_try "$(map_and_connect client "$RG_SERVER4" EMSMDB)"
 
-for order in ascending descending; do
+for run in 4/ascending 4/descending 6/ascending; do
+	fam=${run%/*} order=${run#*/} name=segments$run
+	eval server=\$RG_SERVER$fam
 	flag=; [ $order = descending ] && flag=-d
 	rss0=$(vm_kb VmRSS) hwm0=$(vm_kb VmHWM) cpu0=$(cpu_ticks)
-	pkts0=$(gate_stat packets) desync0=$(gate_stat desynchronized) got0=$(arrived)
+	pkts0=$(gate_stat packets) desync0=$(gate_stat desynchronized) got0=$(arrived $fam)
 	# 64 segments every 2 ms: about 2 s of sending, so the lookup below
 	# overlaps it, and slow enough not to overrun the queue
-	ns_bg client "$TOOL" $flag -n $SEGMENTS -b 64 -g 2000 -t 6 "$RG_SERVER4" 135 >"$RG_DIR/ooo-$order" 2>&1
+	ns_bg client "$TOOL" $flag -n $SEGMENTS -b 64 -g 2000 -t 3 "$server" 135 >"$RG_DIR/ooo-$fam$order" 2>&1
 	tool=$RG_LAST_PID
 	sleep 0.2
-	out=$(map_and_connect client2 "$RG_SERVER4" EMSMDB)
-	t_check "segments/$order/other-client-first-syn" first_try "$out"
-	grep -q '"event": "sent"' "$RG_DIR/ooo-$order" && echo "# $order: the lookup ended after the last segment"
+	out=$(map_and_connect client2 "$server" EMSMDB)
+	t_check "$name/other-client-first-syn" first_try "$out"
+	grep -q '"event": "sent"' "$RG_DIR/ooo-$fam$order" && echo "# $run: the lookup ended after the last segment"
 	for ((i = 0; i < 1200; i++)); do
-		grep -q '"event": "sent"' "$RG_DIR/ooo-$order" && break
+		grep -q '"event": "sent"' "$RG_DIR/ooo-$fam$order" && break
 		kill -0 "$tool" 2>/dev/null || break
 		sleep 0.05
 	done
-	if ! grep -q '"event": "sent"' "$RG_DIR/ooo-$order"; then
-		t_fail "segments/$order/sent" "$(tail -n 2 "$RG_DIR/ooo-$order")"
+	if ! grep -q '"event": "sent"' "$RG_DIR/ooo-$fam$order"; then
+		t_fail "$name/sent" "$(tail -n 2 "$RG_DIR/ooo-$fam$order")"
 		ns_stop "$tool"
 		continue
 	fi
 	sleep 0.5	# the last queued segments
 	rss1=$(vm_kb VmRSS) hwm1=$(vm_kb VmHWM) cpu1=$(cpu_ticks)
-	pkts1=$(gate_stat packets) desync1=$(gate_stat desynchronized) got1=$(arrived)
-	echo "# $order: $SEGMENTS sent, $((got1 - got0)) reached the server" \
-		"(window $(json_get "$RG_DIR/ooo-$order" sent server_window) bytes)," \
+	pkts1=$(gate_stat packets) desync1=$(gate_stat desynchronized) got1=$(arrived $fam)
+	echo "# $run: $SEGMENTS sent, $((got1 - got0)) reached the server" \
+		"(window $(json_get "$RG_DIR/ooo-$fam$order" sent server_window) bytes)," \
 		"rpcgated saw $((pkts1 - pkts0)) packets, desynchronized flows +$((desync1 - desync0))"
-	echo "# $order: rpcgated VmRSS ${rss0} -> ${rss1} kB (+$((rss1 - rss0)) kB)," \
+	echo "# $run: rpcgated VmRSS ${rss0} -> ${rss1} kB (+$((rss1 - rss0)) kB)," \
 		"VmHWM ${hwm0} -> ${hwm1} kB, CPU $(((cpu1 - cpu0) * 1000 / $(getconf CLK_TCK))) ms"
-	t_check "segments/$order/rss-bound" [ $((rss1 - rss0)) -lt $((2 * MAX_BUFFER / 1024 + SLACK_KB)) ]
-	t_check "segments/$order/peak-rss-bound" [ $((hwm1 - hwm0)) -lt $((2 * MAX_BUFFER / 1024 + SLACK_KB)) ]
-	t_check "segments/$order/most-reached-daemon" [ $((pkts1 - pkts0)) -gt $((SEGMENTS / 2)) ]
-	t_check "segments/$order/daemon-alive" kill -0 "$RG_GATE_PID"
+	t_check "$name/rss-bound" [ $((rss1 - rss0)) -lt $((2 * MAX_BUFFER / 1024 + SLACK_KB)) ]
+	t_check "$name/peak-rss-bound" [ $((hwm1 - hwm0)) -lt $((2 * MAX_BUFFER / 1024 + SLACK_KB)) ]
+	t_check "$name/most-reached-daemon" [ $((pkts1 - pkts0)) -gt $((SEGMENTS / 2)) ]
+	t_check "$name/daemon-alive" kill -0 "$RG_GATE_PID"
 	ns_stop "$tool"
 done
 
