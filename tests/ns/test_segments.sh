@@ -99,6 +99,12 @@ for run in 4/ascending 4/descending 6/ascending; do
 	t_check "$name/peak-rss-bound" [ $((hwm1 - hwm0)) -lt $((2 * MAX_BUFFER / 1024 + SLACK_KB)) ]
 	t_check "$name/most-reached-daemon" [ $((pkts1 - pkts0)) -gt $((SEGMENTS / 2)) ]
 	t_check "$name/daemon-alive" kill -0 "$RG_GATE_PID"
+	# descending, every byte is a run of its own: max_held_segments stops
+	# following the connection, counted and logged
+	if [ $order = descending ]; then
+		t_check "$name/desync-counted" [ $((desync1 - desync0)) -ge 1 ]
+		t_check "$name/desync-logged" grep -q "no longer followed: .*max_held_segments" "$RG_DIR/rpcgated.log"
+	fi
 	ns_stop "$tool"
 done
 
