@@ -10,6 +10,7 @@ void flow_config_defaults(struct flow_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->max_flows = 4096;
 	cfg->max_stream_bytes = 64 * 1024;
+	cfg->max_held_segments = 256;
 	cfg->max_call_bytes = 256 * 1024;
 	cfg->idle_timeout_us = 300ull * 1000000;
 	cfg->n_epm_ports = 2;
@@ -125,8 +126,10 @@ static void release_decoders(struct flow *f)
 static void reset_decoders(struct flow_table *t, struct flow *f)
 {
 	release_decoders(f);
-	tcp_stream_init(&f->stream[DCE_FROM_CLIENT], t->cfg.max_stream_bytes);
-	tcp_stream_init(&f->stream[DCE_FROM_SERVER], t->cfg.max_stream_bytes);
+	tcp_stream_init(&f->stream[DCE_FROM_CLIENT], t->cfg.max_stream_bytes,
+			t->cfg.max_held_segments);
+	tcp_stream_init(&f->stream[DCE_FROM_SERVER], t->cfg.max_stream_bytes,
+			t->cfg.max_held_segments);
 	dce_conn_init(&f->dce, t->cfg.max_call_bytes);
 	f->desync = false;
 }

@@ -400,6 +400,7 @@ static void apply_flow_limits(struct flow_config *fc,
 {
 	fc->max_flows = cfg->max_flows;
 	fc->max_stream_bytes = cfg->max_buffer_bytes;
+	fc->max_held_segments = cfg->max_held_segments;
 	fc->max_call_bytes = cfg->max_call_bytes;
 	fc->idle_timeout_us = (uint64_t)cfg->flow_idle_timeout * 1000000;
 	fc->n_epm_ports = 0;
@@ -538,7 +539,8 @@ static bool setup(struct service *s)
 	s->flows_lost = (struct flow_refusals){
 		.counter = &s->flows.stats.flows_desync,
 		.what = "no longer followed: a TCP gap that cannot be filled, "
-			"more than max_buffer_bytes waiting, or not DCE/RPC",
+			"more than max_buffer_bytes or max_held_segments "
+			"waiting, or not DCE/RPC",
 	};
 	flow_config_defaults(&fc);
 	apply_flow_limits(&fc, s->cfg);

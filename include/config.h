@@ -88,6 +88,7 @@ struct rpcgate_config {
 	uint32_t max_pinholes;
 	uint32_t max_flows;
 	uint32_t max_buffer_bytes;	/* per direction of a tracked flow */
+	uint32_t max_held_segments;	/* out-of-order runs, per direction */
 	uint32_t max_call_bytes;	/* one fragmented call, joined */
 	uint32_t flow_idle_timeout;	/* seconds */
 	/* the IPv6 prefix that counts as one host for fairness (host_key) */

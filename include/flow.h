@@ -25,6 +25,7 @@
 struct flow_config {
 	size_t max_flows;		/* EPM connections tracked at once */
 	size_t max_stream_bytes;	/* per direction: waiting + out of order */
+	size_t max_held_segments;	/* per direction: out-of-order runs */
 	size_t max_call_bytes;		/* joined stub of one fragmented call */
 	uint64_t idle_timeout_us;
 	uint32_t hash_seed;
@@ -32,7 +33,10 @@ struct flow_config {
 	uint16_t epm_ports[FLOW_MAX_EPM_PORTS];
 };
 
-/* Defaults: 4096 flows, 64 KiB per direction, 256 KiB per call, 5 min idle. */
+/*
+ * Defaults: 4096 flows, 64 KiB and 256 out-of-order runs per direction,
+ * 256 KiB per call, 5 min idle.
+ */
 void flow_config_defaults(struct flow_config *cfg);
 /* Adds an EPM server port; false when the list is full. */
 bool flow_config_add_port(struct flow_config *cfg, uint16_t port);

@@ -252,7 +252,7 @@ static void check_flows(const struct harness *h)
 		for (int d = 0; d < 2; d++) {
 			const struct tcp_stream *s = &f->stream[d];
 
-			if (tcp_stream_buffered(s) > MAX_STREAM_BYTES)
+			if (tcp_stream_accounted(s) > MAX_STREAM_BYTES)
 				abort();
 			if (s->state == TCP_STREAM_DESYNC &&
 			    tcp_stream_buffered(s) != 0)
