@@ -149,6 +149,7 @@ void printconf(const struct rpcgate_config *cfg, FILE *out)
 	fprintf(out, "max_pinholes = %u;\n", cfg->max_pinholes);
 	fprintf(out, "max_flows = %u;\n", cfg->max_flows);
 	fprintf(out, "max_buffer_bytes = %u;\n", cfg->max_buffer_bytes);
+	fprintf(out, "max_held_segments = %u;\n", cfg->max_held_segments);
 	fprintf(out, "max_call_bytes = %u;\n", cfg->max_call_bytes);
 	fprintf(out, "flow_idle_timeout = %u;\n", cfg->flow_idle_timeout);
 	fprintf(out, "ipv6_host_prefix = %u;\n", cfg->ipv6_host_prefix);
