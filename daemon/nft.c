@@ -1406,6 +1406,26 @@ static void print_ports(FILE *out, const struct rpcgate_config *cfg)
 		fprintf(out, "%s%u", i ? ", " : "", cfg->epm_ports[i]);
 }
 
+/*
+ * "ip daddr { servers } meta l4proto { tcp, udp } th dport { EPM ports }
+ * ACTION" (saddr and sport for packets from the servers); false, and
+ * nothing printed, when the family has no servers.
+ */
+static bool print_epm_rule(FILE *out, const struct rpcgate_config *cfg,
+			   uint8_t af, bool from_server, const char *action)
+{
+	if (!print_prefixes(NULL, cfg, af, -1))
+		return false;
+	fprintf(out, "\t\t%s %s { ", af == AF_INET ? "ip" : "ip6",
+		from_server ? "saddr" : "daddr");
+	print_prefixes(out, cfg, af, -1);
+	fprintf(out, " } meta l4proto { tcp, udp } th %s { ",
+		from_server ? "sport" : "dport");
+	print_ports(out, cfg);
+	fprintf(out, " } %s\n", action);
+	return true;
+}
+
 /* A fixed-mode group's ports, open to every client. */
 static void print_fixed_ports(FILE *out, const struct rpcgate_config *cfg,
 			      size_t g)
@@ -1469,27 +1489,16 @@ void nft_print_ruleset(FILE *out, const struct rpcgate_config *cfg)
 	/* rpcgated's own rules drop these too, but only while it runs */
 	fprintf(out, "\tchain prerouting {\n"
 		     "\t\ttype filter hook prerouting priority raw; policy accept;\n");
-	for (size_t i = 0; i < 2; i++) {
-		if (!print_prefixes(NULL, cfg, af[i], -1))
-			continue;
-		fprintf(out, "\t\t%s saddr { ", ip[i]);
-		print_prefixes(out, cfg, af[i], -1);
-		fprintf(out, " } meta l4proto { tcp, udp } th sport { ");
-		print_ports(out, cfg);
-		fprintf(out, " } fib saddr . iif oif missing drop\n");
-	}
+	for (size_t i = 0; i < 2; i++)
+		print_epm_rule(out, cfg, af[i], true,
+			       "fib saddr . iif oif missing drop");
 	fprintf(out, "\t}\n");
 	fprintf(out, "\tchain forward {\n"
 		     "\t\ttype filter hook forward priority filter; policy drop;\n"
 		     "\t\tct state established,related accept\n");
 	for (size_t i = 0; i < 2; i++) {
-		if (!print_prefixes(NULL, cfg, af[i], -1))
+		if (!print_epm_rule(out, cfg, af[i], false, "accept"))
 			continue;
-		fprintf(out, "\t\t%s daddr { ", ip[i]);
-		print_prefixes(out, cfg, af[i], -1);
-		fprintf(out, " } meta l4proto { tcp, udp } th dport { ");
-		print_ports(out, cfg);
-		fprintf(out, " } accept\n");
 		if (sets)
 			fprintf(out,
 				"\t\tct state new %s saddr . %s daddr . meta l4proto . "

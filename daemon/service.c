@@ -62,9 +62,9 @@ struct flow_refusals {
 /*
  * Forged packets are logged once per source and FORGERY_LOG_INTERVAL_MS;
  * a source is the address, protocol and port the packet claims, the
- * interface it came in on and the sender's link address.  At most FORGERY_LOG_SOURCES sources
- * are logged per interval; packets of others are only counted, and the
- * next line says how many there were.
+ * interface it came in on and the sender's link address.  At most
+ * FORGERY_LOG_SOURCES sources are logged per interval; packets of others
+ * are only counted, and the next line says how many there were.
  */
 #define FORGERY_LOG_INTERVAL_MS 60000
 #define FORGERY_LOG_SOURCES 32

@@ -83,19 +83,11 @@ def answer_port(data):
 
 
 def recv_pdu(sock):
-    hdr = b""
-    while len(hdr) < 16:
-        chunk = sock.recv(16 - len(hdr))
-        if not chunk:
-            raise EOFError
-        hdr += chunk
-    body_len = struct.unpack_from("<H", hdr, 8)[0] - 16
-    body = b""
-    while len(body) < body_len:
-        chunk = sock.recv(body_len - len(body))
-        if not chunk:
-            raise EOFError
-        body += chunk
+    hdr = sock.recv(16, socket.MSG_WAITALL)
+    body_len = struct.unpack_from("<H", hdr, 8)[0] - 16 if len(hdr) == 16 else -1
+    body = sock.recv(body_len, socket.MSG_WAITALL) if body_len > 0 else b""
+    if body_len < 0 or len(body) < body_len:
+        raise EOFError
     return hdr + body
 
 
