@@ -88,6 +88,10 @@ interfaces = [ \"exchange\" ];" || { t_fail "forge$fam/daemon-start" "$(gate_log
 	epm_pid=$RG_EPM_PID
 	t_check "forge$fam/genuine-lookup-first-syn" first_try "$(map_and_connect client "$server" EMSMDB)"
 	t_check "forge$fam/no-forged-pinhole-ever" bash -c "! grep -Eq 'opened tcp .*:($TCP_FORGED|$UDP_FORGED|$MIDSTREAM_FORGED)\\b' <<<'$(gate_log)'"
+	# a. one segment, b. one datagram, c. two segments: four, counted
+	kill -USR1 "$RG_GATE_PID"
+	for ((i = 0; i < 20; i++)); do grep -q 'statistics:' <<<"$(gate_log)" && break; sleep 0.05; done
+	t_check "forge$fam/counted-in-statistics" grep -q ', 4 forged packets dropped;' <<<"$(gate_log)"
 	gate_stop
 	in_router nft delete table inet filter
 	ns_stop "$epm_pid"
