@@ -101,6 +101,7 @@ struct rpcgate_config {
 	enum nft_mode nft_mode;
 	char nft_table[CONFIG_NAME_MAX];	/* inet family */
 	uint32_t pinhole_mark;		/* ct mark bit for ruleset shape (b) */
+	uint32_t reverse_path_mark;	/* packet mark bit: a forged answer */
 	int log_verbose;		/* 0 decisions only, 1 debug */
 };
 
