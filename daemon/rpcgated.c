@@ -39,6 +39,7 @@ static _Noreturn void usage(void)
 		"           line per endpoint an endpoint mapper advertised, with\n"
 		"           the daemon's decision when a configuration is given\n"
 		"  -p PORT  also treat TCP PORT as an endpoint mapper in a replay\n"
+		"           (besides the configuration's epm_ports)\n"
 		"  --print-ruleset  print a ruleset for a forward-policy-drop\n"
 		"           router that works with this configuration\n"
 		"  -v       more detail in the log\n"
@@ -72,12 +73,12 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct rpcgate_config cfg;
-	struct flow_config flows;
+	struct flow_config flows, extra_ports;
 	const char *config_path = NULL, *replay = NULL;
 	bool foreground = false, check_only = false, print_ruleset = false;
 	int verbose = 0, ch, rc;
 
-	flow_config_defaults(&flows);
+	extra_ports.n_epm_ports = 0;
 	log_init(true, 0);
 	while ((ch = getopt_long(argc, argv, "c:fhp:r:tvV", long_options,
 				 NULL)) != -1) {
@@ -89,7 +90,7 @@ int main(int argc, char **argv)
 			foreground = true;
 			break;
 		case 'p':
-			if (!flow_config_add_port(&flows, parse_port(optarg)))
+			if (!flow_config_add_port(&extra_ports, parse_port(optarg)))
 				fatalx("-p: at most %d endpoint-mapper ports",
 				       FLOW_MAX_EPM_PORTS);
 			break;
@@ -124,6 +125,15 @@ int main(int argc, char **argv)
 			path = CONFIG_DEFAULT_PATH;
 		if (path && (rc = load(path, &cfg)) != 0)
 			return rc;
+		/* what the daemon would follow, and the -p ports too */
+		flow_config_defaults(&flows);
+		if (path)
+			flow_config_from_policy(&flows, &cfg);
+		for (size_t i = 0; i < extra_ports.n_epm_ports; i++)
+			if (!flow_config_add_port(&flows, extra_ports.epm_ports[i]))
+				fatalx("-p: at most %d endpoint-mapper ports in "
+				       "all, with the configuration's",
+				       FLOW_MAX_EPM_PORTS);
 		return replay_file(replay, &flows, path ? &cfg : NULL, stdout);
 	}
 	if (!config_path)

@@ -69,7 +69,7 @@ struct service {
 	uint64_t watchdog_usec, last_watchdog_ms;
 	struct service_stats stats;
 	struct packet_decisions decisions;
-	struct flow_refusals flows_full, flows_lost;
+	struct flow_refusals flows_full, flows_client, flows_evicted, flows_lost;
 	bool running;
 };
 
@@ -296,6 +296,8 @@ static void on_packet(void *arg, uint32_t id, const uint8_t *data, size_t len)
 			settle_decisions(s);
 		}
 		log_flow_refusals(&s->flows_full, now);
+		log_flow_refusals(&s->flows_client, now);
+		log_flow_refusals(&s->flows_evicted, now);
 		log_flow_refusals(&s->flows_lost, now);
 	}
 	if (queue_accept(s->queue, id) < 0)
@@ -344,6 +346,8 @@ static void log_stats(const struct service *s)
 		 "%llu refused, %llu drift, %llu expired, %llu revoked, "
 		 "%zu open now; "
 		 "flows %zu tracked now, %llu total, %llu refused (max_flows), "
+		 "%llu refused (per client), %llu given way (max_flows), "
+		 "%llu half-open expired, "
 		 "%llu desynchronized; %llu nftables errors, %llu queue overruns",
 		 (unsigned long long)s->stats.packets,
 		 (unsigned long long)s->stats.answers,
@@ -354,6 +358,9 @@ static void log_stats(const struct service *s)
 		 (unsigned long long)s->stats.revoked, s->gate.n_pinholes,
 		 s->flows.n_flows, (unsigned long long)f->flows_tracked,
 		 (unsigned long long)f->flows_refused,
+		 (unsigned long long)f->flows_refused_client,
+		 (unsigned long long)f->flows_evicted,
+		 (unsigned long long)f->flows_halfopen_expired,
 		 (unsigned long long)f->flows_desync,
 		 (unsigned long long)s->stats.nft_errors,
 		 (unsigned long long)s->stats.queue_overruns);
@@ -392,21 +399,6 @@ static bool revoke_one(void *arg, struct gate_pinhole *p)
 	return true;
 }
 
-_Static_assert(FLOW_MAX_EPM_PORTS >= CONFIG_MAX_PORTS,
-	       "every configured endpoint-mapper port must reach the flow table");
-
-static void apply_flow_limits(struct flow_config *fc,
-			      const struct rpcgate_config *cfg)
-{
-	fc->max_flows = cfg->max_flows;
-	fc->max_stream_bytes = cfg->max_buffer_bytes;
-	fc->max_call_bytes = cfg->max_call_bytes;
-	fc->idle_timeout_us = (uint64_t)cfg->flow_idle_timeout * 1000000;
-	fc->n_epm_ports = 0;
-	for (size_t i = 0; i < cfg->n_epm_ports; i++)
-		flow_config_add_port(fc, cfg->epm_ports[i]);
-}
-
 static void log_config_errors(char *text)
 {
 	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
@@ -422,6 +414,7 @@ static void reload(struct service *s)
 {
 	struct rpcgate_config *next = malloc(sizeof(*next)), *previous = s->cfg;
 	struct revocation r = { .s = s };
+	struct flow_config fc = s->flows.cfg;
 	char *errors = NULL, err[256];
 	size_t errors_len = 0;
 	FILE *report = open_memstream(&errors, &errors_len);
@@ -463,7 +456,10 @@ static void reload(struct service *s)
 	}
 	s->cfg = next;
 	s->gate.cfg = next;
-	apply_flow_limits(&s->flows.cfg, next);
+	flow_config_from_policy(&fc, next);
+	if (!flow_table_configure(&s->flows, &fc))
+		log_warnx("reload: out of memory for max_flows = %u; keeping "
+			  "the running flow limits", next->max_flows);
 	log_set_verbose(next->log_verbose);
 	gate_visit(&s->gate, revoke_one, &r);
 	if (r.batch && nft_batch_commit(r.batch, err, sizeof(err)) != 0)
@@ -533,7 +529,19 @@ static bool setup(struct service *s)
 
 	s->flows_full = (struct flow_refusals){
 		.counter = &s->flows.stats.flows_refused,
-		.what = "not followed: max_flows reached",
+		.what = "not followed: max_flows reached, and the client's "
+			"host holds the most",
+	};
+	s->flows_client = (struct flow_refusals){
+		.counter = &s->flows.stats.flows_refused_client,
+		.what = "not followed: the client address has "
+			"max_flows_per_client connections or "
+			"max_udp_flows_per_client conversations",
+	};
+	s->flows_evicted = (struct flow_refusals){
+		.counter = &s->flows.stats.flows_evicted,
+		.what = "no longer followed: max_flows reached, and the host "
+			"holding the most gave way",
 	};
 	s->flows_lost = (struct flow_refusals){
 		.counter = &s->flows.stats.flows_desync,
@@ -541,7 +549,7 @@ static bool setup(struct service *s)
 			"more than max_buffer_bytes waiting, or not DCE/RPC",
 	};
 	flow_config_defaults(&fc);
-	apply_flow_limits(&fc, s->cfg);
+	flow_config_from_policy(&fc, s->cfg);
 	if (getentropy(&fc.hash_seed, sizeof(fc.hash_seed)) < 0)
 		fc.hash_seed = (uint32_t)now_ms();
 	if (!flow_table_init(&s->flows, &fc) || !gate_init(&s->gate, s->cfg)) {
