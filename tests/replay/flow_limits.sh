@@ -29,6 +29,24 @@ decisions() {
 import json, sys
 print(" ".join(str(e["port"]) + ":" + e["reason_code"] for e in map(json.loads, sys.stdin)))'
 }
+# move_client_port IN OUT TCP|UDP OLD NEW: IN's conversation from another
+# client port
+move_client_port() {
+	/usr/bin/python3 - "$@" <<'PY'
+import sys
+from scapy.all import rdpcap, wrpcap, IP, TCP, UDP
+src, out, proto, old, new = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+layer = TCP if proto == "TCP" else UDP
+frames = rdpcap(src)
+for f in frames:
+    for field in ("sport", "dport"):
+        if getattr(f[layer], field) == old:
+            setattr(f[layer], field, new)
+    del f[layer].chksum
+    del f[IP].chksum
+wrpcap(out, frames)
+PY
+}
 # frames CAPTURE: how many
 frames() { capinfos -Mc "$1" | awk '/Number of packets/ { print $NF }'; }
 
@@ -54,18 +72,7 @@ check max-flows/refusal-counted grep -Eq " [1-9][0-9]* refused \(table full\)" <
 
 # max_flows_per_client: the same client twice at once (a copy of the
 # baseline from client port 49701); per-client 1 follows one of them.
-/usr/bin/python3 - "$vec/le_map.pcap" "$work/port49701.pcap" <<'PY'
-import sys
-from scapy.all import rdpcap, wrpcap, TCP, IP
-frames = rdpcap(sys.argv[1])
-for f in frames:
-    for field in ("sport", "dport"):
-        if getattr(f[TCP], field) == 49700:
-            setattr(f[TCP], field, 49701)
-    del f[TCP].chksum
-    del f[IP].chksum
-wrpcap(sys.argv[2], frames)
-PY
+move_client_port $vec/le_map.pcap "$work/port49701.pcap" TCP 49700 49701
 mergecap -w "$work/same-client.pcap" $vec/le_map.pcap "$work/port49701.pcap"
 conf perclient1 "max_flows_per_client = 1;"
 check max-flows-per-client/two-by-default [ "$(lines defaults "$work/same-client.pcap")" -eq 2 ]
@@ -73,18 +80,7 @@ check max-flows-per-client/1-follows-one [ "$(lines perclient1 "$work/same-clien
 check max-flows-per-client/refusal-counted grep -Eq " [1-9][0-9]* refused \(per client\)" <<<"$(stats perclient1 "$work/same-client.pcap")"
 
 # max_udp_flows_per_client: the UDP vector and a copy from another port.
-/usr/bin/python3 - "$vec/udp_map.pcap" "$work/udp50001.pcap" <<'PY'
-import sys
-from scapy.all import rdpcap, wrpcap, UDP, IP
-frames = rdpcap(sys.argv[1])
-for f in frames:
-    for field in ("sport", "dport"):
-        if getattr(f[UDP], field) == 50000:
-            setattr(f[UDP], field, 50001)
-    del f[UDP].chksum
-    del f[IP].chksum
-wrpcap(sys.argv[2], frames)
-PY
+move_client_port $vec/udp_map.pcap "$work/udp50001.pcap" UDP 50000 50001
 mergecap -w "$work/same-client-udp.pcap" $vec/udp_map.pcap "$work/udp50001.pcap"
 conf udpperclient1 "max_udp_flows_per_client = 1;"
 check max-udp-flows-per-client/two-by-default [ "$(lines defaults "$work/same-client-udp.pcap")" -eq 2 ]
