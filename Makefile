@@ -19,7 +19,7 @@ DECODER   := daemon/uuid.c daemon/epm.c daemon/dcerpc.c daemon/dcerpc_cl.c \
              daemon/packet.c daemon/flow.c
 DAEMON    := $(DECODER) daemon/log.c daemon/config.c daemon/gate.c \
              daemon/nft.c daemon/queue.c daemon/conntrack.c daemon/service.c \
-             daemon/replay.c daemon/rpcgated.c
+             daemon/replay.c daemon/report.c daemon/printconf.c daemon/rpcgated.c
 HEADERS   := $(wildcard include/*.h)
 UNIT      := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 # C tools the tests and benchmarks drive (load generators, forgers): one
@@ -31,15 +31,16 @@ BUILD_DEPS := gcc make pkg-config libpcap-dev zlib1g-dev libconfig-dev \
               libmnl-dev libnftnl-dev libnetfilter-queue-dev \
               libnetfilter-conntrack-dev libsystemd-dev
 TEST_DEPS  := python3 tshark python3-impacket python3-scapy iproute2 nftables \
-              ethtool samba samba-common-bin smbclient
+              ethtool samba samba-common-bin smbclient \
+              mandoc
 FUZZ_DEPS  := clang libclang-rt-14-dev
 
-.PHONY: all clean deps check unit tools fuzz bench demo install
+.PHONY: all clean deps check unit tools fuzz bench demo install uninstall
 all: $(BUILD)/rpcgated
 
 $(BUILD)/rpcgated: $(DAEMON) $(HEADERS)
 	@mkdir -p $(@D)
-	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -o $@ $(DAEMON) $(LDLIBS)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $(DAEMON) $(LDLIBS)
 
 # A unit test #includes its module's .c, so that module is left out here.
 UNIT_LINK := $(DECODER) daemon/config.c daemon/gate.c
@@ -91,14 +92,33 @@ demo:
 	$(MAKE) all
 	scripts/demo.sh $(BUILD)
 
-# An existing configuration is never overwritten.
+# An existing configuration is never overwritten.  The unit names the
+# binary under PREFIX.  INSTALL_STRIP= keeps symbols (debian/rules does, so
+# that dh_strip makes the debug package).
 PREFIX ?= /usr
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/rpcgate
+UNITDIR ?= /lib/systemd/system
+INSTALL_STRIP ?= -s
 install: all
-	install -D -m 0755 $(BUILD)/rpcgated $(DESTDIR)$(PREFIX)/sbin/rpcgated
-	install -D -m 0644 systemd/rpcgate.service \
-		$(DESTDIR)/lib/systemd/system/rpcgate.service
+	install -D -m 0755 $(INSTALL_STRIP) $(BUILD)/rpcgated $(DESTDIR)$(SBINDIR)/rpcgated
+	install -d $(DESTDIR)$(UNITDIR)
+	sed -e 's|/usr/sbin/|$(SBINDIR)/|g' -e 's|/usr/share/doc/rpcgate/|$(DOCDIR)/|g' \
+		systemd/rpcgate.service >$(DESTDIR)$(UNITDIR)/rpcgate.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/rpcgate.service
+	install -D -m 0644 man/rpcgated.8 $(DESTDIR)$(MANDIR)/man8/rpcgated.8
+	install -D -m 0644 man/rpcgate.conf.5 $(DESTDIR)$(MANDIR)/man5/rpcgate.conf.5
+	install -D -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
 	test -e $(DESTDIR)/etc/rpcgate/rpcgate.conf || \
 		install -D -m 0644 conf/rpcgate.conf $(DESTDIR)/etc/rpcgate/rpcgate.conf
+
+# The configuration stays: it is the administrator's.
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/rpcgated $(DESTDIR)$(UNITDIR)/rpcgate.service \
+		$(DESTDIR)$(MANDIR)/man8/rpcgated.8 \
+		$(DESTDIR)$(MANDIR)/man5/rpcgate.conf.5 $(DESTDIR)$(DOCDIR)/README.md
+	-rmdir $(DESTDIR)$(DOCDIR)
 
 clean:
 	rm -rf $(BUILD)
