@@ -29,6 +29,7 @@
 #define CAP_MAX 1048576		/* pinholes and flows */
 #define BYTES_MIN 4096
 #define BYTES_MAX (16 * 1024 * 1024)
+#define HELD_SEGMENTS_MAX 65536
 #define SECONDS_MAX 86400
 #define SUGGEST_MAX 2		/* edit distance of a did-you-mean */
 #define QUOTE_MAX 80		/* characters of a value quoted in a message */
@@ -240,6 +241,7 @@ void config_defaults(struct rpcgate_config *cfg)
 	cfg->max_flows_per_client = 256;
 	cfg->max_udp_flows_per_client = 256;
 	cfg->max_buffer_bytes = 65536;
+	cfg->max_held_segments = 256;
 	cfg->max_call_bytes = 262144;
 	cfg->flow_idle_timeout = 300;
 	cfg->flow_handshake_timeout = 5;
@@ -1216,6 +1218,9 @@ static const struct key keys[] = {
 	{ "max_buffer_bytes", "an integer number of bytes "
 	  RANGE(4096, 16777216), h_u32, BYTES_MIN, BYTES_MAX,
 	  U32(max_buffer_bytes), NULL },
+	{ "max_held_segments", "an integer number of segments "
+	  RANGE(1, 65536), h_u32, 1, HELD_SEGMENTS_MAX,
+	  U32(max_held_segments), NULL },
 	{ "max_call_bytes", "an integer number of bytes " RANGE(4096, 16777216),
 	  h_u32, BYTES_MIN, BYTES_MAX, U32(max_call_bytes), NULL },
 	{ "flow_idle_timeout", "an integer number of seconds (1-86400)",

@@ -13,6 +13,7 @@ void flow_config_defaults(struct flow_config *cfg)
 	cfg->max_tcp_per_client = 256;
 	cfg->max_udp_per_client = 256;
 	cfg->max_stream_bytes = 64 * 1024;
+	cfg->max_held_segments = 256;
 	cfg->max_call_bytes = 256 * 1024;
 	cfg->idle_timeout_us = 300ull * 1000000;
 	cfg->handshake_timeout_us = 5ull * 1000000;
@@ -43,6 +44,7 @@ void flow_config_from_policy(struct flow_config *cfg,
 	cfg->max_tcp_per_client = policy->max_flows_per_client;
 	cfg->max_udp_per_client = policy->max_udp_flows_per_client;
 	cfg->max_stream_bytes = policy->max_buffer_bytes;
+	cfg->max_held_segments = policy->max_held_segments;
 	cfg->max_call_bytes = policy->max_call_bytes;
 	cfg->idle_timeout_us = (uint64_t)policy->flow_idle_timeout * 1000000;
 	cfg->handshake_timeout_us =
@@ -356,8 +358,10 @@ static void release_decoders(struct flow *f)
 static void reset_decoders(struct flow_table *t, struct flow *f)
 {
 	release_decoders(f);
-	tcp_stream_init(&f->stream[DCE_FROM_CLIENT], t->cfg.max_stream_bytes);
-	tcp_stream_init(&f->stream[DCE_FROM_SERVER], t->cfg.max_stream_bytes);
+	tcp_stream_init(&f->stream[DCE_FROM_CLIENT], t->cfg.max_stream_bytes,
+			t->cfg.max_held_segments);
+	tcp_stream_init(&f->stream[DCE_FROM_SERVER], t->cfg.max_stream_bytes,
+			t->cfg.max_held_segments);
 	dce_conn_init(&f->dce, t->cfg.max_call_bytes);
 	f->desync = false;
 }

@@ -152,6 +152,7 @@ void printconf(const struct rpcgate_config *cfg, FILE *out)
 	fprintf(out, "max_udp_flows_per_client = %u;\n",
 		cfg->max_udp_flows_per_client);
 	fprintf(out, "max_buffer_bytes = %u;\n", cfg->max_buffer_bytes);
+	fprintf(out, "max_held_segments = %u;\n", cfg->max_held_segments);
 	fprintf(out, "max_call_bytes = %u;\n", cfg->max_call_bytes);
 	fprintf(out, "flow_idle_timeout = %u;\n", cfg->flow_idle_timeout);
 	fprintf(out, "flow_handshake_timeout = %u;\n", cfg->flow_handshake_timeout);

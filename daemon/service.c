@@ -51,6 +51,9 @@ struct packet_decisions {
 	uint8_t public_addr[16];
 };
 
+/* The kinds of conversations not followed, each logged on its own line. */
+enum { FLOWS_FULL, FLOWS_CLIENT, FLOWS_EVICTED, FLOWS_LOST, N_FLOW_LOGS };
+
 struct flow_refusals {
 	uint64_t *counter;
 	uint64_t logged;	/* counter value at the last line */
@@ -69,7 +72,7 @@ struct service {
 	uint64_t watchdog_usec, last_watchdog_ms;
 	struct service_stats stats;
 	struct packet_decisions decisions;
-	struct flow_refusals flows_full, flows_client, flows_evicted, flows_lost;
+	struct flow_refusals flow_logs[N_FLOW_LOGS];
 	bool running;
 };
 
@@ -295,10 +298,8 @@ static void on_packet(void *arg, uint32_t id, const uint8_t *data, size_t len)
 			s->stats.answers++;
 			settle_decisions(s);
 		}
-		log_flow_refusals(&s->flows_full, now);
-		log_flow_refusals(&s->flows_client, now);
-		log_flow_refusals(&s->flows_evicted, now);
-		log_flow_refusals(&s->flows_lost, now);
+		for (int k = 0; k < N_FLOW_LOGS; k++)
+			log_flow_refusals(&s->flow_logs[k], now);
 	}
 	if (queue_accept(s->queue, id) < 0)
 		log_warn("verdict for queued packet %u", id);
@@ -517,6 +518,33 @@ static int add_fd(struct service *s, int fd)
 	return epoll_ctl(s->epoll, EPOLL_CTL_ADD, fd, &ev);
 }
 
+static const char *const flow_log_text[N_FLOW_LOGS] = {
+	[FLOWS_FULL] = "not followed: max_flows reached, and the client's "
+		       "host holds the most",
+	[FLOWS_CLIENT] = "not followed: the client address has "
+			 "max_flows_per_client connections or "
+			 "max_udp_flows_per_client conversations",
+	[FLOWS_EVICTED] = "no longer followed: max_flows reached, and the "
+			  "host holding the most gave way",
+	[FLOWS_LOST] = "no longer followed: a TCP gap that cannot be filled, "
+		       "more than max_buffer_bytes or max_held_segments "
+		       "waiting, or not DCE/RPC",
+};
+
+static uint64_t *flow_log_counter(struct flow_stats *st, int kind)
+{
+	switch (kind) {
+	case FLOWS_FULL:
+		return &st->flows_refused;
+	case FLOWS_CLIENT:
+		return &st->flows_refused_client;
+	case FLOWS_EVICTED:
+		return &st->flows_evicted;
+	default:
+		return &st->flows_desync;
+	}
+}
+
 static bool setup(struct service *s)
 {
 	struct flow_config fc;
@@ -527,27 +555,11 @@ static bool setup(struct service *s)
 	sigset_t mask;
 	char err[256];
 
-	s->flows_full = (struct flow_refusals){
-		.counter = &s->flows.stats.flows_refused,
-		.what = "not followed: max_flows reached, and the client's "
-			"host holds the most",
-	};
-	s->flows_client = (struct flow_refusals){
-		.counter = &s->flows.stats.flows_refused_client,
-		.what = "not followed: the client address has "
-			"max_flows_per_client connections or "
-			"max_udp_flows_per_client conversations",
-	};
-	s->flows_evicted = (struct flow_refusals){
-		.counter = &s->flows.stats.flows_evicted,
-		.what = "no longer followed: max_flows reached, and the host "
-			"holding the most gave way",
-	};
-	s->flows_lost = (struct flow_refusals){
-		.counter = &s->flows.stats.flows_desync,
-		.what = "no longer followed: a TCP gap that cannot be filled, "
-			"more than max_buffer_bytes waiting, or not DCE/RPC",
-	};
+	for (int k = 0; k < N_FLOW_LOGS; k++)
+		s->flow_logs[k] = (struct flow_refusals){
+			.counter = flow_log_counter(&s->flows.stats, k),
+			.what = flow_log_text[k],
+		};
 	flow_config_defaults(&fc);
 	flow_config_from_policy(&fc, s->cfg);
 	if (getentropy(&fc.hash_seed, sizeof(fc.hash_seed)) < 0)

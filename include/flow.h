@@ -36,6 +36,7 @@ struct flow_config {
 	size_t max_tcp_per_client;	/* followed connections of one address */
 	size_t max_udp_per_client;	/* UDP conversations of one address */
 	size_t max_stream_bytes;	/* per direction: waiting + out of order */
+	size_t max_held_segments;	/* per direction: out-of-order runs */
 	size_t max_call_bytes;		/* joined stub of one fragmented call */
 	uint64_t idle_timeout_us;
 	uint64_t handshake_timeout_us;	/* half-open; at most idle_timeout_us */
@@ -46,8 +47,9 @@ struct flow_config {
 };
 
 /*
- * Defaults: 4096 flows, 256 per client address and protocol, 64 KiB per
- * direction, 256 KiB per call, 5 min idle, 5 s half-open, IPv6 hosts /64.
+ * Defaults: 4096 flows, 256 per client address and protocol, 64 KiB and
+ * 256 out-of-order runs per direction, 256 KiB per call, 5 min idle, 5 s
+ * half-open, IPv6 hosts /64.
  */
 void flow_config_defaults(struct flow_config *cfg);
 /* Adds an EPM server port; false when the list is full. */

@@ -248,7 +248,7 @@ static void check_flow(const struct flow *f, size_t *n_tcp, size_t *n_udp)
 	for (int d = 0; d < 2; d++) {
 		const struct tcp_stream *s = &f->stream[d];
 
-		if (tcp_stream_buffered(s) > MAX_STREAM_BYTES)
+		if (tcp_stream_accounted(s) > MAX_STREAM_BYTES)
 			abort();
 		if (s->state == TCP_STREAM_DESYNC &&
 		    tcp_stream_buffered(s) != 0)

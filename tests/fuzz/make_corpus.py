@@ -30,13 +30,16 @@ reverse order, overlapping retransmissions), and one from the fragmented
 vector whose joined stub outgrows the harness's per-call cap, so that the
 fuzzer starts with the reassembly paths covered.  Output is deterministic: rerunning
 rewrites the same files byte for byte; files named *.rec in the corpus
-directory that the run does not produce are removed.
+directory that the run does not produce are removed, except repro-*
+(inputs from fuzzing findings, kept as regressions).
 """
 import os
 import struct
 import sys
 
 from scapy.all import IP, IPv6, TCP, UDP, rdpcap
+
+from make_seeds import write_corpus
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -299,15 +302,7 @@ def main():
     seeds["derived-otrf-ept_map-reversed3.rec"] = reversed_chunks(segs, 3)
     seeds["derived-otrf-ept_map-overlap.rec"] = overlapping(segs)
 
-    os.makedirs(OUT, exist_ok=True)
-    for old in sorted(os.listdir(OUT)):
-        if old.endswith(".rec") and old not in seeds:
-            os.remove(os.path.join(OUT, old))
-    for name, seed in sorted(seeds.items()):
-        with open(os.path.join(OUT, name), "wb") as f:
-            f.write(seed)
-        print(f"{len(seed):6d}  {name}")
-    print(f"{len(seeds)} seeds in {os.path.relpath(OUT)}")
+    write_corpus(OUT, seeds, ".rec")
 
 
 if __name__ == "__main__":

@@ -250,6 +250,7 @@ static void test_defaults(void)
 	CHECK(cfg.max_pinholes == 65536);
 	CHECK(cfg.max_flows == 4096);
 	CHECK(cfg.max_buffer_bytes == 65536);
+	CHECK(cfg.max_held_segments == 256);
 	CHECK(cfg.max_call_bytes == 262144);
 	CHECK(cfg.flow_idle_timeout == 300);
 	CHECK(cfg.on_failure == ON_FAILURE_OPEN);
@@ -324,6 +325,7 @@ static void test_load_every_key(void)
 		   "max_flows_per_client = 10;\n"
 		   "max_udp_flows_per_client = 3;\n"
 		   "max_buffer_bytes = 4096;\n"
+		   "max_held_segments = 65536;\n"
 		   "max_call_bytes = 16777216;\n"
 		   "flow_idle_timeout = 86400;\n"
 		   "flow_handshake_timeout = 2;\n"
@@ -375,6 +377,7 @@ static void test_load_every_key(void)
 	want.max_flows_per_client = 10;
 	want.max_udp_flows_per_client = 3;
 	want.max_buffer_bytes = 4096;
+	want.max_held_segments = 65536;
 	want.max_call_bytes = 16777216;
 	want.flow_idle_timeout = 86400;
 	want.flow_handshake_timeout = 2;
