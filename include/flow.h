@@ -83,7 +83,7 @@ struct flow_links {
 struct flow_holder {
 	struct host_key key;
 	struct flow_holder *hash_next;
-	size_t n_flows[2];		/* by holder_proto: TCP, UDP */
+	size_t n_flows[2];		/* [0] TCP, [1] UDP */
 	/* hosts only: in the table's list of hosts holding as many */
 	struct flow_holder *fewer, *more;
 	struct flow_list halfopen, established;
