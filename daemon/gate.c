@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include "gate.h"
+#include "report.h"
 
 #define BUCKETS 4096
 
@@ -401,30 +402,9 @@ static const struct {
 	[GATE_DRIFT] = { "drift", "not one of the fixed ports (drift)" },
 };
 
-/* Where Exchange keeps the port of each interface it lets you pin. */
-static const struct uuid_text_map registry_values[] = {
-	{ "a4f1db00-ca47-1067-b31f-00dd010662da",
-	  "Exchange 2010: HKLM\\SYSTEM\\CurrentControlSet\\Services\\MSExchangeRPC"
-	  "\\ParametersSystem\\TCP/IP Port; Exchange 2000/2003: "
-	  "...\\Services\\MSExchangeIS\\ParametersSystem\\TCP/IP Port" },
-	{ "5261574a-4572-206e-b268-6b199213b4e4",
-	  "Exchange 2010: HKLM\\SYSTEM\\CurrentControlSet\\Services\\MSExchangeRPC"
-	  "\\ParametersSystem\\TCP/IP Port" },
-	{ "f5cc5a18-4264-101a-8c59-08002b2f8426",
-	  "Exchange 2010: HKLM\\SYSTEM\\CurrentControlSet\\Services\\MSExchangeAB"
-	  "\\Parameters\\RpcTcpPort; Exchange 2000/2003: "
-	  "...\\Services\\MSExchangeSA\\Parameters\\TCP/IP NSPI Port" },
-	{ "1544f5e0-613c-11d1-93df-00c04fd7bd09",
-	  "Exchange 2010: HKLM\\SYSTEM\\CurrentControlSet\\Services\\MSExchangeAB"
-	  "\\Parameters\\RpcTcpPort; Exchange 2000/2003: "
-	  "...\\Services\\MSExchangeSA\\Parameters\\TCP/IP Port" },
-};
-
 const char *gate_registry_value(const struct uuid *iface)
 {
-	const char *value = uuid_map_find(
-		registry_values,
-		sizeof(registry_values) / sizeof(registry_values[0]), iface);
+	const char *value = report_registry_value(iface);
 
 	return value ? value : "the service's fixed-port setting";
 }
