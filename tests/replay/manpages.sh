@@ -13,13 +13,17 @@ if [ -z "$keys" ]; then
 	echo "FAIL manpages/config-keys-found: no keys read from daemon/config.c"
 	exit 0
 fi
+in_page() { # in_page PAGE LABEL REGEX: PASS when REGEX matches a line of man/PAGE
+	if grep -qE "$3" "man/$1"; then
+		echo "PASS manpages/$1/$2"
+	else
+		echo "FAIL manpages/$1/$2: not in man/$1"
+	fi
+}
+
 printed=$("$bin" -t -v -c tests/config/fixed-valid.conf 2>&1)
 for key in $keys; do
-	if grep -q "^\.It Ic $key\b" man/rpcgate.conf.5; then
-		echo "PASS manpages/rpcgate.conf.5/$key"
-	else
-		echo "FAIL manpages/rpcgate.conf.5/$key: not in man/rpcgate.conf.5"
-	fi
+	in_page rpcgate.conf.5 "$key" "^\.It Ic $key( |$)"
 	if grep -qE "^[[:space:]]*$key = " <<<"$printed"; then
 		echo "PASS manpages/printconf/$key"
 	else
@@ -30,20 +34,8 @@ done
 # short options from the getopt string, long ones from the option table
 shorts=$(grep -oE 'getopt_long\(argc, argv, "[^"]*"' daemon/rpcgated.c | sed 's/.*"\(.*\)"/\1/' | tr -d ':' | fold -w1)
 longs=$(grep -oE '^[[:space:]]*\{ "[a-z-]+", (no|required|optional)_argument' daemon/rpcgated.c | grep -oE '"[a-z-]+"' | tr -d '"')
-for opt in $shorts; do
-	if grep -qE "^\.It Fl $opt( |$)" man/rpcgated.8; then
-		echo "PASS manpages/rpcgated.8/-$opt"
-	else
-		echo "FAIL manpages/rpcgated.8/-$opt: not in man/rpcgated.8"
-	fi
-done
-for opt in $longs; do
-	if grep -qE "^\.It .*Fl \\\\-$opt( |$)" man/rpcgated.8; then
-		echo "PASS manpages/rpcgated.8/--$opt"
-	else
-		echo "FAIL manpages/rpcgated.8/--$opt: not in man/rpcgated.8"
-	fi
-done
+for opt in $shorts; do in_page rpcgated.8 "-$opt" "^\.It Fl $opt( |$)"; done
+for opt in $longs; do in_page rpcgated.8 "--$opt" "^\.It .*Fl \\\\-$opt( |$)"; done
 
 for page in man/*.[0-9]; do
 	if out=$(mandoc -T lint -W warning "$page" 2>&1) && [ -z "$out" ]; then
