@@ -129,6 +129,7 @@ static void reset_decoders(struct flow_table *t, struct flow *f)
 	tcp_stream_init(&f->stream[DCE_FROM_SERVER], t->cfg.max_stream_bytes);
 	dce_conn_init(&f->dce, t->cfg.max_call_bytes);
 	f->desync = false;
+	memset(&f->note, 0, sizeof(f->note));
 }
 
 static void destroy(struct flow_table *t, struct flow *f)
