@@ -32,7 +32,8 @@
 #
 # Knobs (environment):
 #   BENCH_ROUNDS=3 BENCH_SECONDS=5 BENCH_CONCURRENCY="1 8 64"
-#   BENCH_OVERLOAD=1024 BENCH_OVERLOAD_SECONDS=8 BENCH_CONFIGS="A B"
+#   BENCH_OVERLOAD=1024 BENCH_OVERLOAD_SECONDS=8 BENCH_CONFIGS="A B" (empty:
+#   no overload run, no lookups)
 #   BENCH_PINHOLES="0 100000 1000000" (empty: no data-plane part)
 #   BENCH_IDLE_SECONDS=10 BENCH_RESULTS=FILE (the markdown, also on stdout)
 #   BENCH_GATE_CONF="extra config lines for rpcgated"
@@ -45,9 +46,9 @@ export BUILD
 ROUNDS=${BENCH_ROUNDS:-3}
 RUN_SECONDS=${BENCH_SECONDS:-5}
 CONCURRENCY=${BENCH_CONCURRENCY:-"1 8 64"}
-OVERLOAD=${BENCH_OVERLOAD:-1024}
+OVERLOAD=${BENCH_OVERLOAD-1024}
 OVERLOAD_SECONDS=${BENCH_OVERLOAD_SECONDS:-8}
-CONFIGS=${BENCH_CONFIGS:-"A B"}
+CONFIGS=${BENCH_CONFIGS-"A B"}
 PINHOLE_COUNTS=${BENCH_PINHOLES-"0 100000 1000000"}
 IDLE_SECONDS=${BENCH_IDLE_SECONDS:-10}
 RESULTS=${BENCH_RESULTS:-$BUILD/bench/gateway-latest.md}
@@ -199,21 +200,24 @@ PY
 	t1=$(date +%s.%N)
 	echo "fill=$from-$to seconds=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", b - a}')" | tee -a "$RG_DIR/runs.txt" >&2
 }
+# the pinholes the data-plane client connects through, afresh: each
+# connection's `update @pinholes4` set them back to the set's timeout
 own_pinholes() {
 	local elems="" i
 	for ((i = 0; i < N_SOURCES; i++)); do
-		elems+="${elems:+, }192.0.2.$((100 + i)) . $RG_SERVER4 . tcp . $POOL_BASE timeout 30m"
+		elems+="${elems:+, }192.0.2.$((100 + i)) . $RG_SERVER4 . tcp . $POOL_BASE"
 	done
-	in_router nft add element inet rpcgate pinholes4 "{ $elems }"
+	in_router nft delete element inet rpcgate pinholes4 "{ $elems }" 2>/dev/null
+	in_router nft add element inet rpcgate pinholes4 "{ ${elems//$POOL_BASE/$POOL_BASE timeout 30m} }"
 }
 connect_rate() { # connect_rate N_FILLER
 	local out
+	own_pinholes
 	out=$(in_client "$LOAD" -s "$RG_SERVER4" -S "$SOURCES" -C $POOL_BASE -c 8 -d "$RUN_SECONDS")
 	echo "pinholes=$1 $out" | tee -a "$RG_DIR/runs.txt" >&2
 }
 if [ -n "$PINHOLE_COUNTS" ]; then
 	configure B || exit 1
-	own_pinholes
 	filled=0
 	for n in $PINHOLE_COUNTS; do
 		[ "$n" -gt "$filled" ] && fill_pinholes "$filled" "$n" && filled=$n
@@ -226,7 +230,6 @@ if [ -n "$PINHOLE_COUNTS" ]; then
 			idle_cpu 0
 			[ $pass = 1 ] && fill_pinholes 0 "$filled"
 		done
-		own_pinholes
 		connect_rate 0
 	fi
 	unconfigure B
