@@ -39,7 +39,7 @@
 #   BENCH_GATE_CONF="extra config lines for rpcgated"
 # Default run: about 5 minutes.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 ROOT=$PWD
 BUILD=${BUILD:-build}
 export BUILD
