@@ -10,6 +10,7 @@ void flow_config_defaults(struct flow_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->max_flows = 4096;
 	cfg->max_stream_bytes = 64 * 1024;
+	cfg->max_held_segments = 256;
 	cfg->max_call_bytes = 256 * 1024;
 	cfg->idle_timeout_us = 300ull * 1000000;
 	cfg->n_epm_ports = 2;
@@ -125,8 +126,10 @@ static void release_decoders(struct flow *f)
 static void reset_decoders(struct flow_table *t, struct flow *f)
 {
 	release_decoders(f);
-	tcp_stream_init(&f->stream[DCE_FROM_CLIENT], t->cfg.max_stream_bytes);
-	tcp_stream_init(&f->stream[DCE_FROM_SERVER], t->cfg.max_stream_bytes);
+	tcp_stream_init(&f->stream[DCE_FROM_CLIENT], t->cfg.max_stream_bytes,
+			t->cfg.max_held_segments);
+	tcp_stream_init(&f->stream[DCE_FROM_SERVER], t->cfg.max_stream_bytes,
+			t->cfg.max_held_segments);
 	dce_conn_init(&f->dce, t->cfg.max_call_bytes);
 	f->desync = false;
 	memset(&f->note, 0, sizeof(f->note));
@@ -256,6 +259,33 @@ static struct flow *lookup(struct flow_table *t, const struct packet *pkt,
 }
 
 /*
+ * A direction keeps the interface its first packet came in on: a packet
+ * of that direction from anywhere else is someone speaking for one of
+ * the peers.  Unknown (zero) interfaces are not checked.
+ */
+static bool ingress_holds(struct flow *f, enum dce_dir dir,
+			  const struct packet *pkt)
+{
+	struct flow_ingress *in = &f->ingress[dir];
+
+	if (pkt->in.ifindex == 0)
+		return true;
+	if (in->ifindex == 0) {
+		in->ifindex = pkt->in.ifindex;
+		in->phys_ifindex = pkt->in.phys_ifindex;
+		return true;
+	}
+	return in->ifindex == pkt->in.ifindex &&
+	       in->phys_ifindex == pkt->in.phys_ifindex;
+}
+
+static int forged(struct flow_table *t, enum flow_forgery why)
+{
+	t->stats.forged++;
+	return why;
+}
+
+/*
  * Whether a segment can open a stream whose SYN was not seen (a capture
  * or a daemon that started mid-connection): it must begin a PDU, or the
  * ncacn_http banner.
@@ -268,8 +298,13 @@ static bool starts_pdu(const struct packet *pkt)
 	       (pkt->payload_len >= 4 && memcmp(pkt->payload, "ncac", 4) == 0);
 }
 
+/*
+ * The packet's flow, found or created, or NULL when it is not followed;
+ * *refused when it belongs to a flow but came in on the wrong interface
+ * (the flow is then left as it was).
+ */
 static struct flow *flow_for(struct flow_table *t, const struct packet *pkt,
-			     uint64_t now_us, enum dce_dir *dir)
+			     uint64_t now_us, enum dce_dir *dir, bool *refused)
 {
 	bool syn_only = (pkt->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN;
 	struct flow *f = lookup(t, pkt, dir);
@@ -279,6 +314,10 @@ static struct flow *flow_for(struct flow_table *t, const struct packet *pkt,
 	if (f) {
 		struct tcp_stream *client = &f->stream[DCE_FROM_CLIENT];
 
+		if (!ingress_holds(f, *dir, pkt)) {
+			*refused = true;
+			return NULL;
+		}
 		/* a new connection on the same ports starts afresh */
 		if (syn_only && *dir == DCE_FROM_CLIENT &&
 		    client->state != TCP_STREAM_NEW &&
@@ -300,7 +339,10 @@ static struct flow *flow_for(struct flow_table *t, const struct packet *pkt,
 	k.client_port = from_client ? pkt->sport : pkt->dport;
 	k.server_port = from_client ? pkt->dport : pkt->sport;
 	*dir = from_client ? DCE_FROM_CLIENT : DCE_FROM_SERVER;
-	return create(t, &k, now_us);
+	f = create(t, &k, now_us);
+	if (f)
+		ingress_holds(f, *dir, pkt);	/* records it */
+	return f;
 }
 
 /*
@@ -315,6 +357,8 @@ static int udp_datagram(struct flow_table *t, const struct packet *pkt,
 
 	c->flow = lookup(t, pkt, &c->dir);
 	if (c->flow) {
+		if (!ingress_holds(c->flow, c->dir, pkt))
+			return forged(t, FLOW_FORGED_INGRESS);
 		touch(t, c->flow, now_us);
 	} else {
 		if (!is_epm_port(t, pkt->dport) || pkt->payload_len < DCE_CL_HDR_LEN ||
@@ -329,6 +373,7 @@ static int udp_datagram(struct flow_table *t, const struct packet *pkt,
 		c->flow = create(t, &k, now_us);
 		if (!c->flow)
 			return 0;
+		ingress_holds(c->flow, c->dir, pkt);	/* records it */
 	}
 	c->endpoints = dce_cl_input(c->flow->cl, c->dir, pkt->payload,
 				    pkt->payload_len, report_endpoint, c);
@@ -342,13 +387,18 @@ int flow_table_packet(struct flow_table *t, const struct packet *pkt,
 	struct consumer c = { .fn = fn, .arg = arg };
 	struct tcp_stream *own, *peer;
 	uint32_t seq = pkt->seq;
+	bool refused = false;
 
 	flow_table_expire(t, now_us);
+	if (t->cfg.reverse_path_mark && (pkt->in.mark & t->cfg.reverse_path_mark))
+		return forged(t, FLOW_FORGED_REVERSE_PATH);
 	if (pkt->proto == IPPROTO_UDP)
 		return udp_datagram(t, pkt, now_us, &c);
 	if (pkt->proto != IPPROTO_TCP)
 		return 0;
-	c.flow = flow_for(t, pkt, now_us, &c.dir);
+	c.flow = flow_for(t, pkt, now_us, &c.dir, &refused);
+	if (refused)
+		return forged(t, FLOW_FORGED_INGRESS);
 	if (!c.flow)
 		return 0;
 	if (pkt->tcp_flags & TCP_RST) {

@@ -25,14 +25,21 @@
 struct flow_config {
 	size_t max_flows;		/* EPM connections tracked at once */
 	size_t max_stream_bytes;	/* per direction: waiting + out of order */
+	size_t max_held_segments;	/* per direction: out-of-order runs */
 	size_t max_call_bytes;		/* joined stub of one fragmented call */
 	uint64_t idle_timeout_us;
 	uint32_t hash_seed;
+	/* the packet mark bit the kernel rules set on an answer that failed
+	 * the reverse-path check; 0: no such rules (replay) */
+	uint32_t reverse_path_mark;
 	size_t n_epm_ports;
 	uint16_t epm_ports[FLOW_MAX_EPM_PORTS];
 };
 
-/* Defaults: 4096 flows, 64 KiB per direction, 256 KiB per call, 5 min idle. */
+/*
+ * Defaults: 4096 flows, 64 KiB and 256 out-of-order runs per direction,
+ * 256 KiB per call, 5 min idle.
+ */
 void flow_config_defaults(struct flow_config *cfg);
 /* Adds an EPM server port; false when the list is full. */
 bool flow_config_add_port(struct flow_config *cfg, uint16_t port);
@@ -70,6 +77,11 @@ struct flow {
 	struct flow *older, *newer;	/* idle order */
 	uint64_t last_seen_us;
 	bool desync;
+	/* where each direction's first packet came in (by enum dce_dir);
+	 * zero: not seen yet, or not known (replay) */
+	struct flow_ingress {
+		uint32_t ifindex, phys_ifindex;
+	} ingress[2];
 	struct tcp_stream stream[2];	/* by enum dce_dir */
 	struct dce_conn dce;
 	struct dce_cl_conn *cl;		/* UDP flows only */
@@ -82,6 +94,7 @@ struct flow_stats {
 	uint64_t flows_desync;
 	uint64_t flows_expired;
 	uint64_t endpoints;
+	uint64_t forged;		/* packets refused: enum flow_forgery */
 };
 
 struct flow_table {
@@ -101,9 +114,22 @@ typedef void (*flow_endpoint_fn)(void *arg, struct flow *flow,
 bool flow_table_init(struct flow_table *t, const struct flow_config *cfg);
 void flow_table_release(struct flow_table *t);
 
+/* Why flow_table_packet refused a packet: the caller must drop it. */
+enum flow_forgery {
+	/* the kernel marked it (cfg.reverse_path_mark): from a server's
+	 * EPM port, but it came in where the route to the server does not
+	 * leave */
+	FLOW_FORGED_REVERSE_PATH = -1,
+	/* a direction of a followed conversation that came in on another
+	 * interface (or bridge port) than that direction's first packet */
+	FLOW_FORGED_INGRESS = -2,
+};
+
 /*
  * Follows one packet.  Endpoints of the EPM answers it completes go to fn;
- * returns how many there were.
+ * returns how many there were (0 or more), or a negative enum
+ * flow_forgery: the packet was not decoded and must be dropped.  A zero
+ * pkt->in.ifindex (replay) is not checked.
  */
 int flow_table_packet(struct flow_table *t, const struct packet *pkt,
 		      uint64_t now_us, flow_endpoint_fn fn, void *arg);

@@ -13,17 +13,26 @@ static struct {
 	struct got got;
 	int endpoints;
 	uint64_t now;
+	struct packet_ingress in[2];	/* by enum dce_dir: where it comes in */
+	int last;		/* what flow_table_packet returned last */
 	flow_endpoint_fn fn;	/* got_flow unless a test wants more */
 	struct bld b;		/* scratch */
 } net;
 
-static void net_open(void)
+#define LAN_IFINDEX 2
+#define WAN_IFINDEX 3
+#define REVERSE_PATH_MARK 0x00200000u
+
+/* A table whose packets carry no ingress (a replay), or, with
+ * reverse_path_mark, live ones. */
+static void net_open_with(uint32_t reverse_path_mark)
 {
 	struct flow_config cfg;
 
 	if (net.initialized)
 		flow_table_release(&net.t);
 	flow_config_defaults(&cfg);
+	cfg.reverse_path_mark = reverse_path_mark;
 	net.initialized = flow_table_init(&net.t, &cfg);
 	CHECK(net.initialized);
 	net.next[DCE_FROM_CLIENT] = 1000000;
@@ -32,6 +41,21 @@ static void net_open(void)
 	net.endpoints = 0;
 	net.now = 1;
 	net.fn = got_flow;
+	memset(net.in, 0, sizeof(net.in));
+	net.last = 0;
+}
+
+static void net_open(void)
+{
+	net_open_with(0);
+}
+
+/* The client behind LAN_IFINDEX, the server behind WAN_IFINDEX. */
+static void net_open_routed(void)
+{
+	net_open_with(REVERSE_PATH_MARK);
+	net.in[DCE_FROM_CLIENT].ifindex = LAN_IFINDEX;
+	net.in[DCE_FROM_SERVER].ifindex = WAN_IFINDEX;
 }
 
 /* A segment of dir at stream offset off from net.next[dir]; with ACK it
@@ -46,12 +70,14 @@ static void net_seg(enum dce_dir dir, uint8_t flags, size_t off,
 			    .seq = net.next[dir] + (uint32_t)off,
 			    .ack = flags & TCP_ACK ? net.next[!dir] : 0,
 			    .sport = port[dir], .dport = port[!dir],
-			    .payload = data, .payload_len = len };
+			    .payload = data, .payload_len = len,
+			    .in = net.in[dir] };
 
 	memcpy(p.src, addr[dir], 4);
 	memcpy(p.dst, addr[!dir], 4);
-	net.endpoints += flow_table_packet(&net.t, &p, net.now++, net.fn,
-					   &net.got);
+	net.last = flow_table_packet(&net.t, &p, net.now++, net.fn, &net.got);
+	if (net.last > 0)
+		net.endpoints += net.last;
 }
 
 /* The next segment of dir: sent, and the sequence moves past it. */
@@ -187,6 +213,114 @@ static void test_flow_frag_length_beyond_data_then_fin(void)
 	CHECK(net.t.n_flows == 0);
 }
 
+/*
+ * A client forges the server's answer and the router hairpins it: it
+ * comes in where the client's packets do.  Dropped, not decoded -- the
+ * genuine answer that follows still counts.
+ */
+static void test_flow_answer_from_the_client_side_refused(void)
+{
+	net_open_routed();
+	handshake();
+	converse_until_response();
+	net.in[DCE_FROM_SERVER].ifindex = LAN_IFINDEX;
+	net_send_b(DCE_FROM_SERVER, BLD_CAP);
+	CHECK(net.last == FLOW_FORGED_INGRESS);
+	expect(0);
+	CHECK(net.t.stats.forged == 1);
+	/* not consumed: the genuine copy of those bytes is new to the stream */
+	net.next[DCE_FROM_SERVER] -= (uint32_t)net.b.len;
+	net.in[DCE_FROM_SERVER].ifindex = WAN_IFINDEX;
+	net_send_b(DCE_FROM_SERVER, BLD_CAP);
+	CHECK(net.last == 1);
+	expect(1);
+}
+
+/* The client's side keeps its interface too: a request (or a fresh SYN)
+ * in its name from elsewhere is refused and changes nothing. */
+static void test_flow_client_side_from_elsewhere_refused(void)
+{
+	net_open_routed();
+	handshake();
+	net.in[DCE_FROM_CLIENT].ifindex = WAN_IFINDEX;
+	net_seg(DCE_FROM_CLIENT, TCP_SYN, 12345, NULL, 0);
+	CHECK(net.last == FLOW_FORGED_INGRESS);
+	CHECK(net.t.n_flows == 1);
+	CHECK(net.t.oldest->stream[DCE_FROM_CLIENT].state != TCP_STREAM_NEW);
+	bld_init(&net.b, false, false);
+	put_epm_bind(&net.b, 1);
+	net_send_b(DCE_FROM_CLIENT, BLD_CAP);
+	CHECK(net.last == FLOW_FORGED_INGRESS);
+	CHECK(net.t.stats.forged == 2);
+}
+
+/* A bridge port is part of where a packet came in. */
+static void test_flow_other_bridge_port_refused(void)
+{
+	net_open_routed();
+	net.in[DCE_FROM_CLIENT].phys_ifindex = 7;
+	handshake();
+	converse_until_response();
+	net.in[DCE_FROM_CLIENT].phys_ifindex = 8;
+	net_send(DCE_FROM_CLIENT, TCP_ACK, NULL, 0);
+	CHECK(net.last == FLOW_FORGED_INGRESS);
+	net.in[DCE_FROM_CLIENT].phys_ifindex = 7;
+	net_send(DCE_FROM_CLIENT, TCP_ACK, NULL, 0);
+	CHECK(net.last == 0);
+	net_send_b(DCE_FROM_SERVER, BLD_CAP);
+	expect(1);
+}
+
+/* An unknown interface (zero, as in a replay) is not checked. */
+static void test_flow_zero_ifindex_unchecked(void)
+{
+	net_open_routed();
+	handshake();
+	converse_until_response();
+	net.in[DCE_FROM_SERVER].ifindex = 0;
+	net_send_b(DCE_FROM_SERVER, BLD_CAP);
+	expect(1);
+	CHECK(net.t.stats.forged == 0);
+}
+
+/*
+ * The kernel's verdict: a packet from a server's EPM port that failed
+ * the reverse-path check carries reverse_path_mark.  Never decoded, never
+ * the start of a flow; without a configured mark (replay) a mark means
+ * nothing.
+ */
+static void test_flow_reverse_path_mark_refused(void)
+{
+	net_open_routed();
+	handshake();
+	converse_until_response();
+	net.in[DCE_FROM_SERVER].mark = REVERSE_PATH_MARK | 1;
+	net_send_b(DCE_FROM_SERVER, BLD_CAP);
+	CHECK(net.last == FLOW_FORGED_REVERSE_PATH);
+	expect(0);
+	CHECK(net.t.stats.forged == 1);
+	net.next[DCE_FROM_SERVER] -= (uint32_t)net.b.len;
+	net.in[DCE_FROM_SERVER].mark = 1;	/* another bit: someone else's */
+	net_send_b(DCE_FROM_SERVER, BLD_CAP);
+	expect(1);
+
+	/* picked up mid-stream: the marked side is never heard */
+	net_open_routed();
+	net.in[DCE_FROM_SERVER].mark = REVERSE_PATH_MARK;
+	converse_until_response();
+	net_send_b(DCE_FROM_SERVER, BLD_CAP);
+	CHECK(net.last == FLOW_FORGED_REVERSE_PATH);
+	CHECK(net.t.n_flows == 1);	/* the client's, picked up */
+
+	/* no mark configured */
+	net_open();
+	net.in[DCE_FROM_SERVER].mark = REVERSE_PATH_MARK;
+	handshake();
+	converse_until_response();
+	net_send_b(DCE_FROM_SERVER, BLD_CAP);
+	expect(1);
+}
+
 /* The flow's note as each answer found it; each answer then writes it. */
 static struct {
 	size_t n;
@@ -251,6 +385,11 @@ int main(void)
 	RUN(test_flow_ack_of_unseen_bytes_desyncs);
 	RUN(test_flow_response_carrying_ack_of_unseen_bytes);
 	RUN(test_flow_frag_length_beyond_data_then_fin);
+	RUN(test_flow_answer_from_the_client_side_refused);
+	RUN(test_flow_client_side_from_elsewhere_refused);
+	RUN(test_flow_other_bridge_port_refused);
+	RUN(test_flow_zero_ifindex_unchecked);
+	RUN(test_flow_reverse_path_mark_refused);
 	RUN(test_flow_note_lives_as_long_as_the_conversation);
 	if (net.initialized)
 		flow_table_release(&net.t);
