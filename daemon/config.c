@@ -238,10 +238,13 @@ void config_defaults(struct rpcgate_config *cfg)
 	cfg->max_pinholes_per_client = 64;
 	cfg->max_pinholes = 65536;
 	cfg->max_flows = 4096;
+	cfg->max_flows_per_client = 256;
+	cfg->max_udp_flows_per_client = 256;
 	cfg->max_buffer_bytes = 65536;
 	cfg->max_held_segments = 256;
 	cfg->max_call_bytes = 262144;
 	cfg->flow_idle_timeout = 300;
+	cfg->flow_handshake_timeout = 5;
 	cfg->ipv6_host_prefix = 64;
 	cfg->on_failure = ON_FAILURE_OPEN;
 	cfg->revoke_established = false;
@@ -1210,6 +1213,12 @@ static const struct key keys[] = {
 	  h_u32, 1, CAP_MAX, U32(max_pinholes), NULL },
 	{ "max_flows", "an integer number of flows " RANGE(1, 1048576),
 	  h_u32, 1, CAP_MAX, U32(max_flows), NULL },
+	{ "max_flows_per_client", "an integer number of connections "
+	  RANGE(1, 1048576), h_u32, 1, CAP_MAX, U32(max_flows_per_client),
+	  NULL },
+	{ "max_udp_flows_per_client", "an integer number of conversations "
+	  RANGE(1, 1048576), h_u32, 1, CAP_MAX,
+	  U32(max_udp_flows_per_client), NULL },
 	{ "max_buffer_bytes", "an integer number of bytes "
 	  RANGE(4096, 16777216), h_u32, BYTES_MIN, BYTES_MAX,
 	  U32(max_buffer_bytes), NULL },
@@ -1220,6 +1229,8 @@ static const struct key keys[] = {
 	  h_u32, BYTES_MIN, BYTES_MAX, U32(max_call_bytes), NULL },
 	{ "flow_idle_timeout", "an integer number of seconds (1-86400)",
 	  h_u32, 1, SECONDS_MAX, U32(flow_idle_timeout), NULL },
+	{ "flow_handshake_timeout", "an integer number of seconds (1-86400)",
+	  h_u32, 1, SECONDS_MAX, U32(flow_handshake_timeout), NULL },
 	{ "ipv6_host_prefix", "an IPv6 prefix length (32-128)", h_u32, 32,
 	  128, U32(ipv6_host_prefix), NULL },
 	{ "on_failure", "\"open\" or \"closed\"", h_on_failure, 0, 0, 0,

@@ -148,10 +148,14 @@ void printconf(const struct rpcgate_config *cfg, FILE *out)
 	fprintf(out, "max_pinholes_per_client = %u;\n", cfg->max_pinholes_per_client);
 	fprintf(out, "max_pinholes = %u;\n", cfg->max_pinholes);
 	fprintf(out, "max_flows = %u;\n", cfg->max_flows);
+	fprintf(out, "max_flows_per_client = %u;\n", cfg->max_flows_per_client);
+	fprintf(out, "max_udp_flows_per_client = %u;\n",
+		cfg->max_udp_flows_per_client);
 	fprintf(out, "max_buffer_bytes = %u;\n", cfg->max_buffer_bytes);
 	fprintf(out, "max_held_segments = %u;\n", cfg->max_held_segments);
 	fprintf(out, "max_call_bytes = %u;\n", cfg->max_call_bytes);
 	fprintf(out, "flow_idle_timeout = %u;\n", cfg->flow_idle_timeout);
+	fprintf(out, "flow_handshake_timeout = %u;\n", cfg->flow_handshake_timeout);
 	fprintf(out, "ipv6_host_prefix = %u;\n", cfg->ipv6_host_prefix);
 	fprintf(out, "on_failure = \"%s\";\n",
 		cfg->on_failure == ON_FAILURE_CLOSED ? "closed" : "open");

@@ -50,6 +50,9 @@ struct packet_decisions {
 	char client[INET6_ADDRSTRLEN], server[INET6_ADDRSTRLEN];
 };
 
+/* The kinds of conversations not followed, each logged on its own line. */
+enum { FLOWS_FULL, FLOWS_CLIENT, FLOWS_EVICTED, FLOWS_LOST, N_FLOW_LOGS };
+
 struct flow_refusals {
 	uint64_t *counter;
 	uint64_t logged;	/* counter value at the last line */
@@ -102,7 +105,7 @@ struct service {
 	uint64_t watchdog_usec, last_watchdog_ms;
 	struct service_stats stats;
 	struct packet_decisions decisions;
-	struct flow_refusals flows_full, flows_lost;
+	struct flow_refusals flow_logs[N_FLOW_LOGS];
 	struct forgery_log forgeries;
 	bool running;
 };
@@ -457,8 +460,8 @@ static void on_packet(void *arg, uint32_t id, const uint8_t *data, size_t len,
 			drop = true;
 			log_forgery(s, &pkt, (enum flow_forgery)endpoints, now);
 		}
-		log_flow_refusals(&s->flows_full, now);
-		log_flow_refusals(&s->flows_lost, now);
+		for (int k = 0; k < N_FLOW_LOGS; k++)
+			log_flow_refusals(&s->flow_logs[k], now);
 	}
 	if ((drop ? queue_drop(s->queue, id) : queue_accept(s->queue, id)) < 0)
 		log_warn("verdict for queued packet %u", id);
@@ -506,6 +509,8 @@ static void log_stats(const struct service *s)
 		 "%llu refused, %llu drift, %llu expired, %llu revoked, "
 		 "%zu open now; "
 		 "flows %zu tracked now, %llu total, %llu refused (max_flows), "
+		 "%llu refused (per client), %llu given way (max_flows), "
+		 "%llu half-open expired, "
 		 "%llu desynchronized, %llu forged packets dropped; "
 		 "%llu nftables errors, %llu queue overruns",
 		 (unsigned long long)s->stats.packets,
@@ -517,6 +522,9 @@ static void log_stats(const struct service *s)
 		 (unsigned long long)s->stats.revoked, s->gate.n_pinholes,
 		 s->flows.n_flows, (unsigned long long)f->flows_tracked,
 		 (unsigned long long)f->flows_refused,
+		 (unsigned long long)f->flows_refused_client,
+		 (unsigned long long)f->flows_evicted,
+		 (unsigned long long)f->flows_halfopen_expired,
 		 (unsigned long long)f->flows_desync,
 		 (unsigned long long)f->forged,
 		 (unsigned long long)s->stats.nft_errors,
@@ -557,23 +565,6 @@ static bool revoke_one(void *arg, struct gate_pinhole *p)
 	return true;
 }
 
-_Static_assert(FLOW_MAX_EPM_PORTS >= CONFIG_MAX_PORTS,
-	       "every configured endpoint-mapper port must reach the flow table");
-
-static void apply_flow_limits(struct flow_config *fc,
-			      const struct rpcgate_config *cfg)
-{
-	fc->max_flows = cfg->max_flows;
-	fc->max_stream_bytes = cfg->max_buffer_bytes;
-	fc->max_held_segments = cfg->max_held_segments;
-	fc->max_call_bytes = cfg->max_call_bytes;
-	fc->idle_timeout_us = (uint64_t)cfg->flow_idle_timeout * 1000000;
-	fc->reverse_path_mark = cfg->reverse_path_mark;
-	fc->n_epm_ports = 0;
-	for (size_t i = 0; i < cfg->n_epm_ports; i++)
-		flow_config_add_port(fc, cfg->epm_ports[i]);
-}
-
 static void log_config_errors(char *text)
 {
 	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
@@ -589,6 +580,7 @@ static void reload(struct service *s)
 {
 	struct rpcgate_config *next = malloc(sizeof(*next)), *previous = s->cfg;
 	struct revocation r = { .s = s };
+	struct flow_config fc = s->flows.cfg;
 	char *errors = NULL, err[256];
 	size_t errors_len = 0;
 	FILE *report = open_memstream(&errors, &errors_len);
@@ -630,7 +622,10 @@ static void reload(struct service *s)
 	}
 	s->cfg = next;
 	s->gate.cfg = next;
-	apply_flow_limits(&s->flows.cfg, next);
+	flow_config_from_policy(&fc, next);
+	if (!flow_table_configure(&s->flows, &fc))
+		log_warnx("reload: out of memory for max_flows = %u; keeping "
+			  "the running flow limits", next->max_flows);
 	log_set_verbose(next->log_verbose);
 	gate_visit(&s->gate, revoke_one, &r);
 	if (r.batch && nft_batch_commit(r.batch, err, sizeof(err)) != 0)
@@ -688,6 +683,33 @@ static int add_fd(struct service *s, int fd)
 	return epoll_ctl(s->epoll, EPOLL_CTL_ADD, fd, &ev);
 }
 
+static const char *const flow_log_text[N_FLOW_LOGS] = {
+	[FLOWS_FULL] = "not followed: max_flows reached, and the client's "
+		       "host holds the most",
+	[FLOWS_CLIENT] = "not followed: the client address has "
+			 "max_flows_per_client connections or "
+			 "max_udp_flows_per_client conversations",
+	[FLOWS_EVICTED] = "no longer followed: max_flows reached, and the "
+			  "host holding the most gave way",
+	[FLOWS_LOST] = "no longer followed: a TCP gap that cannot be filled, "
+		       "more than max_buffer_bytes or max_held_segments "
+		       "waiting, or not DCE/RPC",
+};
+
+static uint64_t *flow_log_counter(struct flow_stats *st, int kind)
+{
+	switch (kind) {
+	case FLOWS_FULL:
+		return &st->flows_refused;
+	case FLOWS_CLIENT:
+		return &st->flows_refused_client;
+	case FLOWS_EVICTED:
+		return &st->flows_evicted;
+	default:
+		return &st->flows_desync;
+	}
+}
+
 static bool setup(struct service *s)
 {
 	struct flow_config fc;
@@ -698,18 +720,13 @@ static bool setup(struct service *s)
 	sigset_t mask;
 	char err[256];
 
-	s->flows_full = (struct flow_refusals){
-		.counter = &s->flows.stats.flows_refused,
-		.what = "not followed: max_flows reached",
-	};
-	s->flows_lost = (struct flow_refusals){
-		.counter = &s->flows.stats.flows_desync,
-		.what = "no longer followed: a TCP gap that cannot be filled, "
-			"more than max_buffer_bytes or max_held_segments "
-			"waiting, or not DCE/RPC",
-	};
+	for (int k = 0; k < N_FLOW_LOGS; k++)
+		s->flow_logs[k] = (struct flow_refusals){
+			.counter = flow_log_counter(&s->flows.stats, k),
+			.what = flow_log_text[k],
+		};
 	flow_config_defaults(&fc);
-	apply_flow_limits(&fc, s->cfg);
+	flow_config_from_policy(&fc, s->cfg);
 	if (getentropy(&fc.hash_seed, sizeof(fc.hash_seed)) < 0)
 		fc.hash_seed = (uint32_t)now_ms();
 	if (!flow_table_init(&s->flows, &fc) || !gate_init(&s->gate, s->cfg)) {

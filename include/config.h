@@ -87,10 +87,13 @@ struct rpcgate_config {
 	uint32_t max_pinholes_per_client;
 	uint32_t max_pinholes;
 	uint32_t max_flows;
+	uint32_t max_flows_per_client;	/* followed connections of one address */
+	uint32_t max_udp_flows_per_client;	/* UDP conversations, likewise */
 	uint32_t max_buffer_bytes;	/* per direction of a tracked flow */
 	uint32_t max_held_segments;	/* out-of-order runs, per direction */
 	uint32_t max_call_bytes;	/* one fragmented call, joined */
 	uint32_t flow_idle_timeout;	/* seconds */
+	uint32_t flow_handshake_timeout;	/* seconds a flow may stay half-open */
 	/* the IPv6 prefix that counts as one host for fairness (host_key) */
 	uint32_t ipv6_host_prefix;
 

@@ -424,6 +424,7 @@ static void report_memory(struct scenario *s)
 	bind_ack_pdu(&bind_ack);
 	flow_config_defaults(&cfg);
 	cfg.max_flows = MEMORY_FLOWS;
+	cfg.max_tcp_per_client = MEMORY_FLOWS;	/* one client holds them all */
 	before = heap_in_use();
 	if (!flow_table_init(&idle, &cfg))
 		abort();

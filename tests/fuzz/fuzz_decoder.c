@@ -240,41 +240,48 @@ static void check_cl(const struct dce_cl_conn *c)
 }
 
 /* What must hold of every flow after every packet. */
-static void check_flows(const struct harness *h)
+static void check_flow(const struct flow *f, size_t *n_tcp, size_t *n_udp)
 {
-	size_t n = 0, n_tcp = 0, n_udp = 0;
+	const struct dce_conn *c = &f->dce;
 
-	for (const struct flow *f = h->table.oldest; f; f = f->newer) {
-		const struct dce_conn *c = &f->dce;
+	if (!is_the_pair(&f->key))
+		abort();
+	if (f->key.proto == IPPROTO_TCP && !f->cl) {
+		(*n_tcp)++;
+	} else if (f->key.proto == IPPROTO_UDP && f->cl) {
+		(*n_udp)++;
+		check_cl(f->cl);
+	} else {
+		abort();
+	}
+	for (int d = 0; d < 2; d++) {
+		const struct tcp_stream *s = &f->stream[d];
 
-		n++;
-		if (!is_the_pair(&f->key))
+		if (tcp_stream_accounted(s) > MAX_STREAM_BYTES)
 			abort();
-		if (f->key.proto == IPPROTO_TCP && !f->cl) {
-			n_tcp++;
-		} else if (f->key.proto == IPPROTO_UDP && f->cl) {
-			n_udp++;
-			check_cl(f->cl);
-		} else {
+		if (s->state == TCP_STREAM_DESYNC &&
+		    tcp_stream_buffered(s) != 0)
 			abort();
-		}
-		for (int d = 0; d < 2; d++) {
-			const struct tcp_stream *s = &f->stream[d];
-
-			if (tcp_stream_accounted(s) > MAX_STREAM_BYTES)
-				abort();
-			if (s->state == TCP_STREAM_DESYNC &&
-			    tcp_stream_buffered(s) != 0)
-				abort();
-			if (c->reassembly[d].len > MAX_CALL_BYTES)
-				abort();
-		}
-		if (c->n_calls > DCE_MAX_CALLS ||
-		    c->n_epm_ctx > DCE_MAX_CONTEXTS ||
-		    c->n_proposed > DCE_MAX_CONTEXTS)
+		if (c->reassembly[d].len > MAX_CALL_BYTES)
 			abort();
 	}
-	if (n != h->table.n_flows || n_tcp > 1 || n_udp > 1)
+	if (c->n_calls > DCE_MAX_CALLS ||
+	    c->n_epm_ctx > DCE_MAX_CONTEXTS ||
+	    c->n_proposed > DCE_MAX_CONTEXTS)
+		abort();
+}
+
+static void check_flows(const struct harness *h)
+{
+	const struct flow_list *lists[2] = { &h->table.halfopen,
+					     &h->table.established };
+	size_t n_tcp = 0, n_udp = 0;
+
+	for (int l = 0; l < 2; l++)
+		for (const struct flow *f = lists[l]->oldest; f;
+		     f = f->table_links.newer)
+			check_flow(f, &n_tcp, &n_udp);
+	if (n_tcp + n_udp != h->table.n_flows || n_tcp > 1 || n_udp > 1)
 		abort();
 }
 

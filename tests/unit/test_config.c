@@ -323,10 +323,14 @@ static void test_load_every_key(void)
 		   "max_pinholes_per_client = 8;\n"
 		   "max_pinholes = 1000;\n"
 		   "max_flows = 100L;\n"
+		   "max_flows_per_client = 10;\n"
+		   "max_udp_flows_per_client = 3;\n"
 		   "max_buffer_bytes = 4096;\n"
 		   "max_held_segments = 65536;\n"
 		   "max_call_bytes = 16777216;\n"
 		   "flow_idle_timeout = 86400;\n"
+		   "flow_handshake_timeout = 2;\n"
+		   "ipv6_host_prefix = 56;\n"
 		   "on_failure = \"closed\";\n"
 		   "revoke_established = true;\n"
 		   "queue_num = 0;\n"
@@ -372,10 +376,14 @@ static void test_load_every_key(void)
 	want.max_pinholes_per_client = 8;
 	want.max_pinholes = 1000;
 	want.max_flows = 100;
+	want.max_flows_per_client = 10;
+	want.max_udp_flows_per_client = 3;
 	want.max_buffer_bytes = 4096;
 	want.max_held_segments = 65536;
 	want.max_call_bytes = 16777216;
 	want.flow_idle_timeout = 86400;
+	want.flow_handshake_timeout = 2;
+	want.ipv6_host_prefix = 56;
 	want.on_failure = ON_FAILURE_CLOSED;
 	want.revoke_established = true;
 	want.queue_num = 0;
@@ -383,9 +391,7 @@ static void test_load_every_key(void)
 	strcpy(want.nft_table, "filter_2");
 	want.pinhole_mark = 0x80000000u;
 	want.reverse_path_mark = 0x40000000u;
-	want.ipv6_host_prefix = 64;	/* the default: not set above */
 	want.log_verbose = 1;
-	want.ipv6_host_prefix = 64;	/* the default: the text does not set it */
 	CHECK(memcmp(&cfg, &want, sizeof(cfg)) == 0);
 	CHECK(!allows(&cfg, EMSMDB));
 }
