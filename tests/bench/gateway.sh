@@ -100,6 +100,7 @@ pinhole_timeout = 30;
 max_pinholes = 1048576;
 max_pinholes_per_client = 1048576;
 max_flows = 16384;
+max_flows_per_client = 16384;
 ${BENCH_GATE_CONF:-}"
 
 gate_cpu_ns() { awk '{print $1}' "/proc/$RG_GATE_PID/schedstat" 2>/dev/null || echo 0; }
