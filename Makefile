@@ -204,6 +204,18 @@ $(BUILD)/bench_decoder: tests/bench/bench_decoder.c $(PURE:%=$(BUILD)/obj/%.o)
 bench: $(BUILD)/bench_decoder
 	$(BUILD)/bench_decoder
 
+# ---- bench-gateway (issue 8): lookups through the router, a static rule
+# against rpcgated, in the namespace lab (root).  A benchmark, never a
+# test.  Knobs: BENCH_ROUNDS, BENCH_SECONDS, ... (tests/bench/gateway.sh).
+.PHONY: bench-gateway
+BENCH_GATEWAY_TOOLS := $(BUILD)/bench/epm_load $(BUILD)/bench/epm_serve
+$(BUILD)/bench/%: tests/bench/%.c tests/bench/epm_wire.h
+	@mkdir -p $(@D)
+	$(CC) $(WARN) -O2 -g -o $@ $<
+
+bench-gateway: all $(BENCH_GATEWAY_TOOLS)
+	BUILD=$(BUILD) tests/bench/gateway.sh
+
 demo:
 	@scripts/install-deps.sh $(BUILD_DEPS) python3 python3-impacket python3-scapy \
 		iproute2 nftables ethtool

@@ -4,10 +4,53 @@
 #include <libnetfilter_conntrack/libnetfilter_conntrack.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "conntrack.h"
 
 #define MAX_REVOKED 4096
+
+/*
+ * One netlink socket for the daemon's life: closing a NETLINK_NETFILTER
+ * socket waits for nf_tables' pending destroy work (an RCU grace period,
+ * ~15 ms) whenever a pinhole batch deleted something, so a socket per
+ * query would put that wait on the verdict path.
+ */
+struct conntrack {
+	struct nfct_handle *h;
+};
+
+struct conntrack *conntrack_open(void)
+{
+	struct conntrack *ct = calloc(1, sizeof(*ct));
+
+	if (ct && !(ct->h = nfct_open(CONNTRACK, 0))) {
+		free(ct);
+		return NULL;
+	}
+	return ct;
+}
+
+/*
+ * What an earlier query left unread (an interrupted dump, a reply after
+ * an error) would be taken for the next query's answer: the kept socket
+ * starts every query empty.
+ */
+static void drain(struct nfct_handle *h)
+{
+	char buf[8192];
+
+	while (recv(nfct_fd(h), buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		;
+}
+
+void conntrack_close(struct conntrack *ct)
+{
+	if (!ct)
+		return;
+	nfct_close(ct->h);
+	free(ct);
+}
 
 struct matches {
 	const struct pinhole *p;
@@ -56,19 +99,20 @@ static int collect(enum nf_conntrack_msg_type type, struct nf_conntrack *ct,
 	return NFCT_CB_CONTINUE;
 }
 
-int conntrack_revoke(const struct pinhole *p, uint32_t mark)
+int conntrack_revoke(struct conntrack *ct, const struct pinhole *p, uint32_t mark)
 {
-	struct nfct_handle *h = nfct_open(CONNTRACK, 0);
+	struct nfct_handle *h = ct->h;
 	struct nfct_filter_dump *filter = nfct_filter_dump_create();
 	struct nfct_filter_dump_mark marked = { .val = mark, .mask = mark };
 	struct matches *m = calloc(1, sizeof(*m));
 	int rc = 0, deleted = 0;
 
-	if (!h || !filter || !m) {
+	if (!filter || !m) {
 		rc = -ENOMEM;
 		goto out;
 	}
 	m->p = p;
+	drain(h);
 	/* the kernel hands over only connections a pinhole admitted */
 	nfct_filter_dump_set_attr(filter, NFCT_FILTER_DUMP_MARK, &marked);
 	nfct_filter_dump_set_attr_u8(filter, NFCT_FILTER_DUMP_L3NUM, p->family);
@@ -82,13 +126,13 @@ int conntrack_revoke(const struct pinhole *p, uint32_t mark)
 			deleted++;
 	rc = deleted;
 out:
+	/* a registration allocates; the handle outlives the query */
+	nfct_callback_unregister(h);
 	for (size_t i = 0; m && i < m->n; i++)
 		nfct_destroy(m->found[i]);
 	free(m);
 	if (filter)
 		nfct_filter_dump_destroy(filter);
-	if (h)
-		nfct_close(h);
 	return rc;
 }
 
@@ -107,7 +151,8 @@ static int match_published(enum nf_conntrack_msg_type type,
 	size_t alen = addr_len(k->family);
 
 	(void)type;
-	if (nfct_get_attr_u8(ct, ATTR_L4PROTO) != IPPROTO_TCP ||
+	if (pub->found ||
+	    nfct_get_attr_u8(ct, ATTR_L4PROTO) != IPPROTO_TCP ||
 	    ntohs(nfct_get_attr_u16(ct, ATTR_ORIG_PORT_SRC)) != k->client_port ||
 	    ntohs(nfct_get_attr_u16(ct, ATTR_REPL_PORT_SRC)) != k->server_port ||
 	    !same_addr(ct, k->family, ATTR_ORIG_IPV4_SRC, ATTR_ORIG_IPV6_SRC,
@@ -119,7 +164,9 @@ static int match_published(enum nf_conntrack_msg_type type,
 	memcpy(pub->public_addr,
 	       attr_addr(ct, k->family, ATTR_ORIG_IPV4_DST, ATTR_ORIG_IPV6_DST),
 	       alen);
-	return NFCT_CB_STOP;
+	/* not NFCT_CB_STOP: that leaves the query's acknowledgement unread
+	 * in the kept socket, where the next query would take it for its own */
+	return NFCT_CB_CONTINUE;
 }
 
 static void set_addr(struct nf_conntrack *ct, uint8_t family, int v4, int v6,
@@ -158,9 +205,10 @@ static int get_by_tuple(struct nfct_handle *h, struct nf_conntrack *ct,
  * also masqueraded hides behind both, and only a walk of the translated
  * connections finds it.
  */
-int conntrack_public_addr(const struct flow_key *flow, uint8_t *public_addr)
+int conntrack_public_addr(struct conntrack *conntrack, const struct flow_key *flow,
+			  uint8_t *public_addr)
 {
-	struct nfct_handle *h = nfct_open(CONNTRACK, 0);
+	struct nfct_handle *h = conntrack->h;
 	struct nf_conntrack *ct = nfct_new();
 	struct nfct_filter_dump *filter = nfct_filter_dump_create();
 	struct nfct_filter_dump_mark dnat = { .val = IPS_DST_NAT,
@@ -168,10 +216,11 @@ int conntrack_public_addr(const struct flow_key *flow, uint8_t *public_addr)
 	struct published pub = { .flow = flow };
 	int rc = -ENOENT;
 
-	if (!h || !ct || !filter) {
+	if (!ct || !filter) {
 		rc = -ENOMEM;
 		goto out;
 	}
+	drain(h);
 	nfct_callback_register(h, NFCT_T_ALL, match_published, &pub);
 	if (get_by_tuple(h, ct, flow, false) == 0 && pub.found) {
 		rc = memcmp(pub.public_addr, flow->server, addr_len(flow->family)) != 0;
@@ -199,11 +248,10 @@ int conntrack_public_addr(const struct flow_key *flow, uint8_t *public_addr)
 out:
 	if (rc == 1)
 		memcpy(public_addr, pub.public_addr, addr_len(flow->family));
+	nfct_callback_unregister(h);
 	if (filter)
 		nfct_filter_dump_destroy(filter);
 	if (ct)
 		nfct_destroy(ct);
-	if (h)
-		nfct_close(h);
 	return rc;
 }

@@ -365,6 +365,7 @@ static void reset_decoders(struct flow_table *t, struct flow *f)
 			t->cfg.max_held_segments);
 	dce_conn_init(&f->dce, t->cfg.max_call_bytes);
 	f->desync = false;
+	memset(&f->note, 0, sizeof(f->note));
 }
 
 static void destroy(struct flow_table *t, struct flow *f)

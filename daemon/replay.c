@@ -174,7 +174,7 @@ static void print_decision(struct replay *r, const struct flow *flow,
 		gate_reason_code(reason));
 }
 
-static void print_endpoint(void *arg, const struct flow *flow,
+static void print_endpoint(void *arg, struct flow *flow,
 			   const struct dce_answer *ans,
 			   const struct epm_endpoint *ep)
 {

@@ -49,8 +49,6 @@ struct packet_decisions {
 	uint32_t refused[GATE_N_REASONS];
 	char refused_example[GATE_N_REASONS][160];
 	char client[INET6_ADDRSTRLEN], server[INET6_ADDRSTRLEN];
-	int published;		/* -1 not looked up yet, 0 no DNAT, 1 DNAT */
-	uint8_t public_addr[16];
 };
 
 /* The kinds of conversations not followed, each logged on its own line. */
@@ -111,6 +109,7 @@ struct service {
 	struct gate gate;
 	struct nft *nft;
 	struct queue *queue;
+	struct conntrack *conntrack;
 	int epoll, signals, timer;
 	uint64_t watchdog_usec, last_watchdog_ms;
 	struct service_stats stats;
@@ -233,7 +232,21 @@ static void note_eviction(struct service *s, const struct gate_eviction *ev)
 		e->several_hosts = true;
 }
 
-static void on_endpoint(void *arg, const struct flow *flow,
+/*
+ * Whether the client reached the server through DNAT is a property of the
+ * conversation, asked of conntrack at its first answer only.  A connection
+ * not (yet) in the table is asked about again at the next answer.
+ */
+static void learn_published(struct service *s, struct flow *flow)
+{
+	int rc = conntrack_public_addr(s->conntrack, &flow->key,
+				       flow->note.public_addr);
+
+	if (rc >= 0)
+		flow->note.published = rc == 1 ? FLOW_PUBLISHED : FLOW_NOT_PUBLISHED;
+}
+
+static void on_endpoint(void *arg, struct flow *flow,
 			const struct dce_answer *ans,
 			const struct epm_endpoint *ep)
 {
@@ -244,6 +257,7 @@ static void on_endpoint(void *arg, const struct flow *flow,
 	enum gate_reason reason = gate_admit(&s->gate, &flow->key, ans, ep,
 					     now_ms(), &p, &evicted);
 	char what[160], endpoint[96];
+	bool published;
 
 	packet_addr_format(flow->key.family, flow->key.client, d->client,
 		    sizeof(d->client));
@@ -275,24 +289,25 @@ static void on_endpoint(void *arg, const struct flow *flow,
 	}
 	nft_batch_pinhole_add(d->batch, &p, s->cfg->pinhole_timeout);
 	remember_opened(d, &p);
-	if (d->published < 0)
-		d->published = conntrack_public_addr(&flow->key, d->public_addr) == 1;
-	if (d->published) {
+	if (flow->note.published == FLOW_PUBLISHED_UNKNOWN)
+		learn_published(s, flow);
+	published = flow->note.published == FLOW_PUBLISHED;
+	if (published) {
 		struct gate_pinhole *record = gate_find(&s->gate, &p);
 
-		nft_batch_dnat_add(d->batch, &p, d->public_addr,
+		nft_batch_dnat_add(d->batch, &p, flow->note.public_addr,
 				   s->cfg->pinhole_timeout * 1000ull +
 					   DNAT_MARGIN_MS);
 		if (record) {
 			record->published = true;
-			memcpy(record->public_addr, d->public_addr, 16);
+			memcpy(record->public_addr, flow->note.public_addr, 16);
 		}
 	}
 	describe_pinhole(&p, what, sizeof(what));
-	if (d->published) {
+	if (published) {
 		char public_addr[INET6_ADDRSTRLEN];
 
-		packet_addr_format(p.family, d->public_addr, public_addr,
+		packet_addr_format(p.family, flow->note.public_addr, public_addr,
 			    sizeof(public_addr));
 		log_info("opened %s for %us, published as %s: %s advertised by "
 			 "%s to %s", what, s->cfg->pinhole_timeout, public_addr,
@@ -331,7 +346,6 @@ static void settle_decisions(struct service *s)
 		gate_visit(&s->gate, forget_failed, d);
 	}
 	d->batch = NULL;
-	d->published = -1;
 	for (int r = 0; r < GATE_N_REASONS; r++) {
 		if (d->refused[r] == 0)
 			continue;
@@ -608,7 +622,8 @@ static bool revoke_one(void *arg, struct gate_pinhole *p)
 			nft_batch_dnat_del(r->batch, &p->key, p->public_addr);
 	}
 	if (r->s->cfg->revoke_established)
-		cut = conntrack_revoke(&p->key, r->s->cfg->pinhole_mark);
+		cut = conntrack_revoke(r->s->conntrack, &p->key,
+				       r->s->cfg->pinhole_mark);
 	describe_pinhole(&p->key, what, sizeof(what));
 	if (cut < 0)
 		log_warnx("revoked %s; its connections could not be cut: %s", what,
@@ -802,6 +817,11 @@ static bool setup(struct service *s)
 			  s->cfg->nft_mode == NFT_MODE_SETS ? "sets" : "table", err);
 		return false;
 	}
+	s->conntrack = conntrack_open();
+	if (!s->conntrack) {
+		log_warn("netlink socket for conntrack");
+		return false;
+	}
 	s->queue = queue_open(s->cfg->queue_num,
 			      s->cfg->on_failure == ON_FAILURE_OPEN);
 	if (!s->queue) {
@@ -840,6 +860,7 @@ static void teardown(struct service *s)
 	if (s->nft)
 		nft_remove(s->nft, s->cfg);
 	queue_close(s->queue);
+	conntrack_close(s->conntrack);
 	nft_close(s->nft);
 	gate_release(&s->gate);
 	flow_table_release(&s->flows);
@@ -861,7 +882,6 @@ int service_run(const char *config_path, const struct rpcgate_config *cfg)
 		.signals = -1,
 		.timer = -1,
 		.running = true,
-		.decisions.published = -1,
 	};
 	int status = 0;
 

@@ -92,6 +92,24 @@ struct flow_holder {
 	struct flow_list halfopen, established;
 };
 
+/*
+ * What the flow table's user learned once about a conversation and keeps
+ * with it; the decoder never reads it, and clears it when a conversation
+ * starts (a new flow, or a new connection on the same ports).  The
+ * daemon: whether the client reached the server through DNAT, and as
+ * what address.
+ */
+enum flow_published {
+	FLOW_PUBLISHED_UNKNOWN = 0,
+	FLOW_NOT_PUBLISHED,
+	FLOW_PUBLISHED,
+};
+
+struct flow_annotation {
+	enum flow_published published;
+	uint8_t public_addr[16];
+};
+
 struct flow {
 	struct flow_key key;
 	struct flow *hash_next;
@@ -111,6 +129,7 @@ struct flow {
 	struct tcp_stream stream[2];	/* by enum dce_dir */
 	struct dce_conn dce;
 	struct dce_cl_conn *cl;		/* UDP flows only */
+	struct flow_annotation note;
 };
 
 struct flow_stats {
@@ -140,7 +159,8 @@ struct flow_table {
 	struct flow_stats stats;
 };
 
-typedef void (*flow_endpoint_fn)(void *arg, const struct flow *flow,
+/* The callback may write the flow's note, nothing else. */
+typedef void (*flow_endpoint_fn)(void *arg, struct flow *flow,
 				 const struct dce_answer *ans,
 				 const struct epm_endpoint *ep);
 

@@ -302,7 +302,7 @@ static void count_dce(void *arg, const struct dce_answer *ans,
 	endpoints_seen += ep->port != 0;
 }
 
-static void count_flow(void *arg, const struct flow *flow,
+static void count_flow(void *arg, struct flow *flow,
 		       const struct dce_answer *ans,
 		       const struct epm_endpoint *ep)
 {

@@ -145,7 +145,7 @@ static bool is_the_pair(const struct flow_key *k)
 	       k->client_port == CLIENT_PORT && k->server_port == SERVER_PORT;
 }
 
-static void on_endpoint(void *arg, const struct flow *flow,
+static void on_endpoint(void *arg, struct flow *flow,
 			const struct dce_answer *ans,
 			const struct epm_endpoint *ep)
 {

@@ -81,7 +81,7 @@ static bool flow_of_packet(const struct flow_key *k, const struct packet *p)
 	       k->client_port == p->dport && k->server_port == p->sport;
 }
 
-static void on_endpoint(void *arg, const struct flow *flow,
+static void on_endpoint(void *arg, struct flow *flow,
 			const struct dce_answer *ans,
 			const struct epm_endpoint *ep)
 {

@@ -574,7 +574,7 @@ static inline void got_dce(void *arg, const struct dce_answer *ans,
 	got_add(arg, ep);
 }
 
-static inline void got_flow(void *arg, const struct flow *f,
+static inline void got_flow(void *arg, struct flow *f,
 			    const struct dce_answer *ans,
 			    const struct epm_endpoint *ep)
 {

@@ -15,6 +15,7 @@ static struct {
 	uint64_t now;
 	struct packet_ingress in[2];	/* by enum dce_dir: where it comes in */
 	int last;		/* what flow_table_packet returned last */
+	flow_endpoint_fn fn;	/* got_flow unless a test wants more */
 	struct bld b;		/* scratch */
 } net;
 
@@ -39,6 +40,7 @@ static void net_open_with(uint32_t reverse_path_mark)
 	memset(&net.got, 0, sizeof(net.got));
 	net.endpoints = 0;
 	net.now = 1;
+	net.fn = got_flow;
 	memset(net.in, 0, sizeof(net.in));
 	net.last = 0;
 }
@@ -73,7 +75,7 @@ static void net_seg(enum dce_dir dir, uint8_t flags, size_t off,
 
 	memcpy(p.src, addr[dir], 4);
 	memcpy(p.dst, addr[!dir], 4);
-	net.last = flow_table_packet(&net.t, &p, net.now++, got_flow, &net.got);
+	net.last = flow_table_packet(&net.t, &p, net.now++, net.fn, &net.got);
 	if (net.last > 0)
 		net.endpoints += net.last;
 }
@@ -606,6 +608,62 @@ static void test_flow_configure_grows(void)
 	flow_table_release(&caps);
 }
 
+/* The flow's note as each answer found it; each answer then writes it. */
+static struct {
+	size_t n;
+	enum flow_published found[4];
+} notes;
+
+static void note_flow(void *arg, struct flow *f, const struct dce_answer *ans,
+		      const struct epm_endpoint *ep)
+{
+	if (notes.n < 4)
+		notes.found[notes.n++] = f->note.published;
+	f->note.published = FLOW_PUBLISHED;
+	got_flow(arg, f, ans, ep);
+}
+
+/* Another ept_map(EMSMDB) and its answer on the bound connection. */
+static void map_again(uint32_t call_id)
+{
+	struct twr t = twr_std(&emsmdb);
+	const struct twr *tl[] = { &t };
+	struct epm_resp r = resp_of(EPM_OP_MAP, 1, tl);
+
+	bld_init(&net.b, false, false);
+	put_map_call(&net.b, call_id, 1, &t, 4);
+	net_send_b(DCE_FROM_CLIENT, BLD_CAP);
+	bld_init(&net.b, false, false);
+	put_answer(&net.b, call_id, 1, &r);
+	net_send_b(DCE_FROM_SERVER, BLD_CAP);
+}
+
+/* What the daemon learns at a conversation's first answer (its DNAT
+ * lookup) is there at the second, and gone for the next connection on the
+ * same ports. */
+static void test_flow_note_lives_as_long_as_the_conversation(void)
+{
+	net_open();
+	net.fn = note_flow;
+	memset(&notes, 0, sizeof(notes));
+	handshake();
+	converse_until_response();
+	net_send_b(DCE_FROM_SERVER, BLD_CAP);
+	map_again(3);
+	expect(2);
+	CHECK(notes.n == 2);
+	CHECK(notes.found[0] == FLOW_PUBLISHED_UNKNOWN);
+	CHECK(notes.found[1] == FLOW_PUBLISHED);
+	net.next[DCE_FROM_CLIENT] += 1000000;
+	net.next[DCE_FROM_SERVER] += 1000000;
+	handshake();
+	converse_until_response();
+	net_send_b(DCE_FROM_SERVER, BLD_CAP);
+	CHECK(net.t.n_flows == 1);
+	CHECK(notes.n == 3);
+	CHECK(notes.found[2] == FLOW_PUBLISHED_UNKNOWN);
+}
+
 int main(void)
 {
 	RUN(test_flow_response_one_byte_per_packet);
@@ -625,6 +683,7 @@ int main(void)
 	RUN(test_flow_full_table_ipv6_prefix_is_one_host);
 	RUN(test_flow_syn_flood_bounded);
 	RUN(test_flow_configure_grows);
+	RUN(test_flow_note_lives_as_long_as_the_conversation);
 	if (net.initialized)
 		flow_table_release(&net.t);
 	UNIT_EXIT();
