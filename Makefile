@@ -19,7 +19,10 @@ DECODER   := daemon/uuid.c daemon/epm.c daemon/dcerpc.c daemon/dcerpc_cl.c \
              daemon/packet.c daemon/flow.c
 DAEMON    := $(DECODER) daemon/log.c daemon/config.c daemon/gate.c \
              daemon/nft.c daemon/queue.c daemon/conntrack.c daemon/service.c \
-             daemon/replay.c daemon/rpcgated.c
+             daemon/replay.c daemon/rpcgated.c daemon/control.c daemon/json.c \
+             daemon/stats.c daemon/privileges.c
+# rpcgatectl speaks JSON over a Unix socket and needs no library.
+CTL       := daemon/rpcgatectl.c daemon/json.c
 HEADERS   := $(wildcard include/*.h)
 UNIT      := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 # C tools the tests and benchmarks drive (load generators, forgers): one
@@ -35,14 +38,18 @@ TEST_DEPS  := python3 tshark python3-impacket python3-scapy iproute2 nftables \
 FUZZ_DEPS  := clang libclang-rt-14-dev
 
 .PHONY: all clean deps check unit tools fuzz bench demo install uninstall
-all: $(BUILD)/rpcgated
+all: $(BUILD)/rpcgated $(BUILD)/rpcgatectl
 
 $(BUILD)/rpcgated: $(DAEMON) $(HEADERS)
 	@mkdir -p $(@D)
 	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $(DAEMON) $(LDLIBS)
 
+$(BUILD)/rpcgatectl: $(CTL) $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(CFLAGS) -Iinclude $(LDFLAGS) -o $@ $(CTL)
+
 # A unit test #includes its module's .c, so that module is left out here.
-UNIT_LINK := $(DECODER) daemon/config.c daemon/gate.c
+UNIT_LINK := $(DECODER) daemon/config.c daemon/gate.c daemon/json.c daemon/stats.c
 unit_sources = tests/unit/$(1).c $(filter-out daemon/$(patsubst test_%,%,$(1)).c,$(UNIT_LINK))
 
 $(BUILD)/tests/%: tests/unit/%.c $(wildcard daemon/*.c) $(HEADERS) $(wildcard tests/unit/*.h)
