@@ -34,7 +34,7 @@ BUILD_DEPS := gcc make pkg-config libpcap-dev zlib1g-dev libconfig-dev \
               libmnl-dev libnftnl-dev libnetfilter-queue-dev \
               libnetfilter-conntrack-dev libsystemd-dev
 TEST_DEPS  := python3 tshark python3-impacket python3-scapy iproute2 nftables \
-              ethtool samba samba-common-bin smbclient
+              ethtool samba samba-common-bin smbclient systemd util-linux passwd
 FUZZ_DEPS  := clang libclang-rt-14-dev
 
 .PHONY: all clean deps check unit tools fuzz bench demo install uninstall
@@ -106,14 +106,20 @@ SBINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
 DOCDIR ?= $(PREFIX)/share/doc/rpcgate
 UNITDIR ?= /lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 INSTALL_STRIP ?= -s
 install: all
 	install -D -m 0755 $(INSTALL_STRIP) $(BUILD)/rpcgated $(DESTDIR)$(SBINDIR)/rpcgated
+	install -D -m 0755 $(INSTALL_STRIP) $(BUILD)/rpcgatectl $(DESTDIR)$(SBINDIR)/rpcgatectl
 	install -d $(DESTDIR)$(UNITDIR)
 	sed -e 's|/usr/sbin/|$(SBINDIR)/|g' -e 's|/usr/share/doc/rpcgate/|$(DOCDIR)/|g' \
 		systemd/rpcgate.service >$(DESTDIR)$(UNITDIR)/rpcgate.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/rpcgate.service
 	install -D -m 0644 man/rpcgated.8 $(DESTDIR)$(MANDIR)/man8/rpcgated.8
+	install -D -m 0644 man/rpcgatectl.8 $(DESTDIR)$(MANDIR)/man8/rpcgatectl.8
+	install -D -m 0644 systemd/rpcgate.sysusers $(DESTDIR)$(SYSUSERSDIR)/rpcgate.conf
+	install -D -m 0644 systemd/rpcgate.tmpfiles $(DESTDIR)$(TMPFILESDIR)/rpcgate.conf
 	install -D -m 0644 man/rpcgate.conf.5 $(DESTDIR)$(MANDIR)/man5/rpcgate.conf.5
 	install -D -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
 	test -e $(DESTDIR)/etc/rpcgate/rpcgate.conf || \
@@ -121,8 +127,10 @@ install: all
 
 # The configuration stays: it is the administrator's.
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/rpcgated $(DESTDIR)$(UNITDIR)/rpcgate.service \
-		$(DESTDIR)$(MANDIR)/man8/rpcgated.8 \
+	rm -f $(DESTDIR)$(SBINDIR)/rpcgated $(DESTDIR)$(SBINDIR)/rpcgatectl \
+		$(DESTDIR)$(UNITDIR)/rpcgate.service \
+		$(DESTDIR)$(SYSUSERSDIR)/rpcgate.conf $(DESTDIR)$(TMPFILESDIR)/rpcgate.conf \
+		$(DESTDIR)$(MANDIR)/man8/rpcgated.8 $(DESTDIR)$(MANDIR)/man8/rpcgatectl.8 \
 		$(DESTDIR)$(MANDIR)/man5/rpcgate.conf.5 $(DESTDIR)$(DOCDIR)/README.md
 	-rmdir $(DESTDIR)$(DOCDIR)
 

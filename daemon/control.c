@@ -313,10 +313,16 @@ static void render_table(struct control_answer *a)
 	for (size_t i = 0; i < a->n_cells; i++)
 		if (strlen(a->cells[i].text) > widths[i % cols])
 			widths[i % cols] = strlen(a->cells[i].text);
+	/* a column of numbers has its heading on the right too */
 	for (size_t c = 0; c < cols; c++) {
+		bool right = c < a->n_cells && a->cells[c].number;
+		size_t gap = widths[c] - strlen(a->columns[c]);
+
+		if (right)
+			pad(&a->text, gap);
 		json_buf_printf(&a->text, "%s", a->columns[c]);
 		if (c + 1 < cols)
-			pad(&a->text, widths[c] - strlen(a->columns[c]) + 2);
+			pad(&a->text, (right ? 0 : gap) + 2);
 	}
 	json_buf_printf(&a->text, "\n");
 	for (size_t i = 0; i < a->n_cells; i++) {

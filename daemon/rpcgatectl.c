@@ -113,6 +113,9 @@ static void exchange(int fd, const struct json_buf *req, struct json_buf *ans)
 	for (size_t sent = 0; sent < req->len;) {
 		ssize_t n = send(fd, req->data + sent, req->len - sent, MSG_NOSIGNAL);
 
+		/* a daemon that is busy answers before reading: read that */
+		if (n < 0 && (errno == EPIPE || errno == ECONNRESET))
+			break;
 		if (n < 0 && errno != EINTR)
 			die(EXIT_PROTOCOL, "sending the request: %s", strerror(errno));
 		if (n > 0)

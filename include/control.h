@@ -107,7 +107,7 @@ struct control_answer {
 	enum control_layout layout;
 	const char *title;
 	size_t n_columns;
-	const char *columns[16];
+	const char *columns[32];
 	struct control_cell *cells;
 	size_t n_cells, cap_cells;
 	size_t n_rows;
