@@ -37,7 +37,7 @@ TEST_DEPS  := python3 tshark python3-impacket python3-scapy iproute2 nftables \
               ethtool samba samba-common-bin smbclient systemd util-linux passwd
 FUZZ_DEPS  := clang libclang-rt-14-dev
 
-.PHONY: all clean deps check unit tools fuzz bench demo install uninstall
+.PHONY: all clean deps check unit tools fuzz fuzz-control bench demo install uninstall
 all: $(BUILD)/rpcgated $(BUILD)/rpcgatectl
 
 $(BUILD)/rpcgated: $(DAEMON) $(HEADERS)
@@ -79,6 +79,20 @@ $(BUILD)/fuzz_decoder: tests/fuzz/fuzz_decoder.c $(DECODER) $(HEADERS)
 	@mkdir -p $(@D)
 	clang $(WARN) -g -O1 -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=all $(CPPFLAGS) -o $@ $< $(DECODER)
+
+# The control socket's reader (json.c, control.c's requests); prefix_parse
+# comes from config.c.
+FUZZ_CONTROL := daemon/control.c daemon/json.c daemon/config.c $(DECODER)
+$(BUILD)/fuzz_control: tests/fuzz/fuzz_control.c $(FUZZ_CONTROL) $(HEADERS)
+	@mkdir -p $(@D)
+	clang $(WARN) -g -O1 -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=all $(CPPFLAGS) -o $@ $< $(FUZZ_CONTROL) \
+		$(shell pkg-config --libs libconfig)
+
+fuzz-control: $(BUILD)/fuzz_control
+	@mkdir -p $(BUILD)/fuzz-corpus-control
+	$(BUILD)/fuzz_control -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+		-print_final_stats=1 $(BUILD)/fuzz-corpus-control tests/fuzz/corpus_control
 
 fuzz: $(BUILD)/fuzz_decoder
 	@mkdir -p $(BUILD)/fuzz-corpus
