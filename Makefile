@@ -19,8 +19,8 @@ DECODER   := daemon/uuid.c daemon/epm.c daemon/dcerpc.c daemon/dcerpc_cl.c \
              daemon/packet.c daemon/flow.c
 DAEMON    := $(DECODER) daemon/log.c daemon/config.c daemon/gate.c \
              daemon/nft.c daemon/queue.c daemon/conntrack.c daemon/service.c \
-             daemon/replay.c daemon/rpcgated.c daemon/control.c daemon/json.c \
-             daemon/stats.c daemon/privileges.c
+             daemon/replay.c daemon/report.c daemon/printconf.c daemon/rpcgated.c \
+             daemon/control.c daemon/json.c daemon/stats.c daemon/privileges.c
 # rpcgatectl speaks JSON over a Unix socket and needs no library.
 CTL       := daemon/rpcgatectl.c daemon/json.c
 HEADERS   := $(wildcard include/*.h)
@@ -34,7 +34,8 @@ BUILD_DEPS := gcc make pkg-config libpcap-dev zlib1g-dev libconfig-dev \
               libmnl-dev libnftnl-dev libnetfilter-queue-dev \
               libnetfilter-conntrack-dev libsystemd-dev
 TEST_DEPS  := python3 tshark python3-impacket python3-scapy iproute2 nftables \
-              ethtool samba samba-common-bin smbclient systemd util-linux passwd
+              ethtool samba samba-common-bin smbclient \
+              mandoc systemd util-linux passwd
 FUZZ_DEPS  := clang libclang-rt-14-dev
 
 .PHONY: all clean deps check unit tools fuzz fuzz-control bench demo install uninstall

@@ -33,6 +33,7 @@ struct replay {
 	struct flow_table flows;
 	struct gate gate;
 	bool decide;
+	struct report *report;
 	unsigned long frame;
 	struct timeval ts;
 	unsigned long errors;
@@ -135,6 +136,10 @@ static void print_endpoint(void *arg, const struct flow *flow,
 	struct tm tm;
 	time_t secs = r->ts.tv_sec;
 
+	if (r->report) {
+		report_add(r->report, flow->key.family, flow->key.server, ep);
+		return;
+	}
 	packet_addr_format(flow->key.family, flow->key.client, client, sizeof(client));
 	packet_addr_format(flow->key.family, flow->key.server, server, sizeof(server));
 	uuid_format(&ep->iface, iface);
@@ -232,10 +237,11 @@ static pcap_t *open_capture(const char *path, char *errbuf)
 }
 
 int replay_file(const char *path, const struct flow_config *cfg,
-		const struct rpcgate_config *policy, FILE *out)
+		const struct rpcgate_config *policy, struct report *report,
+		FILE *out)
 {
 	char errbuf[PCAP_ERRBUF_SIZE] = "";
-	struct replay r = { .path = path, .out = out };
+	struct replay r = { .path = path, .out = out, .report = report };
 	struct pcap_pkthdr *hdr;
 	const u_char *frame;
 	pcap_t *p;
@@ -246,7 +252,7 @@ int replay_file(const char *path, const struct flow_config *cfg,
 		log_warnx("%s: %s", path, errbuf);
 		return REPLAY_CANNOT_OPEN;
 	}
-	r.decide = policy != NULL;
+	r.decide = policy != NULL && !report;
 	if (!flow_table_init(&r.flows, cfg) ||
 	    (r.decide && !gate_init(&r.gate, policy))) {
 		pcap_close(p);

@@ -14,12 +14,15 @@
 #include "flow.h"
 #include "log.h"
 #include "nft.h"
+#include "printconf.h"
 #include "replay.h"
 #include "service.h"
 #include "version.h"
 
 #define EXIT_USAGE 64
 #define OPT_PRINT_RULESET 256
+#define OPT_REPORT 257
+#define OPT_JSON 258
 
 /* To stdout with status 0 when asked for (-h), else to stderr with 64. */
 static _Noreturn void usage(FILE *out, int status)
@@ -29,6 +32,7 @@ static _Noreturn void usage(FILE *out, int status)
 		"       rpcgated -t [-c FILE]             check the configuration\n"
 		"       rpcgated --print-ruleset [-c FILE]\n"
 		"       rpcgated [-v] [-c FILE] -r CAPTURE [-p PORT]...\n"
+		"       rpcgated -r CAPTURE [-p PORT]... --report [--json]\n"
 		"       rpcgated -V | --version\n"
 		"       rpcgated -h | --help\n"
 		"  -c FILE  configuration (default " CONFIG_DEFAULT_PATH ")\n"
@@ -36,11 +40,16 @@ static _Noreturn void usage(FILE *out, int status)
 		"  -s SOCKET  the control socket (default " CONTROL_DEFAULT_PATH ")\n"
 		"  -u USER  after set-up, run as USER keeping only CAP_NET_ADMIN\n"
 		"  -t       check the configuration and exit: 0, or 78 with\n"
-		"           file:line: message lines\n"
+		"           file:line: message lines; with -v, print the\n"
+		"           effective policy (every key, groups after inheritance)\n"
 		"  -r FILE  replay a pcap/pcapng capture (gzip too); print one JSON\n"
 		"           line per endpoint an endpoint mapper advertised, with\n"
 		"           the daemon's decision when a configuration is given\n"
 		"  -p PORT  also treat TCP PORT as an endpoint mapper in a replay\n"
+		"  --report with -r: per server, the ports each interface\n"
+		"           advertised, whether they are stable, and how to pin\n"
+		"           them (registry value, fixed_ports, static nft rule)\n"
+		"  --json   the report as one JSON object\n"
 		"  --print-ruleset  print a ruleset for a forward-policy-drop\n"
 		"           router that works with this configuration\n"
 		"  -v       more detail in the log\n"
@@ -68,11 +77,32 @@ static int load(const char *path, struct rpcgate_config *cfg)
 	return config_load(path, cfg, stderr) ? CONFIG_EXIT_INVALID : 0;
 }
 
+static int replay_report(const char *capture, const struct flow_config *flows,
+			 const struct rpcgate_config *cfg, bool json)
+{
+	struct report report;
+	int rc;
+
+	if (!report_init(&report, REPLAY_REPORT_ENTRIES))
+		fatalx("out of memory");
+	rc = replay_file(capture, flows, cfg, &report, stdout);
+	if (rc != REPLAY_CANNOT_OPEN) {
+		if (json)
+			report_print_json(&report, stdout);
+		else
+			report_print(&report, stdout);
+	}
+	report_release(&report);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option long_options[] = {
 		{ "print-ruleset", no_argument, NULL, OPT_PRINT_RULESET },
 		{ "help", no_argument, NULL, 'h' },
+		{ "report", no_argument, NULL, OPT_REPORT },
+		{ "json", no_argument, NULL, OPT_JSON },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -81,6 +111,7 @@ int main(int argc, char **argv)
 	const char *config_path = NULL, *replay = NULL;
 	struct service_options service = { .control_path = CONTROL_DEFAULT_PATH };
 	bool foreground = false, check_only = false, print_ruleset = false;
+	bool want_report = false, json = false;
 	int verbose = 0, ch, rc;
 
 	flow_config_defaults(&flows);
@@ -122,11 +153,17 @@ int main(int argc, char **argv)
 		case OPT_PRINT_RULESET:
 			print_ruleset = true;
 			break;
+		case OPT_REPORT:
+			want_report = true;
+			break;
+		case OPT_JSON:
+			json = true;
+			break;
 		default:
 			usage(stderr, EXIT_USAGE);
 		}
 	}
-	if (optind != argc)
+	if (optind != argc || (want_report && !replay) || (json && !want_report))
 		usage(stderr, EXIT_USAGE);
 	log_init(true, verbose);
 
@@ -138,11 +175,15 @@ int main(int argc, char **argv)
 			path = CONFIG_DEFAULT_PATH;
 		if (path && (rc = load(path, &cfg)) != 0)
 			return rc;
-		return replay_file(replay, &flows, path ? &cfg : NULL, stdout);
+		if (want_report)
+			return replay_report(replay, &flows, path ? &cfg : NULL, json);
+		return replay_file(replay, &flows, path ? &cfg : NULL, NULL, stdout);
 	}
 	if (!config_path)
 		config_path = CONFIG_DEFAULT_PATH;
 	rc = load(config_path, &cfg);
+	if (rc == 0 && check_only && verbose)
+		printconf(&cfg, stdout);
 	if (rc != 0 || check_only)
 		return rc;
 	if (print_ruleset) {

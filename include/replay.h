@@ -10,17 +10,23 @@
 
 #include "config.h"
 #include "flow.h"
+#include "report.h"
 
 /* Exit statuses, as in sysexits.h */
 #define REPLAY_OK 0
 #define REPLAY_DATA_ERRORS 65	/* replayed, but the file had errors */
 #define REPLAY_CANNOT_OPEN 66
 
+/* (server, interface, protocol) entries a replay's port-pinning report holds */
+#define REPLAY_REPORT_ENTRIES 65536
+
 /*
  * With a policy, each line also says what the daemon would have decided:
- * "decision" (open or refuse), "reason" and "reason_code".
+ * "decision" (open or refuse), "reason" and "reason_code".  With a report,
+ * the endpoints go into it instead of being printed.
  */
 int replay_file(const char *path, const struct flow_config *cfg,
-		const struct rpcgate_config *policy, FILE *out);
+		const struct rpcgate_config *policy, struct report *report,
+		FILE *out);
 
 #endif

@@ -252,6 +252,8 @@ static void test_defaults(void)
 	CHECK(cfg.max_buffer_bytes == 65536);
 	CHECK(cfg.max_call_bytes == 262144);
 	CHECK(cfg.flow_idle_timeout == 300);
+	CHECK(cfg.control_max_clients == 16);
+	CHECK(cfg.control_timeout == 10);
 	CHECK(cfg.on_failure == ON_FAILURE_OPEN);
 	CHECK(!cfg.revoke_established);
 	CHECK(cfg.queue_num == 135);
@@ -330,7 +332,10 @@ static void test_load_every_key(void)
 		   "nft_mode = \"sets\";\n"
 		   "nft_table = \"filter_2\";\n"
 		   "pinhole_mark = 0x80000000;\n"
-		   "log_level = \"debug\";\n", &cfg) == 0);
+		   "log_level = \"debug\";\n"
+		   "ipv6_host_prefix = 48;\n"
+		   "control_max_clients = 4;\n"
+		   "control_timeout = 60;\n", &cfg) == 0);
 	/* what that must be, field by field: memcmp catches any other */
 	memset(&want, 0, sizeof(want));
 	CHECK(prefix_parse("198.51.100.7", &want.servers[0]));
@@ -378,6 +383,9 @@ static void test_load_every_key(void)
 	strcpy(want.nft_table, "filter_2");
 	want.pinhole_mark = 0x80000000u;
 	want.log_verbose = 1;
+	want.ipv6_host_prefix = 48;
+	want.control_max_clients = 4;
+	want.control_timeout = 60;
 	CHECK(memcmp(&cfg, &want, sizeof(cfg)) == 0);
 	CHECK(!allows(&cfg, EMSMDB));
 }
