@@ -20,7 +20,7 @@ static const char *const command_names[] = {
 	[CONTROL_STATUS] = "status",	[CONTROL_PINHOLES] = "pinholes",
 	[CONTROL_FLOWS] = "flows",	[CONTROL_STATS] = "stats",
 	[CONTROL_REVOKE] = "revoke",	[CONTROL_RELOAD] = "reload",
-	[CONTROL_METRICS] = "metrics",
+	[CONTROL_METRICS] = "metrics",	[CONTROL_REPORT] = "report",
 };
 #define N_COMMANDS (sizeof(command_names) / sizeof(command_names[0]))
 
@@ -379,17 +379,17 @@ void control_end_section(struct control_answer *a)
 
 void control_text(struct control_answer *a, const char *fmt, ...)
 {
-	char line[512];
 	va_list ap;
-	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line), fmt, ap);
+	json_buf_vprintf(&a->text, fmt, ap);
 	va_end(ap);
-	if (n >= (int)sizeof(line))
-		a->failed = true;
-	else if (n > 0)
-		json_buf_append(&a->text, line, (size_t)n);
+}
+
+void control_json(struct control_answer *a, const char *name,
+		  const char *json)
+{
+	json_raw(&a->w, name, json);
 }
 
 void control_error(struct control_answer *a, const char *status,

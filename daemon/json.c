@@ -457,33 +457,34 @@ void json_buf_append(struct json_buf *b, const char *s, size_t n)
 	b->data[b->len] = '\0';
 }
 
-void json_buf_printf(struct json_buf *b, const char *fmt, ...)
+void json_buf_vprintf(struct json_buf *b, const char *fmt, va_list ap)
 {
-	char small[256];
-	va_list ap;
+	char small[256], *big;
+	va_list again;
 	int n;
 
-	va_start(ap, fmt);
+	va_copy(again, ap);
 	n = vsnprintf(small, sizeof(small), fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n < sizeof(small)) {
+	if (n >= 0 && (size_t)n < sizeof(small)) {
 		json_buf_append(b, small, (size_t)n);
-		return;
-	}
-	char *big = malloc((size_t)n + 1);
-
-	if (!big) {
+	} else if (n >= 0 && (big = malloc((size_t)n + 1)) != NULL) {
+		vsnprintf(big, (size_t)n + 1, fmt, again);
+		json_buf_append(b, big, (size_t)n);
+		free(big);
+	} else if (n >= 0) {
 		json_buf_free(b);
 		b->failed = true;
-		return;
 	}
+	va_end(again);
+}
+
+void json_buf_printf(struct json_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+
 	va_start(ap, fmt);
-	vsnprintf(big, (size_t)n + 1, fmt, ap);
+	json_buf_vprintf(b, fmt, ap);
 	va_end(ap);
-	json_buf_append(b, big, (size_t)n);
-	free(big);
 }
 
 void json_buf_string(struct json_buf *b, const char *s, size_t n)
@@ -559,4 +560,10 @@ void json_bool(struct json_writer *w, const char *name, bool value)
 {
 	before_value(w, name);
 	json_buf_printf(&w->buf, "%s", value ? "true" : "false");
+}
+
+void json_raw(struct json_writer *w, const char *name, const char *json)
+{
+	before_value(w, name);
+	json_buf_append(&w->buf, json, strlen(json));
 }

@@ -51,6 +51,8 @@ static _Noreturn void usage(FILE *out, int status)
 		"                                   pinhole PROTO/CLIENT/SERVER/PORT\n"
 		"  reload                           re-read the configuration\n"
 		"  metrics                          Prometheus text format\n"
+		"  report                           ports per server and interface,\n"
+		"                                   and how to pin them\n"
 		"options:\n"
 		"  -j, --json       print the daemon's JSON answer\n"
 		"  -s, --socket S   control socket (default " CONTROL_DEFAULT_PATH ")\n"
@@ -231,6 +233,7 @@ int main(int argc, char **argv)
 	};
 	static const char *const commands[] = {
 		"status", "pinholes", "flows", "stats", "revoke", "reload", "metrics",
+		"report",
 	};
 	const char *path = CONTROL_DEFAULT_PATH, *client = NULL, *server = NULL,
 		   *command;

@@ -20,6 +20,7 @@
 #include "packet.h"
 #include "privileges.h"
 #include "queue.h"
+#include "report.h"
 #include "service.h"
 #include "stats.h"
 #include "version.h"
@@ -31,6 +32,9 @@
  * router; the tick that notices a refreshed pinhole renews the mapping.
  */
 #define DNAT_MARGIN_MS (2 * TICK_MS)
+/* Distinct (server, interface, protocol) the live report tells apart; what
+ * does not fit is counted as dropped, and the report says so. */
+#define LIVE_REPORT_ENTRIES 4096
 
 struct service_stats {
 	uint64_t packets;
@@ -77,6 +81,7 @@ struct service {
 	struct packet_decisions decisions;
 	struct flow_refusals flows_full, flows_lost;
 	struct decision_stats tally;	/* for rpcgatectl stats and metrics */
+	struct report report;		/* for rpcgatectl report */
 	struct control *control;
 	uint64_t started_ms;
 	bool running;
@@ -178,6 +183,7 @@ static void on_endpoint(void *arg, const struct flow *flow,
 	char what[160], endpoint[96];
 
 	stats_count(&s->tally, &flow->key, ep, reason);
+	report_add(&s->report, flow->key.family, flow->key.server, ep);
 	packet_addr_format(flow->key.family, flow->key.client, d->client,
 		    sizeof(d->client));
 	packet_addr_format(flow->key.family, flow->key.server, d->server,
@@ -903,6 +909,35 @@ static void answer_metrics(struct service *s, struct control_answer *a)
 	       "Conversations no longer followed.", s->flows.stats.flows_desync);
 }
 
+/* The port-pinning report over what the endpoint mappers advertised since
+ * the start, as `rpcgated -r FILE --report` prints it for a capture. */
+static void answer_report(struct service *s, const struct control_request *req,
+			  struct control_answer *a)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+
+	if (!out) {
+		control_error(a, CONTROL_STATUS_FAILED, "out of memory");
+		return;
+	}
+	if (req->json)
+		report_print_json(&s->report, out);
+	else
+		report_print(&s->report, out);
+	if (fclose(out) != 0 || !text)
+		control_error(a, CONTROL_STATUS_FAILED, "out of memory");
+	else if (req->json) {
+		while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == ' '))
+			text[--len] = '\0';	/* the answer stays one line */
+		control_json(a, "report", text);
+	}
+	else
+		control_text(a, "%s", text);
+	free(text);
+}
+
 static void answer_control(void *arg, const struct control_request *req,
 			   struct control_answer *a)
 {
@@ -932,6 +967,9 @@ static void answer_control(void *arg, const struct control_request *req,
 		break;
 	case CONTROL_METRICS:
 		answer_metrics(s, a);
+		break;
+	case CONTROL_REPORT:
+		answer_report(s, req, a);
 		break;
 	}
 }
@@ -997,7 +1035,8 @@ static bool setup(struct service *s)
 	apply_flow_limits(&fc, s->cfg);
 	if (getentropy(&fc.hash_seed, sizeof(fc.hash_seed)) < 0)
 		fc.hash_seed = (uint32_t)now_ms();
-	if (!flow_table_init(&s->flows, &fc) || !gate_init(&s->gate, s->cfg)) {
+	if (!flow_table_init(&s->flows, &fc) || !gate_init(&s->gate, s->cfg) ||
+	    !report_init(&s->report, LIVE_REPORT_ENTRIES)) {
 		log_warnx("out of memory");
 		return false;
 	}
@@ -1055,6 +1094,7 @@ static void teardown(struct service *s)
 	nft_close(s->nft);
 	control_close(s->control);
 	gate_release(&s->gate);
+	report_release(&s->report);
 	flow_table_release(&s->flows);
 	free(s->decisions.opened);
 	if (s->epoll >= 0)

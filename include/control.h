@@ -14,7 +14,7 @@
  *   status, pinholes (client, server: address or prefix filters), flows,
  *   stats, revoke (target: an address or prefix, matching client or server,
  *   or a pinhole id PROTO/CLIENT/SERVER/PORT; established: bool), reload,
- *   metrics.
+ *   metrics, report.
  * Answers: {"ok": true, "text": T} in text format, {"ok": true, SECTION:
  *   ...} in json; {"ok": false, "status": S, "error": E[, "detail": D]}
  *   with S one of the CONTROL_STATUS_* codes below.
@@ -49,6 +49,7 @@ enum control_command {
 	CONTROL_REVOKE,
 	CONTROL_RELOAD,
 	CONTROL_METRICS,
+	CONTROL_REPORT,
 };
 
 /* What a revoke names. */
@@ -126,6 +127,9 @@ void control_end_section(struct control_answer *a);
 /* Text for the "text" member as it is (text format only; metrics). */
 void control_text(struct control_answer *a, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* json format: a member whose value is JSON already (our own writers'). */
+void control_json(struct control_answer *a, const char *name,
+		  const char *json);
 /* Makes this an error answer; detail lines may follow with control_detail. */
 void control_error(struct control_answer *a, const char *status,
 		   const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -8,6 +8,7 @@
 #ifndef RPCGATE_JSON_H
 #define RPCGATE_JSON_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -60,6 +61,8 @@ void json_buf_free(struct json_buf *b);
 void json_buf_append(struct json_buf *b, const char *s, size_t n);
 void json_buf_printf(struct json_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+void json_buf_vprintf(struct json_buf *b, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 /* s as a JSON string, quoted; bytes below 0x20 escaped. */
 void json_buf_string(struct json_buf *b, const char *s, size_t n);
 
@@ -78,5 +81,7 @@ void json_close(struct json_writer *w, char bracket);
 void json_str(struct json_writer *w, const char *name, const char *value);
 void json_u64(struct json_writer *w, const char *name, uint64_t value);
 void json_bool(struct json_writer *w, const char *name, bool value);
+/* A value that is JSON already (the writer's caller made it). */
+void json_raw(struct json_writer *w, const char *name, const char *json);
 
 #endif

@@ -103,6 +103,9 @@ t_check control/revoked-not-in-set bash -c "! grep -q 'tcp . $emsmdb' <<<'$(pinh
 t_check control/revoked-connect-dropped blocked "$(connect_only client "$RG_SERVER4" "$emsmdb")"
 t_check control/logged-revoked grep -q "revoked tcp $RG_CLIENT4 -> $RG_SERVER4:$emsmdb: by rpcgatectl" <<<"$(gate_log)"
 t_check control/remapped first_try "$(map_and_connect client "$RG_SERVER4" EMSMDB)"
+t_check control/report json_check "[e for e in j['report']['entries'] if e['server'] == '$RG_SERVER4' and
+	e['iface_name'] == 'EMSMDB' and [p for p in e['ports'] if p['port'] == $emsmdb and p['answers'] == 2]]" <<<"$(ctl --json report)"
+t_check control/report-text grep -q "EMSMDB" <<<"$(ctl report)"
 t_check control/revoke-client-text grep -q '^pinholes: *1$' <<<"$(ctl revoke "$RG_CLIENT4")"
 t_check control/revoke-nothing grep -q '^pinholes: *0$' <<<"$(ctl revoke "$RG_CLIENT4")"
 

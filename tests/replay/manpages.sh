@@ -45,6 +45,26 @@ for opt in $longs; do
 	fi
 done
 
+# rpcgatectl: every command and option is in rpcgatectl(8)
+ctl_commands=$(sed -n '/static const char \*const commands\[\] = {/,/};/p' daemon/rpcgatectl.c |
+	grep -oE '"[a-z]+"' | tr -d '"')
+ctl_longs=$(grep -oE '^[[:space:]]*\{ "[a-z-]+", (no|required|optional)_argument' daemon/rpcgatectl.c | grep -oE '"[a-z-]+"' | tr -d '"')
+[ -n "$ctl_commands" ] || echo "FAIL manpages/rpcgatectl-commands-found: none read from daemon/rpcgatectl.c"
+for c in $ctl_commands; do
+	if grep -qE "^\.It Cm $c( |$)" man/rpcgatectl.8; then
+		echo "PASS manpages/rpcgatectl.8/$c"
+	else
+		echo "FAIL manpages/rpcgatectl.8/$c: not in man/rpcgatectl.8"
+	fi
+done
+for opt in $ctl_longs; do
+	if grep -qE "^\.It .*Fl \\\\-$opt( |$)" man/rpcgatectl.8; then
+		echo "PASS manpages/rpcgatectl.8/--$opt"
+	else
+		echo "FAIL manpages/rpcgatectl.8/--$opt: not in man/rpcgatectl.8"
+	fi
+done
+
 for page in man/*.[0-9]; do
 	if out=$(mandoc -T lint -W warning "$page" 2>&1) && [ -z "$out" ]; then
 		echo "PASS manpages/lint/$(basename "$page")"
