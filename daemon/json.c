@@ -1,3 +1,4 @@
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,29 +39,18 @@ static bool literal(struct reader *r, const char *word)
 	return true;
 }
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static bool hex4(struct reader *r, uint32_t *out)
 {
-	*out = 0;
+	char digits[5];
+
 	if (r->end - r->p < 4)
 		return fail(r, "truncated \\u escape");
-	for (int i = 0; i < 4; i++) {
-		int d = hex_digit(r->p[i]);
-
-		if (d < 0)
+	memcpy(digits, r->p, 4);
+	digits[4] = '\0';
+	for (int i = 0; i < 4; i++)
+		if (!isxdigit((unsigned char)digits[i]))
 			return fail(r, "bad \\u escape");
-		*out = *out << 4 | (uint32_t)d;
-	}
+	*out = (uint32_t)strtoul(digits, NULL, 16);
 	r->p += 4;
 	return true;
 }

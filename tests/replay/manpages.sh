@@ -27,43 +27,30 @@ for key in $keys; do
 	fi
 done
 
+# in_page PAGE PATTERN LABEL: PASS if an ERE line of PAGE matches
+in_page() {
+	if grep -qE "$2" "man/$1"; then
+		echo "PASS manpages/$1/$3"
+	else
+		echo "FAIL manpages/$1/$3: not in man/$1"
+	fi
+}
+# long options from a getopt_long option table
+long_options() {
+	grep -oE '^[[:space:]]*\{ "[a-z-]+", (no|required|optional)_argument' "$1" | grep -oE '"[a-z-]+"' | tr -d '"'
+}
+
 # short options from the getopt string, long ones from the option table
 shorts=$(grep -oE 'getopt_long\(argc, argv, "[^"]*"' daemon/rpcgated.c | sed 's/.*"\(.*\)"/\1/' | tr -d ':' | fold -w1)
-longs=$(grep -oE '^[[:space:]]*\{ "[a-z-]+", (no|required|optional)_argument' daemon/rpcgated.c | grep -oE '"[a-z-]+"' | tr -d '"')
-for opt in $shorts; do
-	if grep -qE "^\.It Fl $opt( |$)" man/rpcgated.8; then
-		echo "PASS manpages/rpcgated.8/-$opt"
-	else
-		echo "FAIL manpages/rpcgated.8/-$opt: not in man/rpcgated.8"
-	fi
-done
-for opt in $longs; do
-	if grep -qE "^\.It .*Fl \\\\-$opt( |$)" man/rpcgated.8; then
-		echo "PASS manpages/rpcgated.8/--$opt"
-	else
-		echo "FAIL manpages/rpcgated.8/--$opt: not in man/rpcgated.8"
-	fi
-done
+for opt in $shorts; do in_page rpcgated.8 "^\.It Fl $opt( |$)" "-$opt"; done
+for opt in $(long_options daemon/rpcgated.c); do in_page rpcgated.8 "^\.It .*Fl \\\\-$opt( |$)" "--$opt"; done
 
 # rpcgatectl: every command and option is in rpcgatectl(8)
 ctl_commands=$(sed -n '/static const char \*const commands\[\] = {/,/};/p' daemon/rpcgatectl.c |
 	grep -oE '"[a-z]+"' | tr -d '"')
-ctl_longs=$(grep -oE '^[[:space:]]*\{ "[a-z-]+", (no|required|optional)_argument' daemon/rpcgatectl.c | grep -oE '"[a-z-]+"' | tr -d '"')
 [ -n "$ctl_commands" ] || echo "FAIL manpages/rpcgatectl-commands-found: none read from daemon/rpcgatectl.c"
-for c in $ctl_commands; do
-	if grep -qE "^\.It Cm $c( |$)" man/rpcgatectl.8; then
-		echo "PASS manpages/rpcgatectl.8/$c"
-	else
-		echo "FAIL manpages/rpcgatectl.8/$c: not in man/rpcgatectl.8"
-	fi
-done
-for opt in $ctl_longs; do
-	if grep -qE "^\.It .*Fl \\\\-$opt( |$)" man/rpcgatectl.8; then
-		echo "PASS manpages/rpcgatectl.8/--$opt"
-	else
-		echo "FAIL manpages/rpcgatectl.8/--$opt: not in man/rpcgatectl.8"
-	fi
-done
+for c in $ctl_commands; do in_page rpcgatectl.8 "^\.It Cm $c( |$)" "$c"; done
+for opt in $(long_options daemon/rpcgatectl.c); do in_page rpcgatectl.8 "^\.It .*Fl \\\\-$opt( |$)" "--$opt"; done
 
 for page in man/*.[0-9]; do
 	if out=$(mandoc -T lint -W warning "$page" 2>&1) && [ -z "$out" ]; then
