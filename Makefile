@@ -47,7 +47,7 @@ $(BUILD)/rpcgated: $(DAEMON) $(HEADERS)
 
 $(BUILD)/rpcgatectl: $(CTL) $(HEADERS)
 	@mkdir -p $(@D)
-	$(CC) $(WARN) $(CFLAGS) -Iinclude $(LDFLAGS) -o $@ $(CTL)
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ $(CTL)
 
 # A unit test #includes its module's .c, so that module is left out here.
 UNIT_LINK := $(DECODER) daemon/config.c daemon/gate.c daemon/json.c daemon/stats.c
