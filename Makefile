@@ -35,7 +35,7 @@ BUILD_DEPS := gcc make pkg-config libpcap-dev zlib1g-dev libconfig-dev \
               libnetfilter-conntrack-dev libsystemd-dev
 TEST_DEPS  := python3 tshark python3-impacket python3-scapy iproute2 nftables \
               ethtool samba samba-common-bin smbclient \
-              mandoc systemd util-linux passwd
+              mandoc systemd util-linux passwd man-db
 FUZZ_DEPS  := clang libclang-rt-14-dev
 
 .PHONY: all clean deps check unit tools fuzz fuzz-control bench demo install uninstall
