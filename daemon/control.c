@@ -310,9 +310,12 @@ static void render_table(struct control_answer *a)
 	}
 	for (size_t c = 0; c < cols; c++)
 		widths[c] = strlen(a->columns[c]);
-	for (size_t i = 0; i < a->n_cells; i++)
-		if (strlen(a->cells[i].text) > widths[i % cols])
-			widths[i % cols] = strlen(a->cells[i].text);
+	for (size_t i = 0; i < a->n_cells; i++) {
+		size_t len = strlen(a->cells[i].text);
+
+		if (len > widths[i % cols])
+			widths[i % cols] = len;
+	}
 	/* a column of numbers has its heading on the right too */
 	for (size_t c = 0; c < cols; c++) {
 		bool right = c < a->n_cells && a->cells[c].number;
@@ -331,11 +334,11 @@ static void render_table(struct control_answer *a)
 
 		if (cell->number)
 			pad(&a->text, gap);
-		json_buf_printf(&a->text, "%s", cell->text);
+		json_buf_append(&a->text, cell->text, strlen(cell->text));
 		if (c + 1 < cols)
 			pad(&a->text, (cell->number ? 0 : gap) + 2);
 		else
-			json_buf_printf(&a->text, "\n");
+			json_buf_append(&a->text, "\n", 1);
 	}
 }
 
