@@ -58,7 +58,7 @@ expect_exit() {
 	[ $rc -eq "$want" ] || { echo "exit $rc, not $want: $(head -c 300 "$RG_DIR/err" "$RG_DIR/out")"; return 1; }
 }
 
-epm_server_start server "$RG_DIR/epm" --addr "$RG_SERVER4" || { t_fail control/epm-server; exit 1; }
+epm_server_start server "$RG_DIR/epm" --addr "$RG_SERVER4" --echo || { t_fail control/epm-server; exit 1; }
 emsmdb=$(epm_port "$RG_DIR/epm" EMSMDB)
 conf="servers = [ \"$RG_SERVER4\" ];
 interfaces = [ \"exchange\" ];
@@ -106,7 +106,20 @@ t_check control/remapped first_try "$(map_and_connect client "$RG_SERVER4" EMSMD
 t_check control/report json_check "[e for e in j['report']['entries'] if e['server'] == '$RG_SERVER4' and
 	e['iface_name'] == 'EMSMDB' and [p for p in e['ports'] if p['port'] == $emsmdb and p['answers'] == 2]]" <<<"$(ctl --json report)"
 t_check control/report-text grep -q "EMSMDB" <<<"$(ctl report)"
-t_check control/revoke-client-text grep -q '^pinholes: *1$' <<<"$(ctl revoke "$RG_CLIENT4")"
+# --established: a connection through the pinhole echoes every 0.2 s until
+# the revoke cuts it
+ns_bg client "$RG_PY" "$RG_LIB_DIR/epm_client.py" "$RG_SERVER4" --connect-only "$emsmdb" --hold 4 >"$RG_DIR/hold" 2>&1
+hold=$RG_LAST_PID
+for ((i = 0; i < 60; i++)); do [ "$(grep -c '"event": "echo"' "$RG_DIR/hold")" -ge 3 ] && break; sleep 0.05; done
+ctl revoke --established "$RG_CLIENT4" >"$RG_DIR/revoke.txt"
+echoes=$(grep -c '"event": "echo"' "$RG_DIR/hold")
+t_check control/revoke-client-text grep -q '^pinholes: *1$' "$RG_DIR/revoke.txt"
+# the held one, and the finished earlier ones conntrack still lists
+t_check control/revoke-established-cut grep -q '^connections_cut: *[1-9]' "$RG_DIR/revoke.txt"
+sleep 1.5
+# one echo may have been under way when the connection was cut
+t_check control/held-connection-stopped [ "$(grep -c '"event": "echo"' "$RG_DIR/hold")" -le $((echoes + 1)) ]
+ns_stop "$hold"
 t_check control/revoke-nothing grep -q '^pinholes: *0$' <<<"$(ctl revoke "$RG_CLIENT4")"
 
 # ---- stats and metrics: a refused interface counted by its reason
@@ -152,9 +165,11 @@ t_check control/serving-after-bad-requests expect_exit 0 ctl status
 "$RG_PY" -c 'import socket, sys, time
 ss = [socket.socket(socket.AF_UNIX) for _ in range(2)]
 for s in ss: s.connect(sys.argv[1])
-time.sleep(8)' "$sock" &
+open(sys.argv[2], "w").write("connected\n")
+time.sleep(8)' "$sock" "$RG_DIR/idle.ready" &
 idle=$!
-sleep 0.5
+wait_file "$RG_DIR/idle.ready" 5
+sleep 0.2    # the daemon accepts them from its loop
 t_check control/busy-when-full expect_exit 75 ctl status
 t_check control/busy-one-line grep -q 'too many control connections' "$RG_DIR/err"
 sleep 3.5
