@@ -148,9 +148,14 @@ void printconf(const struct rpcgate_config *cfg, FILE *out)
 	fprintf(out, "max_pinholes_per_client = %u;\n", cfg->max_pinholes_per_client);
 	fprintf(out, "max_pinholes = %u;\n", cfg->max_pinholes);
 	fprintf(out, "max_flows = %u;\n", cfg->max_flows);
+	fprintf(out, "max_flows_per_client = %u;\n", cfg->max_flows_per_client);
+	fprintf(out, "max_udp_flows_per_client = %u;\n",
+		cfg->max_udp_flows_per_client);
 	fprintf(out, "max_buffer_bytes = %u;\n", cfg->max_buffer_bytes);
+	fprintf(out, "max_held_segments = %u;\n", cfg->max_held_segments);
 	fprintf(out, "max_call_bytes = %u;\n", cfg->max_call_bytes);
 	fprintf(out, "flow_idle_timeout = %u;\n", cfg->flow_idle_timeout);
+	fprintf(out, "flow_handshake_timeout = %u;\n", cfg->flow_handshake_timeout);
 	fprintf(out, "ipv6_host_prefix = %u;\n", cfg->ipv6_host_prefix);
 	fprintf(out, "control_max_clients = %u;\n", cfg->control_max_clients);
 	fprintf(out, "control_timeout = %u;\n", cfg->control_timeout);
@@ -163,5 +168,6 @@ void printconf(const struct rpcgate_config *cfg, FILE *out)
 		cfg->nft_mode == NFT_MODE_SETS ? "sets" : "table");
 	fprintf(out, "nft_table = \"%s\";\n", cfg->nft_table);
 	fprintf(out, "pinhole_mark = 0x%08x;\n", cfg->pinhole_mark);
+	fprintf(out, "reverse_path_mark = 0x%08x;\n", cfg->reverse_path_mark);
 	fprintf(out, "log_level = \"%s\";\n", cfg->log_verbose ? "debug" : "info");
 }

@@ -135,6 +135,11 @@ static void exchange(int fd, const struct json_buf *req, struct json_buf *ans)
 		n = read(fd, chunk, sizeof(chunk));
 		if (n < 0 && errno == EINTR)
 			continue;
+		/* a busy daemon closes without reading our request, which the
+		 * kernel reports as a reset once its answer has been read */
+		if (n < 0 && errno == ECONNRESET && ans->len > 0 &&
+		    ans->data[ans->len - 1] == '\n')
+			return;
 		if (n < 0)
 			die(EXIT_PROTOCOL, "reading the answer: %s", strerror(errno));
 		if (n == 0)

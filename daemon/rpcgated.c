@@ -46,6 +46,7 @@ static _Noreturn void usage(FILE *out, int status)
 		"           line per endpoint an endpoint mapper advertised, with\n"
 		"           the daemon's decision when a configuration is given\n"
 		"  -p PORT  also treat TCP PORT as an endpoint mapper in a replay\n"
+		"           (besides the configuration's epm_ports)\n"
 		"  --report with -r: per server, the ports each interface\n"
 		"           advertised, whether they are stable, and how to pin\n"
 		"           them (registry value, fixed_ports, static nft rule)\n"
@@ -107,14 +108,14 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct rpcgate_config cfg;
-	struct flow_config flows;
+	struct flow_config flows, extra_ports;
 	const char *config_path = NULL, *replay = NULL;
 	struct service_options service = { .control_path = CONTROL_DEFAULT_PATH };
 	bool foreground = false, check_only = false, print_ruleset = false;
 	bool want_report = false, json = false;
 	int verbose = 0, ch, rc;
 
-	flow_config_defaults(&flows);
+	extra_ports.n_epm_ports = 0;
 	log_init(true, 0);
 	while ((ch = getopt_long(argc, argv, "c:fhp:r:s:tu:vV", long_options,
 				 NULL)) != -1) {
@@ -128,7 +129,7 @@ int main(int argc, char **argv)
 		case 'h':
 			usage(stdout, 0);
 		case 'p':
-			if (!flow_config_add_port(&flows, parse_port(optarg)))
+			if (!flow_config_add_port(&extra_ports, parse_port(optarg)))
 				fatalx("-p: at most %d endpoint-mapper ports",
 				       FLOW_MAX_EPM_PORTS);
 			break;
@@ -175,6 +176,15 @@ int main(int argc, char **argv)
 			path = CONFIG_DEFAULT_PATH;
 		if (path && (rc = load(path, &cfg)) != 0)
 			return rc;
+		/* what the daemon would follow, and the -p ports too */
+		flow_config_defaults(&flows);
+		if (path)
+			flow_config_from_policy(&flows, &cfg);
+		for (size_t i = 0; i < extra_ports.n_epm_ports; i++)
+			if (!flow_config_add_port(&flows, extra_ports.epm_ports[i]))
+				fatalx("-p: at most %d endpoint-mapper ports in "
+				       "all, with the configuration's",
+				       FLOW_MAX_EPM_PORTS);
 		if (want_report)
 			return replay_report(replay, &flows, path ? &cfg : NULL, json);
 		return replay_file(replay, &flows, path ? &cfg : NULL, NULL, stdout);

@@ -9,7 +9,7 @@ for pkg in "$@"; do
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
-	echo "install-deps: missing ${missing[*]}; run as root (sudo make ...)" >&2
+	echo "install-deps: missing ${missing[*]}; run as root to install them (make test runs the tests with what is installed)" >&2
 	exit 1
 fi
 echo "install-deps: installing ${missing[*]}" >&2

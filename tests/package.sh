@@ -50,5 +50,5 @@ if [ "$installed_before" = 0 ]; then
 	check purge dpkg -P rpcgate
 	check conffile-gone-after-purge test ! -e /etc/rpcgate/rpcgate.conf
 fi
-echo "$passed passed, $failed failed"
+echo "package: $passed of $((passed + failed)) checks passed"
 [ $failed -eq 0 ]

@@ -55,7 +55,7 @@ json_check() { "$RG_PY" -c "import json,sys; j=json.load(sys.stdin); sys.exit(0 
 expect_exit() {
 	local want=$1 rc; shift
 	"$@" >"$RG_DIR/out" 2>"$RG_DIR/err"; rc=$?
-	[ $rc -eq "$want" ] || { echo "exit $rc, not $want: $(head -c 300 "$RG_DIR/err" "$RG_DIR/out")"; return 1; }
+	[ $rc -eq "$want" ] || { echo "exit $rc, not $want: $(cat "$RG_DIR/err" "$RG_DIR/out" | head -c 300 | tr '\n' ' ')"; return 1; }
 }
 
 epm_server_start server "$RG_DIR/epm" --addr "$RG_SERVER4" --echo || { t_fail control/epm-server; exit 1; }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # rpcgated -r as an operator's script sees it: link types and file formats,
 # gzip, extra EPM ports, exit statuses, and errors named by frame number.
+# Only the project's own vectors (tests/vectors/): a fresh clone runs it.
 set -u
 cd "$(dirname "$0")/../.."
 bin=${BUILD:-build}/rpcgated
@@ -89,38 +90,40 @@ for line in sys.stdin:
     assert e["ts"].endswith("Z")
 ' < <("$bin" -r "$base")
 
-# With a configuration, each line carries the daemon's decision: the
-# Outlook/Exchange 2003 capture's two maps open, its lookup does not.
-mapi=${CAPTURES:-../shared/captures}/zeek__dce-rpc__mapi.pcap
-printf 'servers = [ "192.168.0.2" ];\ninterfaces = [ "exchange" ];\n' >"$work/mapi.conf"
-decisions=$("$bin" -c "$work/mapi.conf" -r "$mapi" 2>/dev/null | /usr/bin/python3 -c '
+# With a configuration, each line carries the daemon's decision.  The
+# project's vectors (tests/vectors/README.md), not the shared captures: two
+# maps answered EMSMDB tcp/49160 and NSPI tcp/49161, a map answered with an
+# ncacn_http tower, and a lookup of 320 entries.
+maps=tests/vectors/three_pdus_one_segment.pcap
+http=tests/vectors/ncacn_http_593.pcap
+lookup=tests/vectors/lookup_300.pcap
+codes() { # conf capture: "op iface proto port decision reason_code", each once
+	"$bin" -c "$1" -r "$2" 2>/dev/null | /usr/bin/python3 -c '
 import json, sys
 for line in sys.stdin:
     e = json.loads(line)
-    print(e["op"], e["iface_name"], e["proto"], e["port"], e["decision"], e["reason_code"])' | sort)
-check decisions-with-config [ "$decisions" == "lookup NSPI http 5000 refuse lookup
-map EMSMDB tcp 1032 open open
-map NSPI tcp 4997 open open" ]
-printf 'servers = [ "192.168.0.2" ];\ninterfaces = [ "f5cc5a18-4264-101a-8c59-08002b2f8426" ];\n' >"$work/nspi.conf"
+    print(e["op"], e["iface_name"], e["proto"], e["port"], e["decision"], e["reason_code"])' | sort -u; }
+summary() { codes "$@" | cut -d' ' -f1,5,6 | sort -u; } # op decision reason_code
+printf 'servers = [ "198.51.100.20" ];\ninterfaces = [ "exchange" ];\n' >"$work/exchange.conf"
+check decisions-with-config [ "$(codes "$work/exchange.conf" "$maps")" == "map EMSMDB tcp 49160 open open
+map NSPI tcp 49161 open open" ]
+check decision-lookup-refused [ "$(summary "$work/exchange.conf" "$lookup")" == "lookup refuse lookup" ]
+check decision-http-refused [ "$(codes "$work/exchange.conf" "$http")" == "map EMSMDB http 6004 refuse proto" ]
+printf 'servers = [ "198.51.100.20" ];\ninterfaces = [ "f5cc5a18-4264-101a-8c59-08002b2f8426" ];\n' >"$work/nspi.conf"
 check decision-interface-refused grep -q '"iface_name":"EMSMDB".*"decision":"refuse","reason":"interface not in interfaces"' \
-	<("$bin" -c "$work/nspi.conf" -r "$mapi" 2>/dev/null)
-printf 'servers = [ "192.168.0.2" ];\ninterfaces = [ "exchange" ];\nport_range = [ 2000, 65535 ];\n' >"$work/range.conf"
-check decision-port-range grep -q '"port":1032,.*"reason_code":"port-range"' \
-	<("$bin" -c "$work/range.conf" -r "$mapi" 2>/dev/null)
+	<("$bin" -c "$work/nspi.conf" -r "$maps" 2>/dev/null)
+printf 'servers = [ "198.51.100.20" ];\ninterfaces = [ "exchange" ];\nport_range = [ 49161, 65535 ];\n' >"$work/range.conf"
+check decision-port-range grep -q '"port":49160,.*"reason_code":"port-range"' \
+	<("$bin" -c "$work/range.conf" -r "$maps" 2>/dev/null)
 printf 'servers = [ "192.0.2.99" ];\n' >"$work/other.conf"
-check decision-not-server grep -q '"reason_code":"not-server"' <("$bin" -c "$work/other.conf" -r "$mapi" 2>/dev/null)
-check no-decision-without-config bash -c "! '$bin' -r '$mapi' 2>/dev/null | grep -q decision"
+check decision-not-server grep -q '"reason_code":"not-server"' <("$bin" -c "$work/other.conf" -r "$maps" 2>/dev/null)
+check no-decision-without-config bash -c "! '$bin' -r '$maps' 2>/dev/null | grep -q decision"
 
 # Fixed mode: the pinned port passes, anything else is drift; lookups are
 # refused unless allowed.
-printf 'servers = [ "192.168.0.2" ];\nmode = "fixed";\nfixed_ports = [ 4997 ];\n' >"$work/fixed.conf"
-codes() { "$bin" -c "$1" -r "$mapi" 2>/dev/null | /usr/bin/python3 -c '
-import json, sys
-for line in sys.stdin:
-    e = json.loads(line)
-    print(e["op"], e["iface_name"], e["port"], e["decision"], e["reason_code"])' | sort; }
-check fixed-and-drift [ "$(codes "$work/fixed.conf")" == "lookup NSPI 5000 refuse lookup
-map EMSMDB 1032 refuse drift
-map NSPI 4997 open fixed" ]
-printf 'servers = [ "192.168.0.2" ];\nallow_lookup = true;\n' >"$work/lookup.conf"
-check lookup-allowed grep -q "lookup NSPI 5000 refuse proto" <<<"$(codes "$work/lookup.conf")"
+printf 'servers = [ "198.51.100.20" ];\nmode = "fixed";\nfixed_ports = [ 49161 ];\n' >"$work/fixed.conf"
+check fixed-and-drift [ "$(codes "$work/fixed.conf" "$maps")" == "map EMSMDB tcp 49160 refuse drift
+map NSPI tcp 49161 open fixed" ]
+check fixed-lookup-refused [ "$(summary "$work/fixed.conf" "$lookup")" == "lookup refuse lookup" ]
+printf 'servers = [ "198.51.100.20" ];\nallow_lookup = true;\n' >"$work/lookup.conf"
+check lookup-allowed grep -q "^lookup open open$" <<<"$(summary "$work/lookup.conf" "$lookup")"
