@@ -35,11 +35,12 @@ LLVM_COV      ?= $(shell command -v llvm-cov-14 || echo llvm-cov)
 LLVM_PROFDATA ?= $(shell command -v llvm-profdata-14 || echo llvm-profdata)
 
 BUILD     := build
-MODULES   := $(patsubst daemon/%.c,%,$(wildcard daemon/*.c))
+# rpcgatectl.c is a program of its own, not a module of rpcgated.
+MODULES   := $(filter-out rpcgatectl,$(patsubst daemon/%.c,%,$(wildcard daemon/*.c)))
 # The modules that talk to the kernel, the files or the command line; every
 # other module (the pure decoder, config, gate, policy...) is what unit
 # tests link, so a new pure module needs no change here.
-SYSTEM    := rpcgated service nft queue conntrack replay
+SYSTEM    := rpcgated service nft queue conntrack replay control privileges
 PURE      := $(filter-out $(SYSTEM),$(MODULES))
 UNIT      := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 # C tools the tests and benchmarks drive (load generators, forgers): one
@@ -55,12 +56,13 @@ BUILD_DEPS := gcc make pkg-config libpcap-dev zlib1g-dev libconfig-dev \
               libmnl-dev libnftnl-dev libnetfilter-queue-dev \
               libnetfilter-conntrack-dev libsystemd-dev
 TEST_DEPS  := python3 tshark python3-impacket python3-scapy iproute2 nftables \
-              ethtool samba samba-common-bin smbclient valgrind mandoc
+              ethtool samba samba-common-bin smbclient valgrind mandoc \
+              systemd util-linux passwd man-db
 FUZZ_DEPS  := clang libclang-rt-14-dev llvm-14
 
 .PHONY: all asan clean deps check test unit tools fuzz fuzzers fuzz-coverage \
         bench demo install uninstall
-all: $(BUILD)/rpcgated
+all: $(BUILD)/rpcgated $(BUILD)/rpcgatectl
 
 # ---- objects, one per module and flavour
 $(BUILD)/obj/%.o: daemon/%.c
@@ -87,6 +89,10 @@ $(BUILD)/asan/rpcgated: $(MODULES:%=$(BUILD)/asan/obj/%.o)
 	$(CC) $(CFLAGS) $(SANITIZE) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LDLIBS)
 
 asan: $(BUILD)/asan/rpcgated
+
+# rpcgatectl speaks JSON over a Unix socket and needs no library.
+$(BUILD)/rpcgatectl: $(BUILD)/obj/rpcgatectl.o $(BUILD)/obj/json.o
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
 
 # ---- unit tests.  A unit test #includes its module's .c (to reach its
 # static functions), so that module's object is left out of its link.
@@ -230,14 +236,20 @@ SBINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
 DOCDIR ?= $(PREFIX)/share/doc/rpcgate
 UNITDIR ?= /lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 INSTALL_STRIP ?= -s
 install: all
 	install -D -m 0755 $(INSTALL_STRIP) $(BUILD)/rpcgated $(DESTDIR)$(SBINDIR)/rpcgated
+	install -D -m 0755 $(INSTALL_STRIP) $(BUILD)/rpcgatectl $(DESTDIR)$(SBINDIR)/rpcgatectl
 	install -d $(DESTDIR)$(UNITDIR)
 	sed -e 's|/usr/sbin/|$(SBINDIR)/|g' -e 's|/usr/share/doc/rpcgate/|$(DOCDIR)/|g' \
 		systemd/rpcgate.service >$(DESTDIR)$(UNITDIR)/rpcgate.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/rpcgate.service
 	install -D -m 0644 man/rpcgated.8 $(DESTDIR)$(MANDIR)/man8/rpcgated.8
+	install -D -m 0644 man/rpcgatectl.8 $(DESTDIR)$(MANDIR)/man8/rpcgatectl.8
+	install -D -m 0644 systemd/rpcgate.sysusers $(DESTDIR)$(SYSUSERSDIR)/rpcgate.conf
+	install -D -m 0644 systemd/rpcgate.tmpfiles $(DESTDIR)$(TMPFILESDIR)/rpcgate.conf
 	install -D -m 0644 man/rpcgate.conf.5 $(DESTDIR)$(MANDIR)/man5/rpcgate.conf.5
 	install -D -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
 	test -e $(DESTDIR)/etc/rpcgate/rpcgate.conf || \
@@ -245,8 +257,10 @@ install: all
 
 # The configuration stays: it is the administrator's.
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/rpcgated $(DESTDIR)$(UNITDIR)/rpcgate.service \
-		$(DESTDIR)$(MANDIR)/man8/rpcgated.8 \
+	rm -f $(DESTDIR)$(SBINDIR)/rpcgated $(DESTDIR)$(SBINDIR)/rpcgatectl \
+		$(DESTDIR)$(UNITDIR)/rpcgate.service \
+		$(DESTDIR)$(SYSUSERSDIR)/rpcgate.conf $(DESTDIR)$(TMPFILESDIR)/rpcgate.conf \
+		$(DESTDIR)$(MANDIR)/man8/rpcgated.8 $(DESTDIR)$(MANDIR)/man8/rpcgatectl.8 \
 		$(DESTDIR)$(MANDIR)/man5/rpcgate.conf.5 $(DESTDIR)$(DOCDIR)/README.md
 	-rmdir $(DESTDIR)$(DOCDIR)
 

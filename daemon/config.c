@@ -199,6 +199,8 @@ void config_defaults(struct rpcgate_config *cfg)
 	cfg->flow_idle_timeout = 300;
 	cfg->flow_handshake_timeout = 5;
 	cfg->ipv6_host_prefix = 64;
+	cfg->control_max_clients = 16;
+	cfg->control_timeout = 10;
 	cfg->on_failure = ON_FAILURE_OPEN;
 	cfg->revoke_established = false;
 	cfg->queue_num = 135;
@@ -1186,6 +1188,10 @@ static const struct key keys[] = {
 	  h_u32, 1, SECONDS_MAX, U32(flow_handshake_timeout), NULL },
 	{ "ipv6_host_prefix", "an IPv6 prefix length (32-128)", h_u32, 32,
 	  128, U32(ipv6_host_prefix), NULL },
+	{ "control_max_clients", "an integer number of connections (1-1024)",
+	  h_u32, 1, 1024, U32(control_max_clients), NULL },
+	{ "control_timeout", "an integer number of seconds (1-3600)", h_u32, 1,
+	  3600, U32(control_timeout), NULL },
 	{ "on_failure", "\"open\" or \"closed\"", h_on_failure, 0, 0, 0,
 	  on_failure_choices },
 	{ "revoke_established", "true or false", h_bool, 0, 0,

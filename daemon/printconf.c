@@ -157,6 +157,8 @@ void printconf(const struct rpcgate_config *cfg, FILE *out)
 	fprintf(out, "flow_idle_timeout = %u;\n", cfg->flow_idle_timeout);
 	fprintf(out, "flow_handshake_timeout = %u;\n", cfg->flow_handshake_timeout);
 	fprintf(out, "ipv6_host_prefix = %u;\n", cfg->ipv6_host_prefix);
+	fprintf(out, "control_max_clients = %u;\n", cfg->control_max_clients);
+	fprintf(out, "control_timeout = %u;\n", cfg->control_timeout);
 	fprintf(out, "on_failure = \"%s\";\n",
 		cfg->on_failure == ON_FAILURE_CLOSED ? "closed" : "open");
 	fprintf(out, "revoke_established = %s;\n",

@@ -10,16 +10,14 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "control.h"
 #include "flow.h"
 #include "log.h"
 #include "nft.h"
 #include "printconf.h"
 #include "replay.h"
 #include "service.h"
-
-#ifndef RPCGATE_VERSION
-#define RPCGATE_VERSION "0.2"
-#endif
+#include "version.h"
 
 #define EXIT_USAGE 64
 #define OPT_PRINT_RULESET 256
@@ -30,7 +28,7 @@
 static _Noreturn void usage(FILE *out, int status)
 {
 	fprintf(out,
-		"usage: rpcgated [-fv] [-c FILE]          run the daemon\n"
+		"usage: rpcgated [-fv] [-c FILE] [-s SOCKET] [-u USER]  run the daemon\n"
 		"       rpcgated -t [-c FILE]             check the configuration\n"
 		"       rpcgated --print-ruleset [-c FILE]\n"
 		"       rpcgated [-v] [-c FILE] -r CAPTURE [-p PORT]...\n"
@@ -39,6 +37,8 @@ static _Noreturn void usage(FILE *out, int status)
 		"       rpcgated -h | --help\n"
 		"  -c FILE  configuration (default " CONFIG_DEFAULT_PATH ")\n"
 		"  -f       stay in the foreground, log to stderr\n"
+		"  -s SOCKET  the control socket (default " CONTROL_DEFAULT_PATH ")\n"
+		"  -u USER  after set-up, run as USER keeping only CAP_NET_ADMIN\n"
 		"  -t       check the configuration and exit: 0, or 78 with\n"
 		"           file:line: message lines; with -v, print the\n"
 		"           effective policy (every key, groups after inheritance)\n"
@@ -110,13 +110,14 @@ int main(int argc, char **argv)
 	static struct rpcgate_config cfg;
 	struct flow_config flows, extra_ports;
 	const char *config_path = NULL, *replay = NULL;
+	struct service_options service = { .control_path = CONTROL_DEFAULT_PATH };
 	bool foreground = false, check_only = false, print_ruleset = false;
 	bool want_report = false, json = false;
 	int verbose = 0, ch, rc;
 
 	extra_ports.n_epm_ports = 0;
 	log_init(true, 0);
-	while ((ch = getopt_long(argc, argv, "c:fhp:r:tvV", long_options,
+	while ((ch = getopt_long(argc, argv, "c:fhp:r:s:tu:vV", long_options,
 				 NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -135,8 +136,14 @@ int main(int argc, char **argv)
 		case 'r':
 			replay = optarg;
 			break;
+		case 's':
+			service.control_path = optarg;
+			break;
 		case 't':
 			check_only = true;
+			break;
+		case 'u':
+			service.user = optarg;
 			break;
 		case 'v':
 			verbose++;
@@ -199,5 +206,6 @@ int main(int argc, char **argv)
 	if (!foreground && !getenv("NOTIFY_SOCKET") && daemon(0, 0) < 0)
 		fatal("daemon");
 	log_init(foreground, verbose);
-	return service_run(config_path, &cfg);
+	service.config_path = config_path;
+	return service_run(&service, &cfg);
 }

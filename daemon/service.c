@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <net/if.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -12,13 +13,18 @@
 #include <unistd.h>
 
 #include "conntrack.h"
+#include "control.h"
 #include "flow.h"
 #include "gate.h"
 #include "log.h"
 #include "nft.h"
 #include "packet.h"
+#include "privileges.h"
 #include "queue.h"
+#include "report.h"
 #include "service.h"
+#include "stats.h"
+#include "version.h"
 
 #define TICK_MS 1000
 /*
@@ -27,6 +33,9 @@
  * router; the tick that notices a refreshed pinhole renews the mapping.
  */
 #define DNAT_MARGIN_MS (2 * TICK_MS)
+/* Distinct (server, interface, protocol) the live report tells apart; what
+ * does not fit is counted as dropped, and the report says so. */
+#define LIVE_REPORT_ENTRIES 4096
 
 struct service_stats {
 	uint64_t packets;
@@ -104,6 +113,7 @@ struct forgery_log {
 
 struct service {
 	const char *config_path;
+	const struct service_options *opt;
 	struct rpcgate_config *cfg;
 	struct flow_table flows;
 	struct gate gate;
@@ -117,6 +127,10 @@ struct service {
 	struct flow_refusals flow_logs[N_FLOW_LOGS];
 	struct evictions evictions;
 	struct forgery_log forgeries;
+	struct decision_stats tally;	/* for rpcgatectl stats and metrics */
+	struct report report;		/* for rpcgatectl report */
+	struct control *control;
+	uint64_t started_ms;
 	bool running;
 };
 
@@ -259,6 +273,8 @@ static void on_endpoint(void *arg, struct flow *flow,
 	char what[160], endpoint[96];
 	bool published;
 
+	stats_count(&s->tally, &flow->key, ep, reason);
+	report_add(&s->report, flow->key.family, flow->key.server, ep);
 	packet_addr_format(flow->key.family, flow->key.client, d->client,
 		    sizeof(d->client));
 	packet_addr_format(flow->key.family, flow->key.server, d->server,
@@ -604,16 +620,17 @@ static void log_stats(const struct service *s)
 struct revocation {
 	struct service *s;
 	struct nft_batch *batch;
+	bool cut_established;
+	const char *why;
+	uint64_t n_revoked, n_cut;
 };
 
-static bool revoke_one(void *arg, struct gate_pinhole *p)
+/* Removes one pinhole from the kernel (in r's batch) and logs it. */
+static void revoke_pinhole(struct revocation *r, struct gate_pinhole *p)
 {
-	struct revocation *r = arg;
 	char what[160];
 	int cut = 0;
 
-	if (gate_still_allowed(r->s->cfg, p))
-		return false;
 	if (!r->batch)
 		r->batch = nft_batch_begin(r->s->nft, r->s->cfg);
 	if (r->batch) {
@@ -621,7 +638,7 @@ static bool revoke_one(void *arg, struct gate_pinhole *p)
 		if (p->published)
 			nft_batch_dnat_del(r->batch, &p->key, p->public_addr);
 	}
-	if (r->s->cfg->revoke_established)
+	if (r->cut_established)
 		cut = conntrack_revoke(r->s->conntrack, &p->key,
 				       r->s->cfg->pinhole_mark);
 	describe_pinhole(&p->key, what, sizeof(what));
@@ -629,9 +646,21 @@ static bool revoke_one(void *arg, struct gate_pinhole *p)
 		log_warnx("revoked %s; its connections could not be cut: %s", what,
 			  strerror(-cut));
 	else
-		log_info("revoked %s: no longer allowed by the configuration%s", what,
+		log_info("revoked %s: %s%s", what, r->why,
 			 cut > 0 ? ", established connections cut" : "");
 	r->s->stats.revoked++;
+	r->n_revoked++;
+	if (cut > 0)
+		r->n_cut += (uint64_t)cut;
+}
+
+static bool revoke_one(void *arg, struct gate_pinhole *p)
+{
+	struct revocation *r = arg;
+
+	if (gate_still_allowed(r->s->cfg, p))
+		return false;
+	revoke_pinhole(r, p);
 	return true;
 }
 
@@ -642,19 +671,23 @@ static void log_config_errors(char *text)
 }
 
 /*
- * SIGHUP: the new file is read aside; a bad one is reported and the
- * running policy stays.  A good one replaces the rules and server sets in
- * one batch, and pinholes it no longer allows are removed.
+ * SIGHUP or rpcgatectl reload: the new file is read aside; a bad one is
+ * reported (to the log, and to echo when given) and the running policy
+ * stays.  A good one replaces the rules and server sets in one batch, and
+ * pinholes it no longer allows are removed.  Returns 0, CONFIG_EXIT_INVALID
+ * for a bad file, or 1 when the new policy could not be installed.
  */
-static void reload(struct service *s)
+static int reload(struct service *s, FILE *echo)
 {
 	struct rpcgate_config *next = malloc(sizeof(*next)), *previous = s->cfg;
-	struct revocation r = { .s = s };
+	struct revocation r = {
+		.s = s, .why = "no longer allowed by the configuration",
+	};
 	struct flow_config fc = s->flows.cfg;
 	char *errors = NULL, err[256];
 	size_t errors_len = 0;
 	FILE *report = open_memstream(&errors, &errors_len);
-	int problems;
+	int problems, status = 1;
 
 	if (!next || !report) {
 		log_warnx("reload: out of memory; keeping the running policy");
@@ -662,13 +695,16 @@ static void reload(struct service *s)
 		if (report)
 			fclose(report);
 		free(errors);
-		return;
+		return 1;
 	}
 	sd_notify(0, "RELOADING=1");
 	config_defaults(next);
 	problems = config_load(s->config_path, next, report);
 	fclose(report);
 	if (problems) {
+		if (echo)
+			fputs(errors, echo);
+		status = CONFIG_EXIT_INVALID;
 		log_config_errors(errors);
 		log_warnx("reload: %d problem(s) in %s; keeping the running policy",
 			  problems, s->config_path);
@@ -691,6 +727,8 @@ static void reload(struct service *s)
 	}
 	if (nft_install(s->nft, next, true, err, sizeof(err)) != 0) {
 		log_warnx("reload: %s; keeping the running policy", err);
+		if (echo)
+			fprintf(echo, "%s\n", err);
 		goto done;
 	}
 	s->cfg = next;
@@ -699,16 +737,21 @@ static void reload(struct service *s)
 	if (!flow_table_configure(&s->flows, &fc))
 		log_warnx("reload: out of memory for max_flows = %u; keeping "
 			  "the running flow limits", next->max_flows);
+	control_set_limits(s->control, next->control_max_clients,
+			   next->control_timeout);
 	log_set_verbose(next->log_verbose);
+	r.cut_established = next->revoke_established;
 	gate_visit(&s->gate, revoke_one, &r);
 	if (r.batch && nft_batch_commit(r.batch, err, sizeof(err)) != 0)
 		log_warnx("reload: removing revoked pinholes: %s", err);
 	log_info("reloaded %s", s->config_path);
 	next = previous;
+	status = 0;
 done:
 	free(next);
 	free(errors);
 	sd_notify(0, "READY=1");
+	return status;
 }
 
 static void on_signal(struct service *s)
@@ -718,7 +761,7 @@ static void on_signal(struct service *s)
 	while (read(s->signals, &si, sizeof(si)) == sizeof(si)) {
 		switch (si.ssi_signo) {
 		case SIGHUP:
-			reload(s);
+			reload(s, NULL);
 			break;
 		case SIGUSR1:
 			log_stats(s);
@@ -743,11 +786,467 @@ static void on_tick(struct service *s)
 		log_warnx("renewing DNAT mappings: %s", err);
 	flow_table_expire(&s->flows, now * 1000);
 	log_evictions(s, now);
+	control_expire(s->control, now);
 	if (s->watchdog_usec &&
 	    now - s->last_watchdog_ms >= s->watchdog_usec / 2000) {
 		sd_notify(0, "WATCHDOG=1");
 		s->last_watchdog_ms = now;
 	}
+}
+
+/* ---- rpcgatectl: answers from the live state ------------------------------ */
+
+static void answer_status(struct service *s, struct control_answer *a)
+{
+	control_section(a, "status", NULL, CONTROL_PAIRS);
+	control_row(a);
+	control_field(a, "version", RPCGATE_VERSION);
+	control_field_u64(a, "uptime_seconds", (now_ms() - s->started_ms) / 1000);
+	control_field(a, "mode", s->cfg->nft_mode == NFT_MODE_SETS ? "sets" : "table");
+	control_field(a, "nft_table", s->cfg->nft_table);
+	control_field(a, "queue", nft_queue_kind(s->nft) == NFT_QUEUE_NATIVE ?
+					  "nft queue" : "xt NFQUEUE");
+	control_field_u64(a, "queue_num", s->cfg->queue_num);
+	control_field(a, "on_failure",
+		      s->cfg->on_failure == ON_FAILURE_OPEN ? "open" : "closed");
+	control_field_u64(a, "servers", s->cfg->n_servers);
+	control_field_u64(a, "pinholes", s->gate.n_pinholes);
+	control_field_u64(a, "flows", s->flows.n_flows);
+	control_field_u64(a, "packets", s->stats.packets);
+	control_field_u64(a, "answers", s->stats.answers);
+	control_field_u64(a, "opened", s->stats.opened);
+	control_field_u64(a, "refused", s->stats.refused);
+	control_field_u64(a, "drift", s->stats.drift);
+	control_field_u64(a, "expired", s->stats.expired);
+	control_field_u64(a, "revoked", s->stats.revoked);
+	control_end_section(a);
+}
+
+static void iface_text(const struct uuid *iface, char out[UUID_TEXT_LEN + 1])
+{
+	const char *name = epm_iface_name(iface);
+
+	if (name)
+		snprintf(out, UUID_TEXT_LEN + 1, "%s", name);
+	else
+		uuid_format(iface, out);
+}
+
+struct listing {
+	struct service *s;
+	const struct control_request *req;
+	struct control_answer *a;
+	uint64_t now;
+};
+
+static bool list_pinhole(void *arg, struct gate_pinhole *p)
+{
+	struct listing *l = arg;
+	const struct pinhole *k = &p->key;
+	char client[INET6_ADDRSTRLEN], server[INET6_ADDRSTRLEN],
+		answering[INET6_ADDRSTRLEN], published[INET6_ADDRSTRLEN],
+		iface[UUID_TEXT_LEN + 1], id[CONTROL_PINHOLE_ID_MAX];
+	const char *proto = k->proto == IPPROTO_TCP ? "tcp" : "udp";
+
+	if ((l->req->has_client &&
+	     !prefix_contains(&l->req->client, k->family, k->client)) ||
+	    (l->req->has_server &&
+	     !prefix_contains(&l->req->server, k->family, k->server) &&
+	     !prefix_contains(&l->req->server, k->family, p->facts.epm_server)))
+		return false;
+	packet_addr_format(k->family, k->client, client, sizeof(client));
+	packet_addr_format(k->family, k->server, server, sizeof(server));
+	packet_addr_format(k->family, p->facts.epm_server, answering, sizeof(answering));
+	if (p->published)
+		packet_addr_format(k->family, p->public_addr, published,
+				   sizeof(published));
+	iface_text(&p->facts.iface, iface);
+	snprintf(id, sizeof(id), "%s/%s/%s/%u", proto, client, server, k->port);
+	control_row(l->a);
+	control_field(l->a, "proto", proto);
+	control_field(l->a, "client", client);
+	control_field(l->a, "server", server);
+	control_field_u64(l->a, "port", k->port);
+	control_field(l->a, "interface", iface);
+	control_field(l->a, "answering_server", answering);
+	control_field_u64(l->a, "remaining_seconds",
+			  p->expires_ms > l->now ? (p->expires_ms - l->now + 999) / 1000 : 0);
+	control_field(l->a, "published_as", p->published ? published : "-");
+	control_field(l->a, "id", id);
+	return false;
+}
+
+static void list_flows(struct control_answer *a, const struct flow_list *list,
+		       uint64_t now)
+{
+	for (const struct flow *f = list->oldest; f; f = f->table_links.newer) {
+		char client[INET6_ADDRSTRLEN], server[INET6_ADDRSTRLEN];
+		uint64_t idle_us = now * 1000 > f->last_seen_us ?
+					   now * 1000 - f->last_seen_us : 0;
+
+		packet_addr_format(f->key.family, f->key.client, client, sizeof(client));
+		packet_addr_format(f->key.family, f->key.server, server, sizeof(server));
+		control_row(a);
+		control_field(a, "proto", f->key.proto == IPPROTO_TCP ? "tcp" : "udp");
+		control_field(a, "client", client);
+		control_field_u64(a, "client_port", f->key.client_port);
+		control_field(a, "server", server);
+		control_field_u64(a, "server_port", f->key.server_port);
+		control_field_u64(a, "idle_seconds", idle_us / 1000000);
+		control_field(a, "state", f->desync ? "not-followed" :
+					  f->established ? "established" : "half-open");
+	}
+}
+
+static void answer_flows(struct service *s, struct control_answer *a,
+			 uint64_t now)
+{
+	control_section(a, "flows", NULL, CONTROL_TABLE);
+	list_flows(a, &s->flows.halfopen, now);
+	list_flows(a, &s->flows.established, now);
+	control_end_section(a);
+}
+
+/*
+ * The kernel's count of packets it dropped from the queue: full queue
+ * (queue_dropped) and failed deliveries to the daemon (user_dropped),
+ * from /proc/net/netfilter/nfnetlink_queue.  False when not there.
+ */
+static bool kernel_queue_drops(uint16_t num, uint64_t *queue_dropped,
+			       uint64_t *user_dropped)
+{
+	FILE *f = fopen("/proc/net/netfilter/nfnetlink_queue", "re");
+	unsigned long long q, u;
+	unsigned n;
+	char line[256];
+	bool found = false;
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%u %*u %*u %*u %*u %llu %llu", &n, &q, &u) == 3 &&
+		    n == num) {
+			*queue_dropped = q;
+			*user_dropped = u;
+			found = true;
+		}
+	fclose(f);
+	return found;
+}
+
+static void answer_stats(struct service *s, struct control_answer *a)
+{
+	const struct decision_stats *t = &s->tally;
+	uint64_t queue_dropped = 0, user_dropped = 0;
+	char host[INET6_ADDRSTRLEN], iface[UUID_TEXT_LEN + 1];
+
+	control_section(a, "reasons", "decisions by reason", CONTROL_TABLE);
+	for (int r = 0; r < GATE_N_REASONS; r++) {
+		control_row(a);
+		control_field(a, "reason", gate_reason_code((enum gate_reason)r));
+		control_field_u64(a, "endpoints", t->by_reason[r]);
+	}
+	control_end_section(a);
+	control_section(a, "servers", "decisions by answering server", CONTROL_TABLE);
+	for (size_t i = 0; i <= t->n_servers; i++) {
+		const struct stats_server *sv = i < t->n_servers ? &t->servers[i] :
+								    &t->other_servers;
+
+		if (i == t->n_servers && stats_refused(sv) + sv->by_reason[GATE_OPEN] +
+						 sv->by_reason[GATE_FIXED] +
+						 sv->by_reason[GATE_DRIFT] == 0)
+			break;
+		if (i < t->n_servers)
+			packet_addr_format(sv->family, sv->addr, host, sizeof(host));
+		control_row(a);
+		control_field(a, "server", i < t->n_servers ? host : "other");
+		control_field_u64(a, "opened", sv->by_reason[GATE_OPEN]);
+		control_field_u64(a, "refused", stats_refused(sv));
+		control_field_u64(a, "fixed", sv->by_reason[GATE_FIXED]);
+		control_field_u64(a, "drift", sv->by_reason[GATE_DRIFT]);
+	}
+	control_end_section(a);
+	control_section(a, "drift", "drift by server and interface", CONTROL_TABLE);
+	for (size_t i = 0; i < t->n_drift; i++) {
+		packet_addr_format(t->drift[i].family, t->drift[i].addr, host,
+				   sizeof(host));
+		iface_text(&t->drift[i].iface, iface);
+		control_row(a);
+		control_field(a, "server", host);
+		control_field(a, "interface", iface);
+		control_field_u64(a, "last_port", t->drift[i].last_port);
+		control_field_u64(a, "count", t->drift[i].count);
+	}
+	control_end_section(a);
+	kernel_queue_drops(s->cfg->queue_num, &queue_dropped, &user_dropped);
+	control_section(a, "counters", "counters", CONTROL_PAIRS);
+	control_row(a);
+	control_field_u64(a, "packets", s->stats.packets);
+	control_field_u64(a, "answers", s->stats.answers);
+	control_field_u64(a, "queue_overruns", s->stats.queue_overruns);
+	control_field_u64(a, "queue_dropped_by_kernel", queue_dropped);
+	control_field_u64(a, "queue_user_dropped", user_dropped);
+	control_field_u64(a, "nft_errors", s->stats.nft_errors);
+	control_field_u64(a, "flows_refused", s->flows.stats.flows_refused);
+	control_field_u64(a, "flows_desynchronized", s->flows.stats.flows_desync);
+	control_field_u64(a, "expired", s->stats.expired);
+	control_field_u64(a, "revoked", s->stats.revoked);
+	control_field_u64(a, "drift_other", t->other_drift);
+	control_end_section(a);
+}
+
+struct control_revocation {
+	struct revocation r;
+	const struct control_request *req;
+};
+
+static bool revoke_requested(void *arg, struct gate_pinhole *p)
+{
+	struct control_revocation *cr = arg;
+	const struct control_request *req = cr->req;
+	const struct pinhole *k = &p->key;
+	size_t alen = k->family == AF_INET ? 4 : 16;
+
+	if (req->target_kind == CONTROL_TARGET_HOST) {
+		if (!prefix_contains(&req->target, k->family, k->client) &&
+		    !prefix_contains(&req->target, k->family, k->server))
+			return false;
+	} else if (k->family != req->target_family ||
+		   k->proto != req->target_proto || k->port != req->target_port ||
+		   memcmp(k->client, req->target_client, alen) != 0 ||
+		   memcmp(k->server, req->target_server, alen) != 0) {
+		return false;
+	}
+	revoke_pinhole(&cr->r, p);
+	return true;
+}
+
+static void answer_revoke(struct service *s, const struct control_request *req,
+			  struct control_answer *a)
+{
+	struct control_revocation cr = {
+		.r = { .s = s, .why = "by rpcgatectl",
+		       .cut_established = req->established },
+		.req = req,
+	};
+	char err[256];
+
+	gate_visit(&s->gate, revoke_requested, &cr);
+	if (cr.r.batch && nft_batch_commit(cr.r.batch, err, sizeof(err)) != 0) {
+		s->stats.nft_errors++;
+		control_error(a, CONTROL_STATUS_FAILED,
+			      "removing the pinholes from nftables: %s", err);
+		return;
+	}
+	control_section(a, "revoked", NULL, CONTROL_PAIRS);
+	control_row(a);
+	control_field_u64(a, "pinholes", cr.r.n_revoked);
+	control_field_u64(a, "connections_cut", cr.r.n_cut);
+	control_end_section(a);
+}
+
+static void answer_reload(struct service *s, struct control_answer *a)
+{
+	char *problems = NULL;
+	size_t len = 0;
+	FILE *echo = open_memstream(&problems, &len);
+	int status = reload(s, echo);
+
+	if (echo)
+		fclose(echo);
+	if (status == CONFIG_EXIT_INVALID)
+		control_error(a, CONTROL_STATUS_CONFIG,
+			      "%s has problems; keeping the running policy",
+			      s->config_path);
+	else if (status != 0)
+		control_error(a, CONTROL_STATUS_FAILED,
+			      "reload failed; keeping the running policy");
+	if (status != 0 && problems)
+		control_detail(a, problems);
+	free(problems);
+	if (status == 0) {
+		control_section(a, "reloaded", NULL, CONTROL_PAIRS);
+		control_row(a);
+		control_field(a, "file", s->config_path);
+		control_end_section(a);
+	}
+}
+
+/* Prometheus text exposition format, for node_exporter's textfile collector. */
+static void metric(struct control_answer *a, const char *name,
+		   const char *type, const char *help, uint64_t value)
+{
+	control_text(a, "# HELP rpcgate_%s %s\n# TYPE rpcgate_%s %s\nrpcgate_%s %llu\n",
+		     name, help, name, type, name, (unsigned long long)value);
+}
+
+static void answer_metrics(struct service *s, struct control_answer *a)
+{
+	const struct decision_stats *t = &s->tally;
+	uint64_t queue_dropped = 0, user_dropped = 0;
+	char host[INET6_ADDRSTRLEN], iface[UUID_TEXT_LEN + 1];
+
+	control_text(a, "# HELP rpcgate_info The running rpcgated.\n"
+		     "# TYPE rpcgate_info gauge\n"
+		     "rpcgate_info{version=\"%s\",mode=\"%s\",queue=\"%s\"} 1\n",
+		     RPCGATE_VERSION,
+		     s->cfg->nft_mode == NFT_MODE_SETS ? "sets" : "table",
+		     nft_queue_kind(s->nft) == NFT_QUEUE_NATIVE ? "nft" : "xt");
+	metric(a, "uptime_seconds", "gauge", "Seconds since rpcgated started.",
+	       (now_ms() - s->started_ms) / 1000);
+	metric(a, "pinholes", "gauge", "Pinholes open now.", s->gate.n_pinholes);
+	metric(a, "flows", "gauge", "Endpoint-mapper conversations followed now.",
+	       s->flows.n_flows);
+	metric(a, "packets_total", "counter", "Queued packets read.",
+	       s->stats.packets);
+	metric(a, "answers_total", "counter", "Endpoint-mapper answers decoded.",
+	       s->stats.answers);
+	control_text(a, "# HELP rpcgate_decisions_total Advertised endpoints by decision.\n"
+		     "# TYPE rpcgate_decisions_total counter\n");
+	for (int r = 0; r < GATE_N_REASONS; r++)
+		control_text(a, "rpcgate_decisions_total{reason=\"%s\"} %llu\n",
+			     gate_reason_code((enum gate_reason)r),
+			     (unsigned long long)t->by_reason[r]);
+	control_text(a, "# HELP rpcgate_server_decisions_total Advertised endpoints "
+		     "by answering server and decision.\n"
+		     "# TYPE rpcgate_server_decisions_total counter\n");
+	for (size_t i = 0; i < t->n_servers; i++) {
+		const struct stats_server *sv = &t->servers[i];
+
+		packet_addr_format(sv->family, sv->addr, host, sizeof(host));
+		control_text(a, "rpcgate_server_decisions_total{server=\"%s\",decision=\"opened\"} %llu\n"
+			     "rpcgate_server_decisions_total{server=\"%s\",decision=\"refused\"} %llu\n"
+			     "rpcgate_server_decisions_total{server=\"%s\",decision=\"fixed\"} %llu\n"
+			     "rpcgate_server_decisions_total{server=\"%s\",decision=\"drift\"} %llu\n",
+			     host, (unsigned long long)sv->by_reason[GATE_OPEN],
+			     host, (unsigned long long)stats_refused(sv),
+			     host, (unsigned long long)sv->by_reason[GATE_FIXED],
+			     host, (unsigned long long)sv->by_reason[GATE_DRIFT]);
+	}
+	control_text(a, "# HELP rpcgate_drift_total Advertised ports that were not "
+		     "the fixed ones, by server and interface.\n"
+		     "# TYPE rpcgate_drift_total counter\n");
+	for (size_t i = 0; i < t->n_drift; i++) {
+		packet_addr_format(t->drift[i].family, t->drift[i].addr, host,
+				   sizeof(host));
+		iface_text(&t->drift[i].iface, iface);
+		control_text(a, "rpcgate_drift_total{server=\"%s\",interface=\"%s\"} %llu\n",
+			     host, iface, (unsigned long long)t->drift[i].count);
+	}
+	kernel_queue_drops(s->cfg->queue_num, &queue_dropped, &user_dropped);
+	metric(a, "queue_overruns_total", "counter",
+	       "Times the queue socket overran (packets not seen).",
+	       s->stats.queue_overruns);
+	metric(a, "queue_kernel_dropped_total", "counter",
+	       "Packets the kernel dropped because the queue was full.",
+	       queue_dropped);
+	metric(a, "queue_user_dropped_total", "counter",
+	       "Packets the kernel failed to deliver to rpcgated.", user_dropped);
+	metric(a, "nft_errors_total", "counter", "nftables batches that failed.",
+	       s->stats.nft_errors);
+	metric(a, "expired_total", "counter", "Pinholes expired.", s->stats.expired);
+	metric(a, "revoked_total", "counter", "Pinholes revoked.", s->stats.revoked);
+	metric(a, "flows_refused_total", "counter",
+	       "Conversations not followed (max_flows).",
+	       s->flows.stats.flows_refused);
+	metric(a, "flows_desynchronized_total", "counter",
+	       "Conversations no longer followed.", s->flows.stats.flows_desync);
+}
+
+/* The port-pinning report over what the endpoint mappers advertised since
+ * the start, as `rpcgated -r FILE --report` prints it for a capture. */
+static void answer_report(struct service *s, const struct control_request *req,
+			  struct control_answer *a)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+
+	if (!out) {
+		control_error(a, CONTROL_STATUS_FAILED, "out of memory");
+		return;
+	}
+	if (req->json)
+		report_print_json(&s->report, out);
+	else
+		report_print(&s->report, out);
+	if (fclose(out) != 0 || !text)
+		control_error(a, CONTROL_STATUS_FAILED, "out of memory");
+	else if (req->json) {
+		while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == ' '))
+			text[--len] = '\0';	/* the answer stays one line */
+		control_json(a, "report", text);
+	}
+	else
+		control_text(a, "%s", text);
+	free(text);
+}
+
+static void answer_control(void *arg, const struct control_request *req,
+			   struct control_answer *a)
+{
+	struct service *s = arg;
+	struct listing l = { s, req, a, now_ms() };
+
+	switch (req->command) {
+	case CONTROL_STATUS:
+		answer_status(s, a);
+		break;
+	case CONTROL_PINHOLES:
+		control_section(a, "pinholes", NULL, CONTROL_TABLE);
+		gate_visit(&s->gate, list_pinhole, &l);
+		control_end_section(a);
+		break;
+	case CONTROL_FLOWS:
+		answer_flows(s, a, l.now);
+		break;
+	case CONTROL_STATS:
+		answer_stats(s, a);
+		break;
+	case CONTROL_REVOKE:
+		answer_revoke(s, req, a);
+		break;
+	case CONTROL_RELOAD:
+		answer_reload(s, a);
+		break;
+	case CONTROL_METRICS:
+		answer_metrics(s, a);
+		break;
+	case CONTROL_REPORT:
+		answer_report(s, req, a);
+		break;
+	}
+}
+
+/*
+ * The control socket is made as root, in the group of the user the daemon
+ * is to run as (root's without -u); then root is left.  Without a control
+ * socket (no runtime directory, say) the daemon runs on, rpcgatectl aside.
+ */
+static bool open_control(struct service *s)
+{
+	struct privileges priv;
+	const char *user = s->opt->user;
+	char err[256];
+
+	if (user && (!privileges_lookup(user, &priv, err, sizeof(err)) ||
+		     !privileges_set_group(&priv, err, sizeof(err)))) {
+		log_warnx("%s", err);
+		return false;
+	}
+	s->control = control_open(s->opt->control_path,
+				  s->cfg->control_max_clients,
+				  s->cfg->control_timeout, answer_control, s);
+	if (!s->control)
+		log_warn("control socket %s: rpcgatectl will not reach this "
+			 "daemon", s->opt->control_path);
+	if (user && !privileges_set_user(&priv, err, sizeof(err))) {
+		log_warnx("%s", err);
+		return false;
+	}
+	if (user)
+		log_info("running as user %s with CAP_NET_ADMIN only", user);
+	return true;
 }
 
 static int add_fd(struct service *s, int fd)
@@ -803,7 +1302,8 @@ static bool setup(struct service *s)
 	flow_config_from_policy(&fc, s->cfg);
 	if (getentropy(&fc.hash_seed, sizeof(fc.hash_seed)) < 0)
 		fc.hash_seed = (uint32_t)now_ms();
-	if (!flow_table_init(&s->flows, &fc) || !gate_init(&s->gate, s->cfg)) {
+	if (!flow_table_init(&s->flows, &fc) || !gate_init(&s->gate, s->cfg) ||
+	    !report_init(&s->report, LIVE_REPORT_ENTRIES)) {
 		log_warnx("out of memory");
 		return false;
 	}
@@ -828,6 +1328,8 @@ static bool setup(struct service *s)
 		log_warn("binding NFQUEUE %u", s->cfg->queue_num);
 		return false;
 	}
+	if (!open_control(s))
+		return false;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGHUP);
 	sigaddset(&mask, SIGUSR1);
@@ -840,7 +1342,8 @@ static bool setup(struct service *s)
 	if (s->signals < 0 || s->timer < 0 || s->epoll < 0 ||
 	    timerfd_settime(s->timer, 0, &tick, NULL) < 0 ||
 	    add_fd(s, s->signals) < 0 || add_fd(s, s->timer) < 0 ||
-	    add_fd(s, queue_fd(s->queue)) < 0) {
+	    add_fd(s, queue_fd(s->queue)) < 0 ||
+	    (s->control && add_fd(s, control_fd(s->control)) < 0)) {
 		log_warn("event loop setup");
 		return false;
 	}
@@ -862,7 +1365,9 @@ static void teardown(struct service *s)
 	queue_close(s->queue);
 	conntrack_close(s->conntrack);
 	nft_close(s->nft);
+	control_close(s->control);
 	gate_release(&s->gate);
+	report_release(&s->report);
 	flow_table_release(&s->flows);
 	free(s->decisions.opened);
 	if (s->epoll >= 0)
@@ -873,10 +1378,13 @@ static void teardown(struct service *s)
 		close(s->timer);
 }
 
-int service_run(const char *config_path, const struct rpcgate_config *cfg)
+int service_run(const struct service_options *opt,
+		const struct rpcgate_config *cfg)
 {
 	struct service s = {
-		.config_path = config_path,
+		.config_path = opt->config_path,
+		.opt = opt,
+		.started_ms = now_ms(),
 		.cfg = malloc(sizeof(*cfg)),
 		.epoll = -1,
 		.signals = -1,
@@ -913,6 +1421,8 @@ int service_run(const char *config_path, const struct rpcgate_config *cfg)
 				on_signal(&s);
 			} else if (fd == s.timer) {
 				on_tick(&s);
+			} else if (s.control && fd == control_fd(s.control)) {
+				control_serve(s.control, now_ms());
 			} else if (queue_receive(s.queue, on_packet, &s) == -ENOBUFS) {
 				/* the kernel dropped (or, fail-open, passed)
 				 * packets we never saw; their flows will notice */

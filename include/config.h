@@ -96,6 +96,8 @@ struct rpcgate_config {
 	uint32_t flow_handshake_timeout;	/* seconds a flow may stay half-open */
 	/* the IPv6 prefix that counts as one host for fairness (host_key) */
 	uint32_t ipv6_host_prefix;
+	uint32_t control_max_clients;	/* control connections at once */
+	uint32_t control_timeout;	/* seconds for one request and answer */
 
 	/* kernel side */
 	enum on_failure on_failure;

@@ -2,7 +2,8 @@
 # tests/ns/daemon.sh: running rpcgated in the lab's router namespace.
 # Source after lib.sh.
 #   gate_start CONF_TEXT [rpcgated args...]  writes $RG_DIR/rpcgate.conf,
-#       starts rpcgated -f in the router, waits for its "started" line
+#       starts rpcgated -f -s $RG_DIR/control in the router, waits for its
+#       "started" line
 #   gate_stop                                 SIGTERM, wait, reap
 #   gate_log                                  the daemon's log so far
 #   map_and_connect CLIENT_NS SERVER IFACE [epm_client args...]
@@ -20,7 +21,7 @@ gate_start() {
 	local conf=$1 i; shift
 	printf '%s\n' "$conf" >"$RG_DIR/rpcgate.conf"
 	: >"$RG_DIR/rpcgated.log"
-	ns_bg router "$RG_BIN" -f -c "$RG_DIR/rpcgate.conf" "$@" 2>>"$RG_DIR/rpcgated.log"
+	ns_bg router "$RG_BIN" -f -c "$RG_DIR/rpcgate.conf" -s "$RG_DIR/control" "$@" 2>>"$RG_DIR/rpcgated.log"
 	RG_GATE_PID=$RG_LAST_PID
 	for ((i = 0; i < 100; i++)); do
 		grep -q 'rpcgated: started' "$RG_DIR/rpcgated.log" && return 0

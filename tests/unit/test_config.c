@@ -253,6 +253,8 @@ static void test_defaults(void)
 	CHECK(cfg.max_held_segments == 256);
 	CHECK(cfg.max_call_bytes == 262144);
 	CHECK(cfg.flow_idle_timeout == 300);
+	CHECK(cfg.control_max_clients == 16);
+	CHECK(cfg.control_timeout == 10);
 	CHECK(cfg.on_failure == ON_FAILURE_OPEN);
 	CHECK(!cfg.revoke_established);
 	CHECK(cfg.queue_num == 135);
@@ -338,7 +340,9 @@ static void test_load_every_key(void)
 		   "nft_table = \"filter_2\";\n"
 		   "pinhole_mark = 0x80000000;\n"
 		   "reverse_path_mark = 0x40000000;\n"
-		   "log_level = \"debug\";\n", &cfg) == 0);
+		   "log_level = \"debug\";\n"
+		   "control_max_clients = 4;\n"
+		   "control_timeout = 60;\n", &cfg) == 0);
 	/* what that must be, field by field: memcmp catches any other */
 	memset(&want, 0, sizeof(want));
 	CHECK(prefix_parse("198.51.100.7", &want.servers[0]));
@@ -392,6 +396,8 @@ static void test_load_every_key(void)
 	want.pinhole_mark = 0x80000000u;
 	want.reverse_path_mark = 0x40000000u;
 	want.log_verbose = 1;
+	want.control_max_clients = 4;
+	want.control_timeout = 60;
 	CHECK(memcmp(&cfg, &want, sizeof(cfg)) == 0);
 	CHECK(!allows(&cfg, EMSMDB));
 }
