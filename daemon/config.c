@@ -201,6 +201,8 @@ void config_defaults(struct rpcgate_config *cfg)
 	cfg->ipv6_host_prefix = 64;
 	cfg->control_max_clients = 16;
 	cfg->control_timeout = 10;
+	cfg->log_burst = 20;
+	cfg->log_interval = 10;
 	cfg->on_failure = ON_FAILURE_OPEN;
 	cfg->revoke_established = false;
 	cfg->queue_num = 135;
@@ -1209,6 +1211,10 @@ static const struct key keys[] = {
 	  NULL },
 	{ "log_level", "\"info\" or \"debug\"", h_log_level, 0, 0, 0,
 	  log_level_choices },
+	{ "log_burst", "an integer number of lines (1-100000)", h_u32, 1,
+	  100000, U32(log_burst), NULL },
+	{ "log_interval", "an integer number of seconds (1-3600)", h_u32, 1,
+	  3600, U32(log_interval), NULL },
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 

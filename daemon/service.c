@@ -111,6 +111,30 @@ struct forgery_log {
 	size_t next_ifname;
 };
 
+/*
+ * The decision lines that repeat under load, each kind rate-limited on its
+ * own (log_burst per log_interval); what a window leaves out is counted
+ * and said by the next line of the kind or at the end of the window.
+ */
+enum line_kind {
+	LINE_OPENED,
+	LINE_REFUSED,
+	LINE_DRIFT,
+	LINE_EXPIRED,
+	LINE_REVOKED,
+	LINE_OVERRUN,
+	N_LINE_KINDS
+};
+
+static const char *const line_kind_what[N_LINE_KINDS] = {
+	[LINE_OPENED] = "\"opened\" lines",
+	[LINE_REFUSED] = "\"refused\" lines",
+	[LINE_DRIFT] = "\"drift\" warnings",
+	[LINE_EXPIRED] = "\"expired\" lines",
+	[LINE_REVOKED] = "\"revoked\" lines",
+	[LINE_OVERRUN] = "\"NFQUEUE overrun\" warnings",
+};
+
 struct service {
 	const char *config_path;
 	const struct service_options *opt;
@@ -130,9 +154,39 @@ struct service {
 	struct decision_stats tally;	/* for rpcgatectl stats and metrics */
 	struct report report;		/* for rpcgatectl report */
 	struct control *control;
+	struct log_limit line_limits[N_LINE_KINDS];
 	uint64_t started_ms;
 	bool running;
 };
+
+static uint64_t now_ms(void);
+
+/*
+ * Whether a line of this kind may go out now; *more is empty or says how
+ * many lines of the kind the limit left out before it.
+ */
+static bool line_may_go(struct service *s, enum line_kind kind,
+			char more[64])
+{
+	uint64_t suppressed;
+
+	more[0] = '\0';
+	if (!log_limit_pass(&s->line_limits[kind], now_ms(), s->cfg->log_burst,
+			    (uint64_t)s->cfg->log_interval * 1000, &suppressed))
+		return false;
+	if (suppressed)
+		snprintf(more, 64, " (%llu like it not logged before)",
+			 (unsigned long long)suppressed);
+	return true;
+}
+
+static void flush_line_limits(struct service *s, uint64_t now)
+{
+	for (int k = 0; k < N_LINE_KINDS; k++)
+		log_limit_flush(&s->line_limits[k], now,
+				(uint64_t)s->cfg->log_interval * 1000,
+				line_kind_what[k]);
+}
 
 static uint64_t now_ms(void)
 {
@@ -207,7 +261,7 @@ static void warn_drift(struct service *s, const struct flow *flow,
 	const struct server_policy *policy =
 		policy_of_server(s->cfg, p->family, p->server);
 	char server[INET6_ADDRSTRLEN], iface[UUID_TEXT_LEN + 1], ports[128];
-	char whose[INET6_ADDRSTRLEN + 80] = "";
+	char whose[INET6_ADDRSTRLEN + 80] = "", client[INET6_ADDRSTRLEN], more[64];
 	const char *name = epm_iface_name(&ep->iface);
 	size_t used = 0;
 
@@ -229,11 +283,20 @@ static void warn_drift(struct service *s, const struct flow *flow,
 	uuid_format(&ep->iface, iface);
 	expected_ports(policy, &ep->iface, ports, sizeof(ports));
 	s->stats.drift++;
-	log_warnx("drift: server %s%s advertises %s on %s/%u, expected %s; "
-		  "nothing opened. Set the fixed port again: %s",
+	if (!line_may_go(s, LINE_DRIFT, more))
+		return;
+	packet_addr_format(flow->key.family, flow->key.client, client,
+			   sizeof(client));
+	log_event(&(struct log_event){ .id = LOG_ID_DRIFT, .decision = "drift",
+				       .reason = "drift", .client = client,
+				       .server = server,
+				       .iface = name ? name : iface,
+				       .port = ep->port, .warning = true },
+		  "drift: server %s%s advertises %s on %s/%u, expected %s; "
+		  "nothing opened. Set the fixed port again: %s%s",
 		  server, whose, name ? name : iface, epm_proto_name(ep->proto),
 		  ep->port, ports[0] ? ports : "(none for this interface)",
-		  gate_registry_value(&ep->iface));
+		  gate_registry_value(&ep->iface), more);
 }
 
 static void note_eviction(struct service *s, const struct gate_eviction *ev)
@@ -270,7 +333,7 @@ static void on_endpoint(void *arg, struct flow *flow,
 	struct gate_eviction evicted;
 	enum gate_reason reason = gate_admit(&s->gate, &flow->key, ans, ep,
 					     now_ms(), &p, &evicted);
-	char what[160], endpoint[96];
+	char what[160], endpoint[96], more[64];
 	bool published;
 
 	stats_count(&s->tally, &flow->key, ep, reason);
@@ -280,6 +343,12 @@ static void on_endpoint(void *arg, struct flow *flow,
 	packet_addr_format(flow->key.family, flow->key.server, d->server,
 		    sizeof(d->server));
 	describe_endpoint(ep, endpoint, sizeof(endpoint));
+	/* debug: what the decoder saw in this conversation, and the verdict */
+	log_debug("conversation %s %s:%u -> %s:%u, call %u (%s): %s: %s",
+		  flow->key.proto == IPPROTO_TCP ? "tcp" : "udp", d->client,
+		  flow->key.client_port, d->server, flow->key.server_port,
+		  ans->call_id, ans->req->op == EPM_OP_MAP ? "ept_map" : "ept_lookup",
+		  endpoint, gate_reason_text(reason));
 	if (reason == GATE_DRIFT) {
 		warn_drift(s, flow, &p, ep);
 		return;
@@ -319,20 +388,28 @@ static void on_endpoint(void *arg, struct flow *flow,
 			memcpy(record->public_addr, flow->note.public_addr, 16);
 		}
 	}
-	describe_pinhole(&p, what, sizeof(what));
-	if (published) {
-		char public_addr[INET6_ADDRSTRLEN];
-
-		packet_addr_format(p.family, flow->note.public_addr, public_addr,
-			    sizeof(public_addr));
-		log_info("opened %s for %us, published as %s: %s advertised by "
-			 "%s to %s", what, s->cfg->pinhole_timeout, public_addr,
-			 endpoint, d->server, d->client);
-	} else {
-		log_info("opened %s for %us: %s advertised by %s to %s", what,
-			 s->cfg->pinhole_timeout, endpoint, d->server, d->client);
-	}
 	s->stats.opened++;
+	if (line_may_go(s, LINE_OPENED, more)) {
+		char public_addr[INET6_ADDRSTRLEN] = "", iface[UUID_TEXT_LEN + 1];
+		const char *name = epm_iface_name(&ep->iface);
+
+		describe_pinhole(&p, what, sizeof(what));
+		uuid_format(&ep->iface, iface);
+		if (published)
+			packet_addr_format(p.family, flow->note.public_addr,
+					   public_addr, sizeof(public_addr));
+		log_event(&(struct log_event){ .id = LOG_ID_OPENED,
+					       .decision = "open",
+					       .reason = "open",
+					       .client = d->client,
+					       .server = d->server,
+					       .iface = name ? name : iface,
+					       .port = p.port },
+			  "opened %s for %us%s%s: %s advertised by %s to %s%s",
+			  what, s->cfg->pinhole_timeout,
+			  published ? ", published as " : "", public_addr,
+			  endpoint, d->server, d->client, more);
+	}
 }
 
 static bool forget_failed(void *arg, struct gate_pinhole *p)
@@ -353,7 +430,7 @@ static bool forget_failed(void *arg, struct gate_pinhole *p)
 static void settle_decisions(struct service *s)
 {
 	struct packet_decisions *d = &s->decisions;
-	char err[256];
+	char err[256], more[64];
 
 	if (d->batch && nft_batch_commit(d->batch, err, sizeof(err)) != 0) {
 		log_warnx("could not open %zu pinhole(s) for %s: %s", d->n_opened,
@@ -365,11 +442,19 @@ static void settle_decisions(struct service *s)
 	for (int r = 0; r < GATE_N_REASONS; r++) {
 		if (d->refused[r] == 0)
 			continue;
-		log_info("%s %u endpoint(s) advertised by %s to %s (%s%s): %s",
-			 r == GATE_FIXED ? "passed" : "refused",
-			 d->refused[r], d->server, d->client,
-			 d->refused_example[r], d->refused[r] > 1 ? ", ..." : "",
-			 gate_reason_text((enum gate_reason)r));
+		if (line_may_go(s, LINE_REFUSED, more))
+			log_event(&(struct log_event){
+					  .id = LOG_ID_REFUSED,
+					  .decision = r == GATE_FIXED ? "pass" :
+									"refuse",
+					  .reason = gate_reason_code((enum gate_reason)r),
+					  .client = d->client, .server = d->server },
+				  "%s %u endpoint(s) advertised by %s to %s (%s%s): %s%s",
+				  r == GATE_FIXED ? "passed" : "refused",
+				  d->refused[r], d->server, d->client,
+				  d->refused_example[r],
+				  d->refused[r] > 1 ? ", ..." : "",
+				  gate_reason_text((enum gate_reason)r), more);
 		d->refused[r] = 0;
 	}
 	d->n_opened = 0;
@@ -407,7 +492,10 @@ static void log_evictions(struct service *s, uint64_t now)
 	if (e->host.family == AF_INET6)
 		snprintf(host + strlen(host), sizeof(host) - strlen(host),
 			 "/%u", s->gate.v6_host_prefix);
-	log_warnx("evicted %llu pinhole(s) of host %s%s: max_pinholes full, "
+	log_event(&(struct log_event){ .id = LOG_ID_EVICTED,
+				       .decision = "evict", .reason = "total-cap",
+				       .client = host, .warning = true },
+		  "evicted %llu pinhole(s) of host %s%s: max_pinholes full, "
 		  "the biggest holder gives way",
 		  (unsigned long long)(s->stats.evicted - e->logged), host,
 		  e->several_hosts ? " and others" : "");
@@ -508,12 +596,22 @@ static void log_forgery(struct service *s, const struct packet *pkt,
 			 (unsigned long long)f->repeats,
 			 (unsigned long long)l->unlogged);
 	if (why == FLOW_FORGED_REVERSE_PATH)
-		log_warnx("forged answer dropped: %s claims to be server %s "
+		log_event(&(struct log_event){ .id = LOG_ID_FORGED,
+					       .decision = "drop",
+					       .reason = "reverse-path",
+					       .client = dst, .server = src,
+					       .port = pkt->sport, .warning = true },
+			  "forged answer dropped: %s claims to be server %s "
 			  "port %u, came in on %s%s, where the route to that "
 			  "server does not leave%s", what, src, pkt->sport,
 			  ifname(l, pkt->in.ifindex, now), from, more);
 	else
-		log_warnx("forged packet dropped: %s claims to be %s port %u of "
+		log_event(&(struct log_event){ .id = LOG_ID_FORGED,
+					       .decision = "drop",
+					       .reason = "ingress",
+					       .client = dst, .server = src,
+					       .port = pkt->sport, .warning = true },
+			  "forged packet dropped: %s claims to be %s port %u of "
 			  "a followed conversation, came in on %s%s, not where "
 			  "that side's first packet did%s", what, src, pkt->sport,
 			  ifname(l, pkt->in.ifindex, now), from, more);
@@ -564,7 +662,7 @@ static bool expire_one(void *arg, struct gate_pinhole *p)
 {
 	struct expiry *e = arg;
 	int64_t remaining;
-	char what[160];
+	char what[160], more[64];
 
 	if (p->expires_ms > e->now)
 		return false;
@@ -580,9 +678,21 @@ static bool expire_one(void *arg, struct gate_pinhole *p)
 		}
 		return false;
 	}
-	describe_pinhole(&p->key, what, sizeof(what));
-	log_info("expired %s", what);
 	e->s->stats.expired++;
+	if (line_may_go(e->s, LINE_EXPIRED, more)) {
+		char client[INET6_ADDRSTRLEN], server[INET6_ADDRSTRLEN];
+
+		describe_pinhole(&p->key, what, sizeof(what));
+		packet_addr_format(p->key.family, p->key.client, client,
+				   sizeof(client));
+		packet_addr_format(p->key.family, p->key.server, server,
+				   sizeof(server));
+		log_event(&(struct log_event){ .id = LOG_ID_EXPIRED,
+					       .decision = "expire",
+					       .client = client, .server = server,
+					       .port = p->key.port },
+			  "expired %s%s", what, more);
+	}
 	return true;
 }
 
@@ -628,7 +738,7 @@ struct revocation {
 /* Removes one pinhole from the kernel (in r's batch) and logs it. */
 static void revoke_pinhole(struct revocation *r, struct gate_pinhole *p)
 {
-	char what[160];
+	char what[160], more[64];
 	int cut = 0;
 
 	if (!r->batch)
@@ -641,14 +751,25 @@ static void revoke_pinhole(struct revocation *r, struct gate_pinhole *p)
 	if (r->cut_established)
 		cut = conntrack_revoke(r->s->conntrack, &p->key,
 				       r->s->cfg->pinhole_mark);
-	describe_pinhole(&p->key, what, sizeof(what));
-	if (cut < 0)
-		log_warnx("revoked %s; its connections could not be cut: %s", what,
-			  strerror(-cut));
-	else
-		log_info("revoked %s: %s%s", what, r->why,
-			 cut > 0 ? ", established connections cut" : "");
 	r->s->stats.revoked++;
+	if (line_may_go(r->s, LINE_REVOKED, more)) {
+		char client[INET6_ADDRSTRLEN], server[INET6_ADDRSTRLEN];
+
+		describe_pinhole(&p->key, what, sizeof(what));
+		packet_addr_format(p->key.family, p->key.client, client,
+				   sizeof(client));
+		packet_addr_format(p->key.family, p->key.server, server,
+				   sizeof(server));
+		log_event(&(struct log_event){ .id = LOG_ID_REVOKED,
+					       .decision = "revoke",
+					       .client = client, .server = server,
+					       .port = p->key.port,
+					       .warning = cut < 0 },
+			  "revoked %s: %s%s%s%s%s", what, r->why,
+			  cut > 0 ? ", established connections cut" : "",
+			  cut < 0 ? "; its connections could not be cut: " : "",
+			  cut < 0 ? strerror(-cut) : "", more);
+	}
 	r->n_revoked++;
 	if (cut > 0)
 		r->n_cut += (uint64_t)cut;
@@ -786,6 +907,7 @@ static void on_tick(struct service *s)
 		log_warnx("renewing DNAT mappings: %s", err);
 	flow_table_expire(&s->flows, now * 1000);
 	log_evictions(s, now);
+	flush_line_limits(s, now);
 	control_expire(s->control, now);
 	if (s->watchdog_usec &&
 	    now - s->last_watchdog_ms >= s->watchdog_usec / 2000) {
@@ -1426,10 +1548,18 @@ int service_run(const struct service_options *opt,
 			} else if (queue_receive(s.queue, on_packet, &s) == -ENOBUFS) {
 				/* the kernel dropped (or, fail-open, passed)
 				 * packets we never saw; their flows will notice */
+				char more[64];
+
 				s.stats.queue_overruns++;
-				log_warnx("NFQUEUE overrun: packets were not seen "
-					  "(%llu so far)",
-					  (unsigned long long)s.stats.queue_overruns);
+				if (line_may_go(&s, LINE_OVERRUN, more))
+					log_event(&(struct log_event){
+							  .id = LOG_ID_OVERLOAD,
+							  .decision = "overrun",
+							  .warning = true },
+						  "NFQUEUE overrun: packets were not "
+						  "seen (%llu so far)%s",
+						  (unsigned long long)s.stats.queue_overruns,
+						  more);
 			}
 		}
 	}

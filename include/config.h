@@ -98,6 +98,9 @@ struct rpcgate_config {
 	uint32_t ipv6_host_prefix;
 	uint32_t control_max_clients;	/* control connections at once */
 	uint32_t control_timeout;	/* seconds for one request and answer */
+	/* repeating decision lines: at most log_burst of a kind per log_interval */
+	uint32_t log_burst;
+	uint32_t log_interval;		/* seconds */
 
 	/* kernel side */
 	enum on_failure on_failure;

@@ -255,6 +255,8 @@ static void test_defaults(void)
 	CHECK(cfg.flow_idle_timeout == 300);
 	CHECK(cfg.control_max_clients == 16);
 	CHECK(cfg.control_timeout == 10);
+	CHECK(cfg.log_burst == 20);
+	CHECK(cfg.log_interval == 10);
 	CHECK(cfg.on_failure == ON_FAILURE_OPEN);
 	CHECK(!cfg.revoke_established);
 	CHECK(cfg.queue_num == 135);
@@ -342,7 +344,9 @@ static void test_load_every_key(void)
 		   "reverse_path_mark = 0x40000000;\n"
 		   "log_level = \"debug\";\n"
 		   "control_max_clients = 4;\n"
-		   "control_timeout = 60;\n", &cfg) == 0);
+		   "control_timeout = 60;\n"
+		   "log_burst = 5;\n"
+		   "log_interval = 2;\n", &cfg) == 0);
 	/* what that must be, field by field: memcmp catches any other */
 	memset(&want, 0, sizeof(want));
 	CHECK(prefix_parse("198.51.100.7", &want.servers[0]));
@@ -398,6 +402,8 @@ static void test_load_every_key(void)
 	want.log_verbose = 1;
 	want.control_max_clients = 4;
 	want.control_timeout = 60;
+	want.log_burst = 5;
+	want.log_interval = 2;
 	CHECK(memcmp(&cfg, &want, sizeof(cfg)) == 0);
 	CHECK(!allows(&cfg, EMSMDB));
 }
