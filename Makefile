@@ -55,7 +55,7 @@ BUILD_DEPS := gcc make pkg-config libpcap-dev zlib1g-dev libconfig-dev \
               libmnl-dev libnftnl-dev libnetfilter-queue-dev \
               libnetfilter-conntrack-dev libsystemd-dev
 TEST_DEPS  := python3 tshark python3-impacket python3-scapy iproute2 nftables \
-              ethtool samba samba-common-bin smbclient valgrind
+              ethtool samba samba-common-bin smbclient valgrind mandoc
 FUZZ_DEPS  := clang libclang-rt-14-dev llvm-14
 
 .PHONY: all asan clean deps check test unit tools fuzz fuzzers fuzz-coverage \

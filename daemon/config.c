@@ -29,6 +29,7 @@
 #define CAP_MAX 1048576		/* pinholes and flows */
 #define BYTES_MIN 4096
 #define BYTES_MAX (16 * 1024 * 1024)
+#define HELD_SEGMENTS_MAX 65536
 #define SECONDS_MAX 86400
 #define SUGGEST_MAX 2		/* edit distance of a did-you-mean */
 #define QUOTE_MAX 80		/* characters of a value quoted in a message */
@@ -237,9 +238,13 @@ void config_defaults(struct rpcgate_config *cfg)
 	cfg->max_pinholes_per_client = 64;
 	cfg->max_pinholes = 65536;
 	cfg->max_flows = 4096;
+	cfg->max_flows_per_client = 256;
+	cfg->max_udp_flows_per_client = 256;
 	cfg->max_buffer_bytes = 65536;
+	cfg->max_held_segments = 256;
 	cfg->max_call_bytes = 262144;
 	cfg->flow_idle_timeout = 300;
+	cfg->flow_handshake_timeout = 5;
 	cfg->ipv6_host_prefix = 64;
 	cfg->on_failure = ON_FAILURE_OPEN;
 	cfg->revoke_established = false;
@@ -247,6 +252,7 @@ void config_defaults(struct rpcgate_config *cfg)
 	cfg->nft_mode = NFT_MODE_TABLE;
 	snprintf(cfg->nft_table, sizeof(cfg->nft_table), "rpcgate");
 	cfg->pinhole_mark = 0x00100000;
+	cfg->reverse_path_mark = 0x00200000;
 	cfg->log_verbose = 0;
 }
 
@@ -305,6 +311,7 @@ struct loader {
 	size_t group;		/* the policy being read: index into groups */
 	struct policy_src src[CONFIG_MAX_GROUPS + 1];
 	const config_setting_t *deny_ports;	/* NULL: the default */
+	const config_setting_t *mark_bit;	/* the last mark key written */
 	size_t n_server_entries;	/* written, good or bad, in all groups */
 	const config_setting_t *server_src[CONFIG_MAX_SERVERS];
 };
@@ -963,8 +970,9 @@ static void h_queue_num(struct loader *ld, const config_setting_t *s,
 		ld->cfg->queue_num = (uint16_t)v;
 }
 
-static void h_pinhole_mark(struct loader *ld, const config_setting_t *s,
-			   const struct key *k)
+/* pinhole_mark, reverse_path_mark: one bit of a 32-bit mark */
+static void h_mark_bit(struct loader *ld, const config_setting_t *s,
+		       const struct key *k)
 {
 	char text[32];
 	long long v;
@@ -976,7 +984,8 @@ static void h_pinhole_mark(struct loader *ld, const config_setting_t *s,
 		bad_value(ld, s, k->expect, text, NULL);
 		return;
 	}
-	ld->cfg->pinhole_mark = (uint32_t)v;
+	*(uint32_t *)(void *)((char *)ld->cfg + k->offset) = (uint32_t)v;
+	ld->mark_bit = s;
 }
 
 static void h_port_range(struct loader *ld, const config_setting_t *s,
@@ -1204,13 +1213,24 @@ static const struct key keys[] = {
 	  h_u32, 1, CAP_MAX, U32(max_pinholes), NULL },
 	{ "max_flows", "an integer number of flows " RANGE(1, 1048576),
 	  h_u32, 1, CAP_MAX, U32(max_flows), NULL },
+	{ "max_flows_per_client", "an integer number of connections "
+	  RANGE(1, 1048576), h_u32, 1, CAP_MAX, U32(max_flows_per_client),
+	  NULL },
+	{ "max_udp_flows_per_client", "an integer number of conversations "
+	  RANGE(1, 1048576), h_u32, 1, CAP_MAX,
+	  U32(max_udp_flows_per_client), NULL },
 	{ "max_buffer_bytes", "an integer number of bytes "
 	  RANGE(4096, 16777216), h_u32, BYTES_MIN, BYTES_MAX,
 	  U32(max_buffer_bytes), NULL },
+	{ "max_held_segments", "an integer number of segments "
+	  RANGE(1, 65536), h_u32, 1, HELD_SEGMENTS_MAX,
+	  U32(max_held_segments), NULL },
 	{ "max_call_bytes", "an integer number of bytes " RANGE(4096, 16777216),
 	  h_u32, BYTES_MIN, BYTES_MAX, U32(max_call_bytes), NULL },
 	{ "flow_idle_timeout", "an integer number of seconds (1-86400)",
 	  h_u32, 1, SECONDS_MAX, U32(flow_idle_timeout), NULL },
+	{ "flow_handshake_timeout", "an integer number of seconds (1-86400)",
+	  h_u32, 1, SECONDS_MAX, U32(flow_handshake_timeout), NULL },
 	{ "ipv6_host_prefix", "an IPv6 prefix length (32-128)", h_u32, 32,
 	  128, U32(ipv6_host_prefix), NULL },
 	{ "on_failure", "\"open\" or \"closed\"", h_on_failure, 0, 0, 0,
@@ -1224,7 +1244,10 @@ static const struct key keys[] = {
 	{ "nft_table", "an nftables table name (a letter, then letters, "
 	  "digits or _; at most 63 characters)", h_nft_table, 0, 0, 0, NULL },
 	{ "pinhole_mark", "an integer with exactly one bit set "
-	  "(e.g. 0x00100000)", h_pinhole_mark, 0, 0, 0, NULL },
+	  "(e.g. 0x00100000)", h_mark_bit, 0, 0, U32(pinhole_mark), NULL },
+	{ "reverse_path_mark", "an integer with exactly one bit set "
+	  "(e.g. 0x00200000)", h_mark_bit, 0, 0, U32(reverse_path_mark),
+	  NULL },
 	{ "log_level", "\"info\" or \"debug\"", h_log_level, 0, 0, 0,
 	  log_level_choices },
 };
@@ -1473,6 +1496,12 @@ static void finish(struct loader *ld)
 		check_policy(ld, g);
 		reported |= ld->src[g].bad[K_SERVERS];
 	}
+	/* a packet's mark and its connection's are apart, but an
+	 * administrator's ruleset often copies one into the other */
+	if (ld->cfg->reverse_path_mark == ld->cfg->pinhole_mark)
+		report(ld, ld->mark_bit ? line_of(ld->mark_bit) : 0,
+		       "reverse_path_mark and pinhole_mark are both 0x%08x: "
+		       "they must be different bits", ld->cfg->pinhole_mark);
 	/* no servers anywhere, unless a servers key said why already */
 	if (ld->n_server_entries == 0 && !reported)
 		report(ld, servers ? line_of(servers) : 0, "servers: " NO_SERVERS);

@@ -3,15 +3,21 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "config.h"
 #include "flow.h"
 
 void flow_config_defaults(struct flow_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->max_flows = 4096;
+	cfg->max_tcp_per_client = 256;
+	cfg->max_udp_per_client = 256;
 	cfg->max_stream_bytes = 64 * 1024;
+	cfg->max_held_segments = 256;
 	cfg->max_call_bytes = 256 * 1024;
 	cfg->idle_timeout_us = 300ull * 1000000;
+	cfg->handshake_timeout_us = 5ull * 1000000;
+	cfg->host_v6_prefix = 64;
 	cfg->n_epm_ports = 2;
 	cfg->epm_ports[0] = 135;
 	cfg->epm_ports[1] = 593;
@@ -28,17 +34,84 @@ bool flow_config_add_port(struct flow_config *cfg, uint16_t port)
 	return true;
 }
 
-bool flow_table_init(struct flow_table *t, const struct flow_config *cfg)
+_Static_assert(FLOW_MAX_EPM_PORTS >= CONFIG_MAX_PORTS,
+	       "every configured endpoint-mapper port must reach the flow table");
+
+void flow_config_from_policy(struct flow_config *cfg,
+			     const struct rpcgate_config *policy)
+{
+	cfg->max_flows = policy->max_flows;
+	cfg->max_tcp_per_client = policy->max_flows_per_client;
+	cfg->max_udp_per_client = policy->max_udp_flows_per_client;
+	cfg->max_stream_bytes = policy->max_buffer_bytes;
+	cfg->max_held_segments = policy->max_held_segments;
+	cfg->max_call_bytes = policy->max_call_bytes;
+	cfg->idle_timeout_us = (uint64_t)policy->flow_idle_timeout * 1000000;
+	cfg->handshake_timeout_us =
+		(uint64_t)policy->flow_handshake_timeout * 1000000;
+	cfg->host_v6_prefix = policy->ipv6_host_prefix;
+	cfg->reverse_path_mark = policy->reverse_path_mark;
+	cfg->n_epm_ports = 0;
+	for (size_t i = 0; i < policy->n_epm_ports; i++)
+		flow_config_add_port(cfg, policy->epm_ports[i]);
+}
+
+static size_t bucket_count(size_t max_flows)
 {
 	size_t buckets = 1;
 
+	while (buckets < max_flows && buckets < (1u << 20))
+		buckets <<= 1;
+	return buckets;
+}
+
+/* A host holds at most every flow: max_flows + 1 counts, 0 included. */
+static bool grow_counts(struct flow_table *t, size_t max_flows)
+{
+	struct flow_holder **bigger;
+
+	if (max_flows < t->n_counts)
+		return true;
+	bigger = realloc(t->by_count, (max_flows + 1) * sizeof(*bigger));
+	if (!bigger)
+		return false;
+	memset(bigger + t->n_counts, 0,
+	       (max_flows + 1 - t->n_counts) * sizeof(*bigger));
+	t->by_count = bigger;
+	t->n_counts = max_flows + 1;
+	return true;
+}
+
+bool flow_table_init(struct flow_table *t, const struct flow_config *cfg)
+{
+	size_t buckets = bucket_count(cfg->max_flows);
+
 	memset(t, 0, sizeof(*t));
 	t->cfg = *cfg;
-	while (buckets < cfg->max_flows && buckets < (1u << 20))
-		buckets <<= 1;
 	t->buckets = calloc(buckets, sizeof(*t->buckets));
+	t->clients = calloc(buckets, sizeof(*t->clients));
+	t->hosts = calloc(buckets, sizeof(*t->hosts));
 	t->bucket_mask = buckets - 1;
-	return t->buckets != NULL;
+	if (t->buckets && t->clients && t->hosts &&
+	    grow_counts(t, cfg->max_flows))
+		return true;
+	free(t->buckets);
+	free(t->clients);
+	free(t->hosts);
+	free(t->by_count);
+	return false;
+}
+
+/* The hash tables keep their size: a larger max_flows lengthens chains. */
+bool flow_table_configure(struct flow_table *t, const struct flow_config *cfg)
+{
+	uint32_t seed = t->cfg.hash_seed;
+
+	if (!grow_counts(t, cfg->max_flows))
+		return false;
+	t->cfg = *cfg;
+	t->cfg.hash_seed = seed;
+	return true;
 }
 
 static size_t key_addr_len(const struct flow_key *k)
@@ -82,33 +155,194 @@ static struct flow *find(struct flow_table *t, const struct flow_key *k)
 	return NULL;
 }
 
-static void unlink_idle(struct flow_table *t, struct flow *f)
+static struct flow_links *links_of(struct flow *f, bool host_list)
 {
-	if (f->older)
-		f->older->newer = f->newer;
-	else
-		t->oldest = f->newer;
-	if (f->newer)
-		f->newer->older = f->older;
-	else
-		t->newest = f->older;
-	f->older = f->newer = NULL;
+	return host_list ? &f->host_links : &f->table_links;
 }
 
+static void list_remove(struct flow_list *l, struct flow *f, bool host_list)
+{
+	struct flow_links *k = links_of(f, host_list);
+
+	if (k->older)
+		links_of(k->older, host_list)->newer = k->newer;
+	else
+		l->oldest = k->newer;
+	if (k->newer)
+		links_of(k->newer, host_list)->older = k->older;
+	else
+		l->newest = k->older;
+	k->older = k->newer = NULL;
+}
+
+static void list_append(struct flow_list *l, struct flow *f, bool host_list)
+{
+	struct flow_links *k = links_of(f, host_list);
+
+	k->older = l->newest;
+	k->newer = NULL;
+	if (l->newest)
+		links_of(l->newest, host_list)->newer = f;
+	else
+		l->oldest = f;
+	l->newest = f;
+}
+
+/* The table's and the host's list this flow is on. */
+static struct flow_list *table_list(struct flow_table *t, struct flow *f)
+{
+	return f->established ? &t->established : &t->halfopen;
+}
+
+static struct flow_list *host_list(struct flow *f)
+{
+	return f->established ? &f->host->established : &f->host->halfopen;
+}
+
+/* Half-open flows keep their creation order; established ones move to the
+ * newest end whenever they are seen. */
 static void touch(struct flow_table *t, struct flow *f, uint64_t now_us)
 {
 	f->last_seen_us = now_us;
-	if (t->newest == f)
+	if (!f->established || t->established.newest == f)
 		return;
-	if (t->oldest == f || f->older || f->newer)
-		unlink_idle(t, f);
-	f->older = t->newest;
-	if (t->newest)
-		t->newest->newer = f;
-	else
-		t->oldest = f;
-	t->newest = f;
+	list_remove(&t->established, f, false);
+	list_append(&t->established, f, false);
+	list_remove(&f->host->established, f, true);
+	list_append(&f->host->established, f, true);
 }
+
+/* The server has answered, and for TCP the client acknowledged it: from
+ * now on the flow lives until it idles out. */
+static void note_progress(struct flow_table *t, struct flow *f,
+			  enum dce_dir dir, uint8_t tcp_flags)
+{
+	if (f->established)
+		return;
+	if (dir == DCE_FROM_SERVER)
+		f->server_spoke = true;
+	if (!f->server_spoke ||
+	    (f->key.proto == IPPROTO_TCP &&
+	     (dir != DCE_FROM_CLIENT || !(tcp_flags & TCP_ACK))))
+		return;
+	list_remove(&t->halfopen, f, false);
+	list_remove(&f->host->halfopen, f, true);
+	f->established = true;
+	list_append(&t->established, f, false);
+	list_append(&f->host->established, f, true);
+}
+
+/* ---- client addresses and hosts ---------------------------------------- */
+
+static size_t holder_proto(uint8_t proto)
+{
+	return proto == IPPROTO_UDP;
+}
+
+static size_t holder_hash(const struct flow_table *t, const struct host_key *k)
+{
+	uint32_t h = (2166136261u ^ t->cfg.hash_seed) + k->family;
+
+	for (size_t i = 0; i < sizeof(k->addr); i++)
+		h = (h ^ k->addr[i]) * 16777619u;
+	return h & t->bucket_mask;
+}
+
+static struct flow_holder *holder_find(struct flow_table *t,
+				       struct flow_holder **buckets,
+				       const struct host_key *k)
+{
+	struct flow_holder *h = buckets[holder_hash(t, k)];
+
+	while (h && !host_key_equal(&h->key, k))
+		h = h->hash_next;
+	return h;
+}
+
+static struct flow_holder *holder_get(struct flow_table *t,
+				      struct flow_holder **buckets,
+				      const struct host_key *k)
+{
+	struct flow_holder *h = holder_find(t, buckets, k);
+	size_t bucket;
+
+	if (h)
+		return h;
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return NULL;
+	h->key = *k;
+	bucket = holder_hash(t, k);
+	h->hash_next = buckets[bucket];
+	buckets[bucket] = h;
+	return h;
+}
+
+static size_t holder_total(const struct flow_holder *h)
+{
+	return h->n_flows[0] + h->n_flows[1];
+}
+
+/* Forgets a holder that holds nothing any more. */
+static void holder_put(struct flow_table *t, struct flow_holder **buckets,
+		       struct flow_holder *h)
+{
+	struct flow_holder **link = &buckets[holder_hash(t, &h->key)];
+
+	if (holder_total(h))
+		return;
+	while (*link != h)
+		link = &(*link)->hash_next;
+	*link = h->hash_next;
+	free(h);
+}
+
+static void by_count_remove(struct flow_table *t, struct flow_holder *h)
+{
+	size_t n = holder_total(h);
+
+	if (h->fewer)
+		h->fewer->more = h->more;
+	else
+		t->by_count[n] = h->more;
+	if (h->more)
+		h->more->fewer = h->fewer;
+	h->fewer = h->more = NULL;
+}
+
+static void by_count_insert(struct flow_table *t, struct flow_holder *h)
+{
+	size_t n = holder_total(h);
+
+	h->more = t->by_count[n];
+	if (h->more)
+		h->more->fewer = h;
+	t->by_count[n] = h;
+	if (n > t->max_count)
+		t->max_count = n;
+}
+
+/* One more or one fewer flow for a host, kept in by_count: O(1), as the
+ * biggest count drops by at most one at a time. */
+static void host_count(struct flow_table *t, struct flow_holder *h,
+		       uint8_t proto, bool more)
+{
+	size_t was = holder_total(h);
+
+	if (was)
+		by_count_remove(t, h);
+	if (more)
+		h->n_flows[holder_proto(proto)]++;
+	else
+		h->n_flows[holder_proto(proto)]--;
+	if (holder_total(h))
+		by_count_insert(t, h);
+	/* the last of the biggest holders now holds one fewer */
+	if (!more && was == t->max_count && !t->by_count[was])
+		t->max_count = was - 1;
+}
+
+/* ---- flows --------------------------------------------------------------- */
 
 static void release_decoders(struct flow *f)
 {
@@ -125,8 +359,10 @@ static void release_decoders(struct flow *f)
 static void reset_decoders(struct flow_table *t, struct flow *f)
 {
 	release_decoders(f);
-	tcp_stream_init(&f->stream[DCE_FROM_CLIENT], t->cfg.max_stream_bytes);
-	tcp_stream_init(&f->stream[DCE_FROM_SERVER], t->cfg.max_stream_bytes);
+	tcp_stream_init(&f->stream[DCE_FROM_CLIENT], t->cfg.max_stream_bytes,
+			t->cfg.max_held_segments);
+	tcp_stream_init(&f->stream[DCE_FROM_SERVER], t->cfg.max_stream_bytes,
+			t->cfg.max_held_segments);
 	dce_conn_init(&f->dce, t->cfg.max_call_bytes);
 	f->desync = false;
 }
@@ -138,7 +374,12 @@ static void destroy(struct flow_table *t, struct flow *f)
 	while (*link != f)
 		link = &(*link)->hash_next;
 	*link = f->hash_next;
-	unlink_idle(t, f);
+	list_remove(table_list(t, f), f, false);
+	list_remove(host_list(f), f, true);
+	f->client->n_flows[holder_proto(f->key.proto)]--;
+	holder_put(t, t->clients, f->client);
+	host_count(t, f->host, f->key.proto, false);
+	holder_put(t, t->hosts, f->host);
 	release_decoders(f);
 	free(f);
 	t->n_flows--;
@@ -146,54 +387,118 @@ static void destroy(struct flow_table *t, struct flow *f)
 
 void flow_table_release(struct flow_table *t)
 {
-	while (t->oldest)
-		destroy(t, t->oldest);
+	while (t->halfopen.oldest)
+		destroy(t, t->halfopen.oldest);
+	while (t->established.oldest)
+		destroy(t, t->established.oldest);
 	free(t->buckets);
+	free(t->clients);
+	free(t->hosts);
+	free(t->by_count);
 	t->buckets = NULL;
+	t->clients = t->hosts = t->by_count = NULL;
+}
+
+/* Whether more than timeout has passed since then; captures are not
+ * always in time order, and a step back expires nothing. */
+static bool older_than(uint64_t then_us, uint64_t now_us, uint64_t timeout_us)
+{
+	return now_us > then_us && now_us - then_us > timeout_us;
 }
 
 void flow_table_expire(struct flow_table *t, uint64_t now_us)
 {
-	/* captures are not always in time order: a step back expires nothing */
-	while (t->oldest && now_us > t->oldest->last_seen_us &&
-	       now_us - t->oldest->last_seen_us > t->cfg.idle_timeout_us) {
-		destroy(t, t->oldest);
+	uint64_t halfopen_us = t->cfg.handshake_timeout_us;
+
+	if (halfopen_us > t->cfg.idle_timeout_us)
+		halfopen_us = t->cfg.idle_timeout_us;
+	while (t->halfopen.oldest &&
+	       older_than(t->halfopen.oldest->created_us, now_us, halfopen_us)) {
+		destroy(t, t->halfopen.oldest);
+		t->stats.flows_halfopen_expired++;
+	}
+	while (t->established.oldest &&
+	       older_than(t->established.oldest->last_seen_us, now_us,
+			  t->cfg.idle_timeout_us)) {
+		destroy(t, t->established.oldest);
 		t->stats.flows_expired++;
 	}
+}
+
+/*
+ * A full table makes room for a newcomer from host (NULL: one that holds
+ * nothing yet): the host holding the most gives up its oldest half-open
+ * flow, or else its least recently seen one, unless it would then hold
+ * fewer than the newcomer's host.
+ */
+static bool make_room(struct flow_table *t, const struct flow_holder *host)
+{
+	size_t mine = host ? holder_total(host) : 0;
+	struct flow_holder *biggest = t->by_count[t->max_count];
+
+	if (!biggest || mine + 1 >= t->max_count) {
+		t->stats.flows_refused++;
+		return false;
+	}
+	destroy(t, biggest->halfopen.oldest ? biggest->halfopen.oldest :
+					      biggest->established.oldest);
+	t->stats.flows_evicted++;
+	return true;
 }
 
 static struct flow *create(struct flow_table *t, const struct flow_key *k,
 			   uint64_t now_us)
 {
+	size_t proto = holder_proto(k->proto);
+	size_t cap = proto ? t->cfg.max_udp_per_client : t->cfg.max_tcp_per_client;
+	struct host_key client_key, host_key;
+	struct flow_holder *client, *host;
 	struct flow *f;
 	size_t bucket;
 
-	if (t->n_flows >= t->cfg.max_flows) {
-		t->stats.flows_refused++;
+	host_key_of(k->family, k->client, 128, &client_key);
+	host_key_of(k->family, k->client, t->cfg.host_v6_prefix, &host_key);
+	client = holder_find(t, t->clients, &client_key);
+	if (client && client->n_flows[proto] >= cap) {
+		t->stats.flows_refused_client++;
 		return NULL;
 	}
+	host = holder_find(t, t->hosts, &host_key);
+	if (t->n_flows >= t->cfg.max_flows && !make_room(t, host))
+		return NULL;
+	/* make_room may have freed the holders: they are looked up again */
 	f = calloc(1, sizeof(*f));
-	if (!f) {
+	client = f ? holder_get(t, t->clients, &client_key) : NULL;
+	host = client ? holder_get(t, t->hosts, &host_key) : NULL;
+	if (host) {
+		reset_decoders(t, f);
+		if (k->proto == IPPROTO_UDP && (f->cl = malloc(sizeof(*f->cl))))
+			dce_cl_init(f->cl, t->cfg.max_call_bytes);
+	}
+	if (!host || (k->proto == IPPROTO_UDP && !f->cl)) {
+		if (host)
+			release_decoders(f);
+		if (client)
+			holder_put(t, t->clients, client);
+		if (host)
+			holder_put(t, t->hosts, host);
+		free(f);
 		t->stats.flows_refused++;
 		return NULL;
 	}
 	f->key = *k;
-	reset_decoders(t, f);
-	if (k->proto == IPPROTO_UDP) {
-		f->cl = malloc(sizeof(*f->cl));
-		if (!f->cl) {
-			free(f);
-			t->stats.flows_refused++;
-			return NULL;
-		}
-		dce_cl_init(f->cl, t->cfg.max_call_bytes);
-	}
+	f->client = client;
+	f->host = host;
+	client->n_flows[proto]++;
+	host_count(t, host, k->proto, true);
+	f->created_us = f->last_seen_us = now_us;
+	list_append(&t->halfopen, f, false);
+	list_append(&host->halfopen, f, true);
 	bucket = key_hash(t, k);
 	f->hash_next = t->buckets[bucket];
 	t->buckets[bucket] = f;
 	t->n_flows++;
 	t->stats.flows_tracked++;
-	touch(t, f, now_us);
 	return f;
 }
 
@@ -255,6 +560,33 @@ static struct flow *lookup(struct flow_table *t, const struct packet *pkt,
 }
 
 /*
+ * A direction keeps the interface its first packet came in on: a packet
+ * of that direction from anywhere else is someone speaking for one of
+ * the peers.  Unknown (zero) interfaces are not checked.
+ */
+static bool ingress_holds(struct flow *f, enum dce_dir dir,
+			  const struct packet *pkt)
+{
+	struct flow_ingress *in = &f->ingress[dir];
+
+	if (pkt->in.ifindex == 0)
+		return true;
+	if (in->ifindex == 0) {
+		in->ifindex = pkt->in.ifindex;
+		in->phys_ifindex = pkt->in.phys_ifindex;
+		return true;
+	}
+	return in->ifindex == pkt->in.ifindex &&
+	       in->phys_ifindex == pkt->in.phys_ifindex;
+}
+
+static int forged(struct flow_table *t, enum flow_forgery why)
+{
+	t->stats.forged++;
+	return why;
+}
+
+/*
  * Whether a segment can open a stream whose SYN was not seen (a capture
  * or a daemon that started mid-connection): it must begin a PDU, or the
  * ncacn_http banner.
@@ -267,8 +599,13 @@ static bool starts_pdu(const struct packet *pkt)
 	       (pkt->payload_len >= 4 && memcmp(pkt->payload, "ncac", 4) == 0);
 }
 
+/*
+ * The packet's flow, found or created, or NULL when it is not followed;
+ * *refused when it belongs to a flow but came in on the wrong interface
+ * (the flow is then left as it was).
+ */
 static struct flow *flow_for(struct flow_table *t, const struct packet *pkt,
-			     uint64_t now_us, enum dce_dir *dir)
+			     uint64_t now_us, enum dce_dir *dir, bool *refused)
 {
 	bool syn_only = (pkt->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN;
 	struct flow *f = lookup(t, pkt, dir);
@@ -278,6 +615,10 @@ static struct flow *flow_for(struct flow_table *t, const struct packet *pkt,
 	if (f) {
 		struct tcp_stream *client = &f->stream[DCE_FROM_CLIENT];
 
+		if (!ingress_holds(f, *dir, pkt)) {
+			*refused = true;
+			return NULL;
+		}
 		/* a new connection on the same ports starts afresh */
 		if (syn_only && *dir == DCE_FROM_CLIENT &&
 		    client->state != TCP_STREAM_NEW &&
@@ -299,7 +640,10 @@ static struct flow *flow_for(struct flow_table *t, const struct packet *pkt,
 	k.client_port = from_client ? pkt->sport : pkt->dport;
 	k.server_port = from_client ? pkt->dport : pkt->sport;
 	*dir = from_client ? DCE_FROM_CLIENT : DCE_FROM_SERVER;
-	return create(t, &k, now_us);
+	f = create(t, &k, now_us);
+	if (f)
+		ingress_holds(f, *dir, pkt);	/* records it */
+	return f;
 }
 
 /*
@@ -314,7 +658,10 @@ static int udp_datagram(struct flow_table *t, const struct packet *pkt,
 
 	c->flow = lookup(t, pkt, &c->dir);
 	if (c->flow) {
+		if (!ingress_holds(c->flow, c->dir, pkt))
+			return forged(t, FLOW_FORGED_INGRESS);
 		touch(t, c->flow, now_us);
+		note_progress(t, c->flow, c->dir, 0);
 	} else {
 		if (!is_epm_port(t, pkt->dport) || pkt->payload_len < DCE_CL_HDR_LEN ||
 		    pkt->payload[0] != DCE_CL_RPC_VERS ||
@@ -328,6 +675,7 @@ static int udp_datagram(struct flow_table *t, const struct packet *pkt,
 		c->flow = create(t, &k, now_us);
 		if (!c->flow)
 			return 0;
+		ingress_holds(c->flow, c->dir, pkt);	/* records it */
 	}
 	c->endpoints = dce_cl_input(c->flow->cl, c->dir, pkt->payload,
 				    pkt->payload_len, report_endpoint, c);
@@ -341,15 +689,21 @@ int flow_table_packet(struct flow_table *t, const struct packet *pkt,
 	struct consumer c = { .fn = fn, .arg = arg };
 	struct tcp_stream *own, *peer;
 	uint32_t seq = pkt->seq;
+	bool refused = false;
 
 	flow_table_expire(t, now_us);
+	if (t->cfg.reverse_path_mark && (pkt->in.mark & t->cfg.reverse_path_mark))
+		return forged(t, FLOW_FORGED_REVERSE_PATH);
 	if (pkt->proto == IPPROTO_UDP)
 		return udp_datagram(t, pkt, now_us, &c);
 	if (pkt->proto != IPPROTO_TCP)
 		return 0;
-	c.flow = flow_for(t, pkt, now_us, &c.dir);
+	c.flow = flow_for(t, pkt, now_us, &c.dir, &refused);
+	if (refused)
+		return forged(t, FLOW_FORGED_INGRESS);
 	if (!c.flow)
 		return 0;
+	note_progress(t, c.flow, c.dir, pkt->tcp_flags);
 	if (pkt->tcp_flags & TCP_RST) {
 		destroy(t, c.flow);
 		return 0;

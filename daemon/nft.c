@@ -372,6 +372,18 @@ static const struct chain_spec forward_chain = {
 static const struct chain_spec dnat_chain = {
 	"prerouting", "nat", NF_INET_PRE_ROUTING, -110,
 };
+/*
+ * Forged answers are judged as they come in, before conntrack (-200) and
+ * before the router forwards them: a forwarded IPv6 packet that leaves by
+ * the interface it came in on earns its source -- the server it claims
+ * to be -- an ICMPv6 redirect, sent before the forward hook runs, which
+ * sends the server's genuine answers astray.  Before the printed
+ * ruleset's own check at priority raw (-300), so the daemon sees what it
+ * drops.
+ */
+static const struct chain_spec answers_chain = {
+	"answers", "filter", NF_INET_PRE_ROUTING, -310,
+};
 
 static void put_chain(struct nft_batch *b, const struct chain_spec *spec)
 {
@@ -396,18 +408,20 @@ static void put_chain(struct nft_batch *b, const struct chain_spec *spec)
 	message_done(b);
 }
 
-static void flush_chain(struct nft_batch *b)
+static void flush_chain(struct nft_batch *b, const char *chain)
 {
 	struct nftnl_rule *r = nftnl_rule_alloc();
-	struct nlmsghdr *nlh = message(b, NFT_MSG_DELRULE, 0,
-				       "flush chain " CHAIN_NAME);
+	struct nlmsghdr *nlh;
+	char what[96];
 
+	snprintf(what, sizeof(what), "flush chain %s", chain);
+	nlh = message(b, NFT_MSG_DELRULE, 0, what);
 	if (!r || !nlh) {
 		nftnl_rule_free(r);
 		return;
 	}
 	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, rules_table(b->cfg));
-	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, CHAIN_NAME);
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
 	nftnl_rule_nlmsg_build_payload(nlh, r);
 	nftnl_rule_free(r);
 	message_done(b);
@@ -762,6 +776,69 @@ static void put_queue_rule(struct nft_batch *b, const struct family *f,
 	put_rule(b, r, what, true);
 }
 
+/*
+ * Strict reverse path: the route back to the packet's source leaves by
+ * the interface the packet came in on.  NFT_REG_1 holds that interface,
+ * or 0 ("missing") when the route leaves elsewhere.
+ */
+static void fib_source_via_iif(struct nftnl_rule *r)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("fib");
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_FLAGS,
+			   NFTA_FIB_F_SADDR | NFTA_FIB_F_IIF);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_RESULT, NFT_FIB_RESULT_OIF);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_DREG, NFT_REG_1);
+	expr_add(r, e);
+}
+
+/* meta mark |= bit */
+static void mark_packet(struct nftnl_rule *r, uint32_t bit)
+{
+	struct nftnl_expr *e;
+
+	meta_load(r, NFT_META_MARK, NFT_REG_1);
+	bitwise(r, ~bit, bit);
+	e = nftnl_expr_alloc("meta");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, NFT_META_MARK);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_SREG, NFT_REG_1);
+	expr_add(r, e);
+}
+
+/*
+ * A packet from a server's EPM port that came in where the route back to
+ * the server does not leave: someone else speaking in the server's name
+ * (a client's forgery hairpinned back out of its own interface).  It is
+ * marked with reverse_path_mark and queued, in the answers chain, so
+ * that the daemon drops it and says where it came from.
+ */
+static void put_forged_answer_rule(struct nft_batch *b, const struct family *f,
+				   uint8_t proto, enum nft_queue_kind kind)
+{
+	struct nftnl_rule *r = rule_for(f);
+	uint32_t missing = 0;
+	char what[96];
+
+	if (!r)
+		return;
+	match_u8(r, NFT_META_L4PROTO, proto);
+	payload_load(r, NFT_PAYLOAD_NETWORK_HEADER, f->saddr_offset, f->addr_len,
+		     NFT_REG_1);
+	lookup(r, f->servers_set, false);
+	payload_load(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2, NFT_REG_1);
+	lookup(r, SET_EPM_PORTS, false);
+	fib_source_via_iif(r);
+	compare(r, NFT_CMP_EQ, &missing, sizeof(missing));
+	mark_packet(r, b->cfg->reverse_path_mark);
+	queue(r, kind, b->cfg);
+	snprintf(what, sizeof(what),
+		 "add rule: %s %s answers failing the reverse path -> %s",
+		 f->nfproto == NFPROTO_IPV4 ? "IPv4" : "IPv6",
+		 proto == IPPROTO_TCP ? "TCP" : "UDP",
+		 kind == NFT_QUEUE_NATIVE ? "queue" : "xt NFQUEUE");
+	put_rule_in(b, answers_chain.name, r, what, true);
+}
+
 /* A new connection through a pinhole: refresh it, mark it, accept. */
 static void put_pinhole_rule(struct nft_batch *b, const struct family *f)
 {
@@ -921,12 +998,14 @@ static void build_table(struct nft_batch *b, bool reload,
 		/* in the administrator's table they may exist already */
 		put_pinhole_sets(b, own_pinholes ? NLM_F_CREATE | NLM_F_EXCL :
 						   NLM_F_CREATE);
+		put_chain(b, &answers_chain);
 		put_chain(b, &forward_chain);
 		put_chain(b, &dnat_chain);
 		for (size_t i = 0; i < 2; i++)
 			put_dnat_rule(b, &families[i]);
 	} else {
-		flush_chain(b);
+		flush_chain(b, answers_chain.name);
+		flush_chain(b, CHAIN_NAME);
 		flush_set(b, table, families[0].servers_set);
 		flush_set(b, table, families[1].servers_set);
 		flush_set(b, table, SET_EPM_PORTS);
@@ -940,6 +1019,7 @@ static void build_table(struct nft_batch *b, bool reload,
 	put_epm_ports(b);
 	for (size_t i = 0; i < 2; i++) {
 		for (size_t p = 0; p < 2; p++) {
+			put_forged_answer_rule(b, &families[i], protos[p], kind);
 			put_queue_rule(b, &families[i], protos[p], true, kind);
 			put_queue_rule(b, &families[i], protos[p], false, kind);
 		}
@@ -1326,6 +1406,26 @@ static void print_ports(FILE *out, const struct rpcgate_config *cfg)
 		fprintf(out, "%s%u", i ? ", " : "", cfg->epm_ports[i]);
 }
 
+/*
+ * "ip daddr { servers } meta l4proto { tcp, udp } th dport { EPM ports }
+ * ACTION" (saddr and sport for packets from the servers); false, and
+ * nothing printed, when the family has no servers.
+ */
+static bool print_epm_rule(FILE *out, const struct rpcgate_config *cfg,
+			   uint8_t af, bool from_server, const char *action)
+{
+	if (!print_prefixes(NULL, cfg, af, -1))
+		return false;
+	fprintf(out, "\t\t%s %s { ", af == AF_INET ? "ip" : "ip6",
+		from_server ? "saddr" : "daddr");
+	print_prefixes(out, cfg, af, -1);
+	fprintf(out, " } meta l4proto { tcp, udp } th %s { ",
+		from_server ? "sport" : "dport");
+	print_ports(out, cfg);
+	fprintf(out, " } %s\n", action);
+	return true;
+}
+
 /* A fixed-mode group's ports, open to every client. */
 static void print_fixed_ports(FILE *out, const struct rpcgate_config *cfg,
 			      size_t g)
@@ -1355,7 +1455,17 @@ void nft_print_ruleset(FILE *out, const struct rpcgate_config *cfg)
 	bool sets = cfg->nft_mode == NFT_MODE_SETS;
 
 	fprintf(out, "# A router whose forward policy is drop, for rpcgated "
-		     "(nft -f FILE).\n");
+		     "(nft -f FILE).\n"
+		     "# Answers count only from the server's side: a packet from "
+		     "a server's\n"
+		     "# endpoint-mapper port that came in where the route back to "
+		     "the server\n"
+		     "# does not leave is dropped as it comes in (strict reverse "
+		     "path; while\n"
+		     "# rpcgated runs, its own rules mark such a packet with "
+		     "0x%08x and the\n"
+		     "# daemon drops and logs it).\n",
+		cfg->reverse_path_mark);
 	if (sets)
 		fprintf(out,
 			"# nft_mode \"sets\": rpcgated fills pinholes4 and pinholes6 below,\n"
@@ -1376,17 +1486,19 @@ void nft_print_ruleset(FILE *out, const struct rpcgate_config *cfg)
 			"\t\tsize %u\n\t\tflags dynamic,timeout\n\t}\n",
 			i ? "6" : "4", i ? "ipv6" : "ipv4", i ? "ipv6" : "ipv4",
 			cfg->max_pinholes);
+	/* rpcgated's own rules drop these too, but only while it runs */
+	fprintf(out, "\tchain prerouting {\n"
+		     "\t\ttype filter hook prerouting priority raw; policy accept;\n");
+	for (size_t i = 0; i < 2; i++)
+		print_epm_rule(out, cfg, af[i], true,
+			       "fib saddr . iif oif missing drop");
+	fprintf(out, "\t}\n");
 	fprintf(out, "\tchain forward {\n"
 		     "\t\ttype filter hook forward priority filter; policy drop;\n"
 		     "\t\tct state established,related accept\n");
 	for (size_t i = 0; i < 2; i++) {
-		if (!print_prefixes(NULL, cfg, af[i], -1))
+		if (!print_epm_rule(out, cfg, af[i], false, "accept"))
 			continue;
-		fprintf(out, "\t\t%s daddr { ", ip[i]);
-		print_prefixes(out, cfg, af[i], -1);
-		fprintf(out, " } meta l4proto { tcp, udp } th dport { ");
-		print_ports(out, cfg);
-		fprintf(out, " } accept\n");
 		if (sets)
 			fprintf(out,
 				"\t\tct state new %s saddr . %s daddr . meta l4proto . "

@@ -5,6 +5,7 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nfnetlink_queue.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #include "queue.h"
@@ -88,22 +89,49 @@ struct delivery {
 	void *arg;
 };
 
+static uint32_t attr_u32(const struct nlattr *attr)
+{
+	return attr && mnl_attr_get_payload_len(attr) >= sizeof(uint32_t) ?
+		       ntohl(mnl_attr_get_u32(attr)) : 0;
+}
+
+/* Where the packet came in; the kernel leaves out what does not apply. */
+static void read_ingress(struct nlattr *const attr[], struct packet_ingress *in)
+{
+	memset(in, 0, sizeof(*in));
+	in->ifindex = attr_u32(attr[NFQA_IFINDEX_INDEV]);
+	in->phys_ifindex = attr_u32(attr[NFQA_IFINDEX_PHYSINDEV]);
+	in->mark = attr_u32(attr[NFQA_MARK]);
+	if (attr[NFQA_HWADDR] && mnl_attr_get_payload_len(attr[NFQA_HWADDR]) >=
+					 sizeof(struct nfqnl_msg_packet_hw)) {
+		const struct nfqnl_msg_packet_hw *hw =
+			mnl_attr_get_payload(attr[NFQA_HWADDR]);
+		uint16_t len = ntohs(hw->hw_addrlen);
+
+		in->hwaddr_len = len < sizeof(in->hwaddr) ? (uint8_t)len :
+							    sizeof(in->hwaddr);
+		memcpy(in->hwaddr, hw->hw_addr, in->hwaddr_len);
+	}
+}
+
 static int packet_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct delivery *d = data;
 	struct nlattr *attr[NFQA_MAX + 1] = { 0 };
 	const struct nfqnl_msg_packet_hdr *ph;
+	struct packet_ingress in;
 
 	if (nfq_nlmsg_parse(nlh, attr) < 0 || !attr[NFQA_PACKET_HDR])
 		return MNL_CB_OK;
 	ph = mnl_attr_get_payload(attr[NFQA_PACKET_HDR]);
+	read_ingress(attr, &in);
 	if (!attr[NFQA_PAYLOAD]) {
-		/* nothing to read: let it go */
-		d->fn(d->arg, ntohl(ph->packet_id), NULL, 0);
+		/* nothing to read: the caller decides on what it knows */
+		d->fn(d->arg, ntohl(ph->packet_id), NULL, 0, &in);
 		return MNL_CB_OK;
 	}
 	d->fn(d->arg, ntohl(ph->packet_id), mnl_attr_get_payload(attr[NFQA_PAYLOAD]),
-	      mnl_attr_get_payload_len(attr[NFQA_PAYLOAD]));
+	      mnl_attr_get_payload_len(attr[NFQA_PAYLOAD]), &in);
 	return MNL_CB_OK;
 }
 
@@ -126,11 +154,21 @@ int queue_receive(struct queue *q, queue_packet_fn fn, void *arg)
 	}
 }
 
-int queue_accept(struct queue *q, uint32_t id)
+static int send_verdict(struct queue *q, uint32_t id, int verdict)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = nfq_nlmsg_put(buf, NFQNL_MSG_VERDICT, q->num);
 
-	nfq_nlmsg_verdict_put(nlh, (int)id, NF_ACCEPT);
+	nfq_nlmsg_verdict_put(nlh, (int)id, verdict);
 	return mnl_socket_sendto(q->nl, nlh, nlh->nlmsg_len) < 0 ? -errno : 0;
+}
+
+int queue_accept(struct queue *q, uint32_t id)
+{
+	return send_verdict(q, id, NF_ACCEPT);
+}
+
+int queue_drop(struct queue *q, uint32_t id)
+{
+	return send_verdict(q, id, NF_DROP);
 }

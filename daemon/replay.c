@@ -33,6 +33,7 @@ struct replay {
 	struct flow_table flows;
 	struct gate gate;
 	bool decide;
+	uint64_t next_expiry_ms;	/* of the pinhole records; 0 unknown */
 	struct report *report;
 	unsigned long frame;
 	struct timeval ts;
@@ -109,15 +110,60 @@ static const uint8_t *ip_payload(int linktype, const uint8_t *frame,
 	return frame + offset;
 }
 
+static uint64_t capture_ms(const struct timeval *ts)
+{
+	return (uint64_t)ts->tv_sec * 1000 + (uint64_t)ts->tv_usec / 1000;
+}
+
+struct ageing {
+	uint64_t now_ms, next_ms;
+};
+
+static bool age_one(void *arg, struct gate_pinhole *p)
+{
+	struct ageing *a = arg;
+
+	if (p->expires_ms <= a->now_ms)
+		return true;
+	if (p->expires_ms < a->next_ms)
+		a->next_ms = p->expires_ms;
+	return false;
+}
+
+/*
+ * The daemon forgets a pinhole pinhole_timeout after the answer that
+ * opened it (unless the kernel says traffic kept it); the replay does
+ * the same by the capture's clock, as if nothing used it, so the caps
+ * count the pinholes that would be open.  The records are walked only
+ * when one is due.
+ */
+static void age_pinholes(struct replay *r, uint64_t now_ms)
+{
+	struct ageing a = { .now_ms = now_ms, .next_ms = UINT64_MAX };
+
+	if (r->next_expiry_ms && now_ms < r->next_expiry_ms)
+		return;
+	gate_visit(&r->gate, age_one, &a);
+	r->next_expiry_ms = a.next_ms;
+}
+
 /* The live daemon's decision, with the capture's clock. */
 static void print_decision(struct replay *r, const struct flow *flow,
 			   const struct dce_answer *ans,
 			   const struct epm_endpoint *ep)
 {
-	uint64_t now_ms = (uint64_t)r->ts.tv_sec * 1000 +
-			  (uint64_t)r->ts.tv_usec / 1000;
+	uint64_t now_ms = capture_ms(&r->ts);
 	struct pinhole p;
-	enum gate_reason reason = gate_admit(&r->gate, &flow->key, ans, ep, now_ms, &p);
+	enum gate_reason reason;
+
+	age_pinholes(r, now_ms);
+	reason = gate_admit(&r->gate, &flow->key, ans, ep, now_ms, &p);
+	if (reason == GATE_OPEN) {
+		uint64_t expiry = now_ms + (uint64_t)r->gate.cfg->pinhole_timeout * 1000;
+
+		if (expiry < r->next_expiry_ms)
+			r->next_expiry_ms = expiry;
+	}
 
 	fprintf(r->out, ",\"decision\":\"%s\",\"reason\":\"%s\",\"reason_code\":\"%s\"",
 		reason == GATE_OPEN || reason == GATE_FIXED ? "open" : "refuse",
@@ -287,11 +333,16 @@ int replay_file(const char *path, const struct flow_config *cfg,
 			  r.errors - MAX_REPORTED_ERRORS);
 	fflush(out);
 	log_debug("%s: %lu frames, %llu EPM flows, %llu endpoints, %llu flows "
-		  "desynchronized, %llu refused (table full)", path, r.frame,
+		  "desynchronized, %llu refused (table full), %llu refused (per "
+		  "client), %llu given way (table full), %llu half-open expired",
+		  path, r.frame,
 		  (unsigned long long)r.flows.stats.flows_tracked,
 		  (unsigned long long)r.flows.stats.endpoints,
 		  (unsigned long long)r.flows.stats.flows_desync,
-		  (unsigned long long)r.flows.stats.flows_refused);
+		  (unsigned long long)r.flows.stats.flows_refused,
+		  (unsigned long long)r.flows.stats.flows_refused_client,
+		  (unsigned long long)r.flows.stats.flows_evicted,
+		  (unsigned long long)r.flows.stats.flows_halfopen_expired);
 	flow_table_release(&r.flows);
 	if (r.decide)
 		gate_release(&r.gate);

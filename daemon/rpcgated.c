@@ -13,6 +13,7 @@
 #include "flow.h"
 #include "log.h"
 #include "nft.h"
+#include "printconf.h"
 #include "replay.h"
 #include "service.h"
 
@@ -39,11 +40,13 @@ static _Noreturn void usage(FILE *out, int status)
 		"  -c FILE  configuration (default " CONFIG_DEFAULT_PATH ")\n"
 		"  -f       stay in the foreground, log to stderr\n"
 		"  -t       check the configuration and exit: 0, or 78 with\n"
-		"           file:line: message lines\n"
+		"           file:line: message lines; with -v, print the\n"
+		"           effective policy (every key, groups after inheritance)\n"
 		"  -r FILE  replay a pcap/pcapng capture (gzip too); print one JSON\n"
 		"           line per endpoint an endpoint mapper advertised, with\n"
 		"           the daemon's decision when a configuration is given\n"
 		"  -p PORT  also treat TCP PORT as an endpoint mapper in a replay\n"
+		"           (besides the configuration's epm_ports)\n"
 		"  --report with -r: per server, the ports each interface\n"
 		"           advertised, whether they are stable, and how to pin\n"
 		"           them (registry value, fixed_ports, static nft rule)\n"
@@ -105,13 +108,13 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct rpcgate_config cfg;
-	struct flow_config flows;
+	struct flow_config flows, extra_ports;
 	const char *config_path = NULL, *replay = NULL;
 	bool foreground = false, check_only = false, print_ruleset = false;
 	bool want_report = false, json = false;
 	int verbose = 0, ch, rc;
 
-	flow_config_defaults(&flows);
+	extra_ports.n_epm_ports = 0;
 	log_init(true, 0);
 	while ((ch = getopt_long(argc, argv, "c:fhp:r:tvV", long_options,
 				 NULL)) != -1) {
@@ -125,7 +128,7 @@ int main(int argc, char **argv)
 		case 'h':
 			usage(stdout, 0);
 		case 'p':
-			if (!flow_config_add_port(&flows, parse_port(optarg)))
+			if (!flow_config_add_port(&extra_ports, parse_port(optarg)))
 				fatalx("-p: at most %d endpoint-mapper ports",
 				       FLOW_MAX_EPM_PORTS);
 			break;
@@ -166,6 +169,15 @@ int main(int argc, char **argv)
 			path = CONFIG_DEFAULT_PATH;
 		if (path && (rc = load(path, &cfg)) != 0)
 			return rc;
+		/* what the daemon would follow, and the -p ports too */
+		flow_config_defaults(&flows);
+		if (path)
+			flow_config_from_policy(&flows, &cfg);
+		for (size_t i = 0; i < extra_ports.n_epm_ports; i++)
+			if (!flow_config_add_port(&flows, extra_ports.epm_ports[i]))
+				fatalx("-p: at most %d endpoint-mapper ports in "
+				       "all, with the configuration's",
+				       FLOW_MAX_EPM_PORTS);
 		if (want_report)
 			return replay_report(replay, &flows, path ? &cfg : NULL, json);
 		return replay_file(replay, &flows, path ? &cfg : NULL, NULL, stdout);
@@ -173,6 +185,8 @@ int main(int argc, char **argv)
 	if (!config_path)
 		config_path = CONFIG_DEFAULT_PATH;
 	rc = load(config_path, &cfg);
+	if (rc == 0 && check_only && verbose)
+		printconf(&cfg, stdout);
 	if (rc != 0 || check_only)
 		return rc;
 	if (print_ruleset) {

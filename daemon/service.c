@@ -1,5 +1,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,11 +52,47 @@ struct packet_decisions {
 	uint8_t public_addr[16];
 };
 
+/* The kinds of conversations not followed, each logged on its own line. */
+enum { FLOWS_FULL, FLOWS_CLIENT, FLOWS_EVICTED, FLOWS_LOST, N_FLOW_LOGS };
+
 struct flow_refusals {
 	uint64_t *counter;
 	uint64_t logged;	/* counter value at the last line */
 	uint64_t last_ms;
 	const char *what;
+};
+
+/*
+ * Forged packets are logged once per source and FORGERY_LOG_INTERVAL_MS;
+ * a source is the address, protocol and port the packet claims, the
+ * interface it came in on and the sender's link address.  At most
+ * FORGERY_LOG_SOURCES sources are logged per interval; packets of others
+ * are only counted, and the next line says how many there were.
+ */
+#define FORGERY_LOG_INTERVAL_MS 60000
+#define FORGERY_LOG_SOURCES 32
+/* interface names, looked up only for a line about to be logged */
+#define IFNAME_CACHE_SIZE 8
+#define IFNAME_CACHE_MS 60000
+
+struct forgery_source {
+	uint8_t family, proto;
+	uint8_t addr[16];
+	uint16_t port;
+	struct packet_ingress in;	/* mark left zero */
+	uint64_t last_ms;		/* 0: a free slot */
+	uint64_t repeats;		/* dropped since its last line */
+};
+
+struct forgery_log {
+	struct forgery_source sources[FORGERY_LOG_SOURCES];
+	uint64_t unlogged;		/* from sources over the limit */
+	struct ifname_entry {
+		uint32_t ifindex;
+		uint64_t fetched_ms;
+		char name[IF_NAMESIZE];
+	} ifnames[IFNAME_CACHE_SIZE];
+	size_t next_ifname;
 };
 
 struct service {
@@ -69,7 +106,8 @@ struct service {
 	uint64_t watchdog_usec, last_watchdog_ms;
 	struct service_stats stats;
 	struct packet_decisions decisions;
-	struct flow_refusals flows_full, flows_lost;
+	struct flow_refusals flow_logs[N_FLOW_LOGS];
+	struct forgery_log forgeries;
 	bool running;
 };
 
@@ -280,25 +318,138 @@ static void log_flow_refusals(struct flow_refusals *r, uint64_t now)
 	r->last_ms = now;
 }
 
-static void on_packet(void *arg, uint32_t id, const uint8_t *data, size_t len)
+static const char *ifname(struct forgery_log *l, uint32_t ifindex,
+			  uint64_t now)
+{
+	struct ifname_entry *e;
+
+	for (size_t i = 0; i < IFNAME_CACHE_SIZE; i++) {
+		e = &l->ifnames[i];
+		/* interfaces are renamed and their indexes reused */
+		if (e->ifindex == ifindex && now - e->fetched_ms < IFNAME_CACHE_MS)
+			return e->name;
+	}
+	e = &l->ifnames[l->next_ifname++ % IFNAME_CACHE_SIZE];
+	e->ifindex = ifindex;
+	e->fetched_ms = now;
+	if (!if_indextoname(ifindex, e->name))
+		snprintf(e->name, sizeof(e->name), "ifindex %u", ifindex);
+	return e->name;
+}
+
+static bool same_source(const struct forgery_source *f, const struct packet *pkt)
+{
+	return f->last_ms && f->family == pkt->family &&
+	       f->proto == pkt->proto && f->port == pkt->sport &&
+	       memcmp(f->addr, pkt->src, sizeof(f->addr)) == 0 &&
+	       f->in.ifindex == pkt->in.ifindex &&
+	       f->in.phys_ifindex == pkt->in.phys_ifindex &&
+	       f->in.hwaddr_len == pkt->in.hwaddr_len &&
+	       memcmp(f->in.hwaddr, pkt->in.hwaddr, pkt->in.hwaddr_len) == 0;
+}
+
+/* The source's slot if it is due a line now, else NULL (counted). */
+static struct forgery_source *forgery_due(struct forgery_log *l,
+					  const struct packet *pkt, uint64_t now)
+{
+	struct forgery_source *free_slot = NULL;
+
+	for (size_t i = 0; i < FORGERY_LOG_SOURCES; i++) {
+		struct forgery_source *f = &l->sources[i];
+		bool expired = !f->last_ms ||
+			       now - f->last_ms >= FORGERY_LOG_INTERVAL_MS;
+
+		if (same_source(f, pkt)) {
+			if (expired)
+				return f;
+			f->repeats++;
+			return NULL;
+		}
+		if (expired && !free_slot)
+			free_slot = f;
+	}
+	if (!free_slot) {
+		l->unlogged++;
+		return NULL;
+	}
+	memset(free_slot, 0, sizeof(*free_slot));
+	free_slot->family = pkt->family;
+	free_slot->proto = pkt->proto;
+	free_slot->port = pkt->sport;
+	memcpy(free_slot->addr, pkt->src, sizeof(free_slot->addr));
+	free_slot->in = pkt->in;
+	free_slot->in.mark = 0;
+	return free_slot;
+}
+
+static void log_forgery(struct service *s, const struct packet *pkt,
+			enum flow_forgery why, uint64_t now)
+{
+	struct forgery_log *l = &s->forgeries;
+	struct forgery_source *f = forgery_due(l, pkt, now);
+	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN], from[40] = "",
+	     more[96] = "", what[2 * INET6_ADDRSTRLEN + 32];
+	const char *proto = pkt->proto == IPPROTO_TCP ? "tcp" : "udp";
+	size_t used = 0;
+
+	if (!f)
+		return;
+	packet_addr_format(pkt->family, pkt->src, src, sizeof(src));
+	packet_addr_format(pkt->family, pkt->dst, dst, sizeof(dst));
+	snprintf(what, sizeof(what), pkt->family == AF_INET6 ?
+		 "%s [%s]:%u -> [%s]:%u" : "%s %s:%u -> %s:%u", proto, src,
+		 pkt->sport, dst, pkt->dport);
+	if (pkt->in.hwaddr_len)
+		used = (size_t)snprintf(from, sizeof(from), " from ");
+	for (size_t i = 0; i < pkt->in.hwaddr_len; i++)
+		used += (size_t)snprintf(from + used, sizeof(from) - used, "%s%02x",
+					 i ? ":" : "", pkt->in.hwaddr[i]);
+	if (f->repeats || l->unlogged)
+		snprintf(more, sizeof(more), " (%llu more from it, %llu from "
+			 "other sources, not logged)",
+			 (unsigned long long)f->repeats,
+			 (unsigned long long)l->unlogged);
+	if (why == FLOW_FORGED_REVERSE_PATH)
+		log_warnx("forged answer dropped: %s claims to be server %s "
+			  "port %u, came in on %s%s, where the route to that "
+			  "server does not leave%s", what, src, pkt->sport,
+			  ifname(l, pkt->in.ifindex, now), from, more);
+	else
+		log_warnx("forged packet dropped: %s claims to be %s port %u of "
+			  "a followed conversation, came in on %s%s, not where "
+			  "that side's first packet did%s", what, src, pkt->sport,
+			  ifname(l, pkt->in.ifindex, now), from, more);
+	f->last_ms = now ? now : 1;
+	f->repeats = 0;
+	l->unlogged = 0;
+}
+
+static void on_packet(void *arg, uint32_t id, const uint8_t *data, size_t len,
+		      const struct packet_ingress *in)
 {
 	struct service *s = arg;
 	struct packet pkt;
+	bool drop = false;
 
 	s->stats.packets++;
 	if (data && packet_parse_ip(data, len, &pkt) == PACKET_OK) {
 		uint64_t now = now_ms();
-		int endpoints = flow_table_packet(&s->flows, &pkt, now * 1000,
-						  on_endpoint, s);
+		int endpoints;
 
+		pkt.in = *in;
+		endpoints = flow_table_packet(&s->flows, &pkt, now * 1000,
+					      on_endpoint, s);
 		if (endpoints > 0) {
 			s->stats.answers++;
 			settle_decisions(s);
+		} else if (endpoints < 0) {
+			drop = true;
+			log_forgery(s, &pkt, (enum flow_forgery)endpoints, now);
 		}
-		log_flow_refusals(&s->flows_full, now);
-		log_flow_refusals(&s->flows_lost, now);
+		for (int k = 0; k < N_FLOW_LOGS; k++)
+			log_flow_refusals(&s->flow_logs[k], now);
 	}
-	if (queue_accept(s->queue, id) < 0)
+	if ((drop ? queue_drop(s->queue, id) : queue_accept(s->queue, id)) < 0)
 		log_warn("verdict for queued packet %u", id);
 }
 
@@ -344,7 +495,10 @@ static void log_stats(const struct service *s)
 		 "%llu refused, %llu drift, %llu expired, %llu revoked, "
 		 "%zu open now; "
 		 "flows %zu tracked now, %llu total, %llu refused (max_flows), "
-		 "%llu desynchronized; %llu nftables errors, %llu queue overruns",
+		 "%llu refused (per client), %llu given way (max_flows), "
+		 "%llu half-open expired, "
+		 "%llu desynchronized, %llu forged packets dropped; "
+		 "%llu nftables errors, %llu queue overruns",
 		 (unsigned long long)s->stats.packets,
 		 (unsigned long long)s->stats.answers,
 		 (unsigned long long)s->stats.opened,
@@ -354,7 +508,11 @@ static void log_stats(const struct service *s)
 		 (unsigned long long)s->stats.revoked, s->gate.n_pinholes,
 		 s->flows.n_flows, (unsigned long long)f->flows_tracked,
 		 (unsigned long long)f->flows_refused,
+		 (unsigned long long)f->flows_refused_client,
+		 (unsigned long long)f->flows_evicted,
+		 (unsigned long long)f->flows_halfopen_expired,
 		 (unsigned long long)f->flows_desync,
+		 (unsigned long long)f->forged,
 		 (unsigned long long)s->stats.nft_errors,
 		 (unsigned long long)s->stats.queue_overruns);
 }
@@ -392,21 +550,6 @@ static bool revoke_one(void *arg, struct gate_pinhole *p)
 	return true;
 }
 
-_Static_assert(FLOW_MAX_EPM_PORTS >= CONFIG_MAX_PORTS,
-	       "every configured endpoint-mapper port must reach the flow table");
-
-static void apply_flow_limits(struct flow_config *fc,
-			      const struct rpcgate_config *cfg)
-{
-	fc->max_flows = cfg->max_flows;
-	fc->max_stream_bytes = cfg->max_buffer_bytes;
-	fc->max_call_bytes = cfg->max_call_bytes;
-	fc->idle_timeout_us = (uint64_t)cfg->flow_idle_timeout * 1000000;
-	fc->n_epm_ports = 0;
-	for (size_t i = 0; i < cfg->n_epm_ports; i++)
-		flow_config_add_port(fc, cfg->epm_ports[i]);
-}
-
 static void log_config_errors(char *text)
 {
 	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
@@ -422,6 +565,7 @@ static void reload(struct service *s)
 {
 	struct rpcgate_config *next = malloc(sizeof(*next)), *previous = s->cfg;
 	struct revocation r = { .s = s };
+	struct flow_config fc = s->flows.cfg;
 	char *errors = NULL, err[256];
 	size_t errors_len = 0;
 	FILE *report = open_memstream(&errors, &errors_len);
@@ -463,7 +607,10 @@ static void reload(struct service *s)
 	}
 	s->cfg = next;
 	s->gate.cfg = next;
-	apply_flow_limits(&s->flows.cfg, next);
+	flow_config_from_policy(&fc, next);
+	if (!flow_table_configure(&s->flows, &fc))
+		log_warnx("reload: out of memory for max_flows = %u; keeping "
+			  "the running flow limits", next->max_flows);
 	log_set_verbose(next->log_verbose);
 	gate_visit(&s->gate, revoke_one, &r);
 	if (r.batch && nft_batch_commit(r.batch, err, sizeof(err)) != 0)
@@ -521,6 +668,33 @@ static int add_fd(struct service *s, int fd)
 	return epoll_ctl(s->epoll, EPOLL_CTL_ADD, fd, &ev);
 }
 
+static const char *const flow_log_text[N_FLOW_LOGS] = {
+	[FLOWS_FULL] = "not followed: max_flows reached, and the client's "
+		       "host holds the most",
+	[FLOWS_CLIENT] = "not followed: the client address has "
+			 "max_flows_per_client connections or "
+			 "max_udp_flows_per_client conversations",
+	[FLOWS_EVICTED] = "no longer followed: max_flows reached, and the "
+			  "host holding the most gave way",
+	[FLOWS_LOST] = "no longer followed: a TCP gap that cannot be filled, "
+		       "more than max_buffer_bytes or max_held_segments "
+		       "waiting, or not DCE/RPC",
+};
+
+static uint64_t *flow_log_counter(struct flow_stats *st, int kind)
+{
+	switch (kind) {
+	case FLOWS_FULL:
+		return &st->flows_refused;
+	case FLOWS_CLIENT:
+		return &st->flows_refused_client;
+	case FLOWS_EVICTED:
+		return &st->flows_evicted;
+	default:
+		return &st->flows_desync;
+	}
+}
+
 static bool setup(struct service *s)
 {
 	struct flow_config fc;
@@ -531,17 +705,13 @@ static bool setup(struct service *s)
 	sigset_t mask;
 	char err[256];
 
-	s->flows_full = (struct flow_refusals){
-		.counter = &s->flows.stats.flows_refused,
-		.what = "not followed: max_flows reached",
-	};
-	s->flows_lost = (struct flow_refusals){
-		.counter = &s->flows.stats.flows_desync,
-		.what = "no longer followed: a TCP gap that cannot be filled, "
-			"more than max_buffer_bytes waiting, or not DCE/RPC",
-	};
+	for (int k = 0; k < N_FLOW_LOGS; k++)
+		s->flow_logs[k] = (struct flow_refusals){
+			.counter = flow_log_counter(&s->flows.stats, k),
+			.what = flow_log_text[k],
+		};
 	flow_config_defaults(&fc);
-	apply_flow_limits(&fc, s->cfg);
+	flow_config_from_policy(&fc, s->cfg);
 	if (getentropy(&fc.hash_seed, sizeof(fc.hash_seed)) < 0)
 		fc.hash_seed = (uint32_t)now_ms();
 	if (!flow_table_init(&s->flows, &fc) || !gate_init(&s->gate, s->cfg)) {

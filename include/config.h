@@ -87,9 +87,13 @@ struct rpcgate_config {
 	uint32_t max_pinholes_per_client;
 	uint32_t max_pinholes;
 	uint32_t max_flows;
+	uint32_t max_flows_per_client;	/* followed connections of one address */
+	uint32_t max_udp_flows_per_client;	/* UDP conversations, likewise */
 	uint32_t max_buffer_bytes;	/* per direction of a tracked flow */
+	uint32_t max_held_segments;	/* out-of-order runs, per direction */
 	uint32_t max_call_bytes;	/* one fragmented call, joined */
 	uint32_t flow_idle_timeout;	/* seconds */
+	uint32_t flow_handshake_timeout;	/* seconds a flow may stay half-open */
 	/* the IPv6 prefix that counts as one host for fairness (host_key) */
 	uint32_t ipv6_host_prefix;
 
@@ -100,6 +104,7 @@ struct rpcgate_config {
 	enum nft_mode nft_mode;
 	char nft_table[CONFIG_NAME_MAX];	/* inet family */
 	uint32_t pinhole_mark;		/* ct mark bit for ruleset shape (b) */
+	uint32_t reverse_path_mark;	/* packet mark bit: a forged answer */
 	int log_verbose;		/* 0 decisions only, 1 debug */
 };
 

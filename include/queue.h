@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "packet.h"
+
 struct queue;
 
 /*
@@ -22,8 +24,13 @@ struct queue *queue_open(uint16_t num, bool fail_open);
 void queue_close(struct queue *q);
 int queue_fd(const struct queue *q);
 
+/*
+ * One queued packet: its IP header onwards (NULL when the kernel sent
+ * none), and where it entered the router (ifindex, bridge port, packet
+ * mark, sender's link address; zero where the kernel said nothing).
+ */
 typedef void (*queue_packet_fn)(void *arg, uint32_t id, const uint8_t *data,
-				size_t len);
+				size_t len, const struct packet_ingress *in);
 
 /*
  * Reads what is waiting (non-blocking) and hands each packet to fn.
@@ -32,5 +39,7 @@ typedef void (*queue_packet_fn)(void *arg, uint32_t id, const uint8_t *data,
 int queue_receive(struct queue *q, queue_packet_fn fn, void *arg);
 
 int queue_accept(struct queue *q, uint32_t id);
+/* The packet goes no further (a forged answer). */
+int queue_drop(struct queue *q, uint32_t id);
 
 #endif

@@ -1,10 +1,14 @@
 /*
  * One direction of a TCP connection turned back into the byte stream its
  * receiver reads: retransmissions and overlaps are dropped (the first copy
- * of a byte wins), out-of-order segments wait, up to a byte cap, for the
- * gap before them to fill.  A gap that cannot be filled -- the cap is
- * reached, or the receiver acknowledges bytes this side never saw --
- * desynchronizes the stream for good rather than guessing.
+ * of a byte wins), out-of-order segments wait for the gap before them to
+ * fill.  What waits is bounded in memory, not just in bytes: the pending
+ * buffer's capacity plus every held block's allocation (header, data, the
+ * allocator's rounding) stays within max_bytes, and at most max_held
+ * separate runs of held bytes exist (adjacent segments join one run), which
+ * also bounds the walk an insertion makes.  A gap that cannot be filled --
+ * a cap is reached, or the receiver acknowledges bytes this side never
+ * saw -- desynchronizes the stream for good rather than guessing.
  * Pure: no I/O; the consumer is a callback.
  */
 #ifndef RPCGATE_TCP_STREAM_H
@@ -26,12 +30,16 @@ struct tcp_held_segment;
 struct tcp_stream {
 	enum tcp_stream_state state;
 	uint32_t next_seq;	/* next byte the consumer has not seen */
-	size_t max_bytes;	/* cap on pending + held bytes */
+	size_t max_bytes;	/* cap on pending_cap + held_cost */
 	uint8_t *pending;	/* in order, not yet consumed */
 	size_t pending_len;
 	size_t pending_cap;
-	struct tcp_held_segment *held;	/* out of order, sorted by seq */
+	/* out of order: runs sorted by seq, disjoint */
+	struct tcp_held_segment *held, *held_tail;
 	size_t held_bytes;
+	size_t held_cost;	/* what the held blocks' allocations take */
+	uint32_t held_runs;
+	uint32_t max_held;	/* cap on held_runs */
 	bool fin_seen;
 	uint32_t fin_seq;
 };
@@ -43,7 +51,8 @@ struct tcp_stream {
 typedef size_t (*tcp_consumer_fn)(void *arg, const uint8_t *data, size_t len);
 #define TCP_CONSUMER_DESYNC ((size_t)-1)
 
-void tcp_stream_init(struct tcp_stream *s, size_t max_bytes);
+/* max_held >= 1: separate runs of out-of-order bytes held at once. */
+void tcp_stream_init(struct tcp_stream *s, size_t max_bytes, size_t max_held);
 void tcp_stream_release(struct tcp_stream *s);
 
 /* SYN or SYN-ACK seen with this initial sequence number. */
@@ -59,5 +68,7 @@ void tcp_stream_acked(struct tcp_stream *s, uint32_t ack);
 
 /* Bytes this stream holds now (pending and out of order). */
 size_t tcp_stream_buffered(const struct tcp_stream *s);
+/* The memory those bytes take, as counted against max_bytes. */
+size_t tcp_stream_accounted(const struct tcp_stream *s);
 
 #endif

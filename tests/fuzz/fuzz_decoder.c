@@ -38,10 +38,16 @@
  *   0x40 IDLE  the clock jumps past the idle timeout before the segment
  *              (or datagram)
  *   0x80 UDP   the payload is one UDP datagram between the same two
- *              addresses and ports, in the direction DIR says; ACK, FIN,
- *              SEQ and RST are ignored (delta is still read when the SEQ
- *              bits are not 0), IDLE applies, and "next" is left as it
- *              was
+ *              addresses and ports, in the direction DIR says; ACK, FIN
+ *              and SEQ are ignored (delta is still read when the SEQ bits
+ *              are not 0), RST makes it an INGRESS record, IDLE applies,
+ *              and "next" is left as it was
+ *   0xa0 INGRESS  (UDP and RST together) not a packet: where DIR's packets
+ *              come in from now on: payload byte 0 the interface index (0:
+ *              unknown, as in a replay), byte 1 the bridge port, byte 2
+ *              non-zero for the kernel's reverse-path mark (bytes past the
+ *              payload count as 0); a direction then seen on another
+ *              interface, or marked, must be refused and not decoded
  *
  * A real conversation is therefore its payload-carrying segments in
  * capture order, each as {DIR|ACK, len, payload}, and a UDP one its
@@ -93,6 +99,8 @@
 #define F_RST 0x20
 #define F_IDLE 0x40
 #define F_UDP 0x80
+#define F_INGRESS (F_UDP | F_RST)
+#define REVERSE_PATH_MARK 0x00200000u
 
 /*
  * A hook for a throwaway driver that #includes this file to print what a
@@ -111,6 +119,7 @@ struct side {
 struct harness {
 	struct flow_table table;
 	struct side side[2];	/* by enum dce_dir */
+	struct packet_ingress in[2];	/* by enum dce_dir */
 	uint64_t now_us;
 	uint8_t proto;		/* of the packet being sent */
 	int callbacks;		/* endpoints reported during one packet */
@@ -231,41 +240,48 @@ static void check_cl(const struct dce_cl_conn *c)
 }
 
 /* What must hold of every flow after every packet. */
-static void check_flows(const struct harness *h)
+static void check_flow(const struct flow *f, size_t *n_tcp, size_t *n_udp)
 {
-	size_t n = 0, n_tcp = 0, n_udp = 0;
+	const struct dce_conn *c = &f->dce;
 
-	for (const struct flow *f = h->table.oldest; f; f = f->newer) {
-		const struct dce_conn *c = &f->dce;
+	if (!is_the_pair(&f->key))
+		abort();
+	if (f->key.proto == IPPROTO_TCP && !f->cl) {
+		(*n_tcp)++;
+	} else if (f->key.proto == IPPROTO_UDP && f->cl) {
+		(*n_udp)++;
+		check_cl(f->cl);
+	} else {
+		abort();
+	}
+	for (int d = 0; d < 2; d++) {
+		const struct tcp_stream *s = &f->stream[d];
 
-		n++;
-		if (!is_the_pair(&f->key))
+		if (tcp_stream_accounted(s) > MAX_STREAM_BYTES)
 			abort();
-		if (f->key.proto == IPPROTO_TCP && !f->cl) {
-			n_tcp++;
-		} else if (f->key.proto == IPPROTO_UDP && f->cl) {
-			n_udp++;
-			check_cl(f->cl);
-		} else {
+		if (s->state == TCP_STREAM_DESYNC &&
+		    tcp_stream_buffered(s) != 0)
 			abort();
-		}
-		for (int d = 0; d < 2; d++) {
-			const struct tcp_stream *s = &f->stream[d];
-
-			if (tcp_stream_buffered(s) > MAX_STREAM_BYTES)
-				abort();
-			if (s->state == TCP_STREAM_DESYNC &&
-			    tcp_stream_buffered(s) != 0)
-				abort();
-			if (c->reassembly[d].len > MAX_CALL_BYTES)
-				abort();
-		}
-		if (c->n_calls > DCE_MAX_CALLS ||
-		    c->n_epm_ctx > DCE_MAX_CONTEXTS ||
-		    c->n_proposed > DCE_MAX_CONTEXTS)
+		if (c->reassembly[d].len > MAX_CALL_BYTES)
 			abort();
 	}
-	if (n != h->table.n_flows || n_tcp > 1 || n_udp > 1)
+	if (c->n_calls > DCE_MAX_CALLS ||
+	    c->n_epm_ctx > DCE_MAX_CONTEXTS ||
+	    c->n_proposed > DCE_MAX_CONTEXTS)
+		abort();
+}
+
+static void check_flows(const struct harness *h)
+{
+	const struct flow_list *lists[2] = { &h->table.halfopen,
+					     &h->table.established };
+	size_t n_tcp = 0, n_udp = 0;
+
+	for (int l = 0; l < 2; l++)
+		for (const struct flow *f = lists[l]->oldest; f;
+		     f = f->table_links.newer)
+			check_flow(f, &n_tcp, &n_udp);
+	if (n_tcp + n_udp != h->table.n_flows || n_tcp > 1 || n_udp > 1)
 		abort();
 }
 
@@ -279,14 +295,31 @@ static void deliver(struct harness *h, struct packet *pkt, enum dce_dir dir)
 	memcpy(pkt->dst, dir == DCE_FROM_CLIENT ? server_addr : client_addr, 4);
 	pkt->sport = dir == DCE_FROM_CLIENT ? CLIENT_PORT : SERVER_PORT;
 	pkt->dport = dir == DCE_FROM_CLIENT ? SERVER_PORT : CLIENT_PORT;
+	pkt->in = h->in[dir];
 
 	h->proto = pkt->proto;
 	h->callbacks = 0;
 	endpoints = flow_table_packet(&h->table, pkt, h->now_us++,
 				      on_endpoint, h);
-	if (endpoints != h->callbacks || endpoints < 0)
+	/* a refused packet is not decoded; a marked one always refused */
+	if (endpoints < 0 ? h->callbacks != 0 ||
+				    (endpoints != FLOW_FORGED_REVERSE_PATH &&
+				     endpoints != FLOW_FORGED_INGRESS) :
+			    endpoints != h->callbacks ||
+				    (pkt->in.mark & REVERSE_PATH_MARK))
 		abort();
 	check_flows(h);
+}
+
+static void set_ingress(struct harness *h, enum dce_dir dir,
+			const uint8_t *payload, size_t len)
+{
+	struct packet_ingress *in = &h->in[dir];
+
+	memset(in, 0, sizeof(*in));
+	in->ifindex = len > 0 ? payload[0] : 0;
+	in->phys_ifindex = len > 1 ? payload[1] : 0;
+	in->mark = len > 2 && payload[2] ? REVERSE_PATH_MARK : 0;
 }
 
 static void send_packet(struct harness *h, enum dce_dir dir, uint8_t tcp_flags,
@@ -348,6 +381,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.max_call_bytes = MAX_CALL_BYTES;
 	cfg.idle_timeout_us = IDLE_TIMEOUT_US;
 	cfg.hash_seed = 0x5eed;
+	cfg.reverse_path_mark = REVERSE_PATH_MARK;
 	if (!flow_table_init(&h.table, &cfg))
 		return 0;
 	h.now_us = 1000000;
@@ -378,6 +412,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			len = size - pos;
 		if (flags & F_IDLE)
 			h.now_us += IDLE_TIMEOUT_US + 1;
+		if ((flags & F_INGRESS) == F_INGRESS) {
+			set_ingress(&h, dir, data + pos, len);
+			pos += len;
+			continue;
+		}
 		if (flags & F_UDP) {
 			send_datagram(&h, dir, data + pos, len);
 			pos += len;

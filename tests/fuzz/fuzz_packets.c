@@ -109,25 +109,48 @@ static void on_endpoint(void *arg, const struct flow *flow,
 	h->fold = x;
 }
 
+/* What must hold of one flow, on list l of the table, after every packet. */
+static void check_flow(const struct flow_table *t, const struct flow_list *l,
+		       const struct flow *f)
+{
+	const struct flow_holder *c = f->client, *host = f->host;
+	size_t proto = f->key.proto == IPPROTO_UDP;
+	size_t cap = proto ? t->cfg.max_udp_per_client : t->cfg.max_tcp_per_client;
+
+	if ((f->key.family != AF_INET && f->key.family != AF_INET6) ||
+	    (f->key.proto == IPPROTO_UDP) != (f->cl != NULL))
+		abort();
+	for (int d = 0; d < 2; d++)
+		if (tcp_stream_buffered(&f->stream[d]) > MAX_STREAM_BYTES ||
+		    f->dce.reassembly[d].len > MAX_CALL_BYTES ||
+		    (f->cl && f->cl->reassembly[d].len > MAX_CALL_BYTES))
+			abort();
+	if (f->table_links.newer ? f->table_links.newer->table_links.older != f :
+				   l->newest != f)
+		abort();
+	if ((l == &t->established) != f->established)
+		abort();
+	/* the per-client cap holds; the host's count is in by_count */
+	if (!c || !host || c->n_flows[proto] == 0 || c->n_flows[proto] > cap ||
+	    host->n_flows[proto] == 0 ||
+	    host->n_flows[0] + host->n_flows[1] > t->max_count)
+		abort();
+}
+
 /* What must hold of the table after every packet. */
 static void check_table(const struct flow_table *t)
 {
+	const struct flow_list *lists[2] = { &t->halfopen, &t->established };
 	size_t n = 0;
 
-	for (const struct flow *f = t->oldest; f; f = f->newer) {
-		n++;
-		if ((f->key.family != AF_INET && f->key.family != AF_INET6) ||
-		    (f->key.proto == IPPROTO_UDP) != (f->cl != NULL))
-			abort();
-		for (int d = 0; d < 2; d++)
-			if (tcp_stream_buffered(&f->stream[d]) > MAX_STREAM_BYTES ||
-			    f->dce.reassembly[d].len > MAX_CALL_BYTES ||
-			    (f->cl && f->cl->reassembly[d].len > MAX_CALL_BYTES))
-				abort();
-		if (f->newer ? f->newer->older != f : t->newest != f)
-			abort();
-	}
-	if (n != t->n_flows || n > MAX_FLOWS)
+	for (int l = 0; l < 2; l++)
+		for (const struct flow *f = lists[l]->oldest; f;
+		     f = f->table_links.newer) {
+			n++;
+			check_flow(t, lists[l], f);
+		}
+	if (n != t->n_flows || n > MAX_FLOWS ||
+	    (n && !t->by_count[t->max_count]))
 		abort();
 }
 
@@ -157,6 +180,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&h, 0, sizeof(h));
 	flow_config_defaults(&cfg);
 	cfg.max_flows = MAX_FLOWS;
+	/* small enough that the per-client caps and fairness are reached */
+	cfg.max_tcp_per_client = MAX_FLOWS / 2;
+	cfg.max_udp_per_client = MAX_FLOWS / 4;
 	cfg.max_stream_bytes = MAX_STREAM_BYTES;
 	cfg.max_call_bytes = MAX_CALL_BYTES;
 	cfg.idle_timeout_us = IDLE_TIMEOUT_US;
@@ -201,6 +227,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	fuzz_sink = h.fold + h.table.stats.endpoints + h.table.stats.flows_refused +
+		    h.table.stats.flows_refused_client + h.table.stats.flows_evicted +
 		    (uint8_t)unknown[0];
 	flow_table_release(&h.table);
 	return 0;

@@ -11,7 +11,7 @@ port 135 becomes one seed in the harness's record format (see the comment
 at the top of fuzz_decoder.c):
 
     flags u8 (0x01 server->client, 0x02 ACK, 0x04 FIN, 0x18 seq mode, 0x20 RST,
-              0x80 UDP datagram)
+              0x80 UDP datagram, 0xa0 where a direction's packets come in)
     len u16 LE, [delta u16 LE when the seq mode is not 0], payload
 
 Each UDP conversation with port 135 in the connectionless vectors becomes
@@ -50,6 +50,7 @@ MAX_SEED = 6 * 1024
 MAX_PER_CAPTURE = 3
 
 F_DIR, F_ACK, F_FIN, F_RST, F_UDP = 0x01, 0x02, 0x04, 0x20, 0x80
+F_INGRESS = F_UDP | F_RST
 SEQ_IN_ORDER, SEQ_AHEAD, SEQ_BEHIND = 0x00, 0x08, 0x10
 
 # Real captures, in the order their seeds are taken.
@@ -252,6 +253,25 @@ def over_call_cap(segments, repeats):
     return bytes(out)
 
 
+def forged_answers(segments, marked):
+    """The conversation with the client behind interface 2 and the server
+    behind 3, each server PDU first forged: from the client's interface
+    (the daemon's check) or with the kernel's reverse-path mark, and then
+    its genuine copy (sent "behind": the forged copy moved the harness's
+    high-water mark, the flow never saw those bytes).
+    """
+    client, server = (pdus(s) for s in streams(segments))
+    out = bytearray(record(F_INGRESS, bytes([2])))
+    genuine = record(F_INGRESS | F_DIR, bytes([3]))
+    forged = record(F_INGRESS | F_DIR, bytes([3, 0, 1]) if marked else bytes([2]))
+    for i, pdu in enumerate(server):
+        if i < len(client):
+            out += record(F_ACK, client[i])
+        out += forged + record(F_DIR | F_ACK, pdu)
+        out += genuine + record(F_DIR | F_ACK | SEQ_BEHIND, pdu, len(pdu))
+    return bytes(out)
+
+
 def shape(segments):
     return tuple((d, len(p)) for d, _s, f, p in segments if p or f & 0x05)
 
@@ -301,6 +321,8 @@ def main():
     seeds["derived-otrf-ept_map-reversed16.rec"] = reversed_chunks(segs, 16)
     seeds["derived-otrf-ept_map-reversed3.rec"] = reversed_chunks(segs, 3)
     seeds["derived-otrf-ept_map-overlap.rec"] = overlapping(segs)
+    seeds["derived-otrf-ept_map-hairpin.rec"] = forged_answers(segs, False)
+    seeds["derived-otrf-ept_map-reverse-path.rec"] = forged_answers(segs, True)
 
     write_corpus(OUT, seeds, ".rec")
 

@@ -22,7 +22,8 @@
 #   t_pass my-test             # prints "PASS ns/my-test"
 #
 # Knobs: RG_ID (name suffix; default pid + random), RG_KEEP=1 (keep $RG_DIR),
-# RG_OFFLOAD=on, RG_VERBOSE=1 (log set-up steps on stderr).
+# RG_OFFLOAD=on, RG_VERBOSE=1 (log set-up steps on stderr), RG_WITH_CLIENT3=1
+# (a third client, client3 192.0.2.12 2001:db8:1::12 on lan0, rg-cli3-ID).
 # Namespaces: rg-cli-ID rg-rtr-ID rg-srv-ID rg-cli2-ID rg-srv2-ID. Nothing
 # outside them is touched, except $RG_DIR (a mktemp directory under /tmp).
 
@@ -31,6 +32,7 @@ RG_PY=/usr/bin/python3          # Debian's python: python3-impacket, python3-sca
 
 RG_CLIENT4=192.0.2.10      RG_CLIENT6=2001:db8:1::10
 RG_CLIENT2_4=192.0.2.11    RG_CLIENT2_6=2001:db8:1::11
+RG_CLIENT3_4=192.0.2.12    RG_CLIENT3_6=2001:db8:1::12   # RG_WITH_CLIENT3=1
 RG_ROUTER_LAN4=192.0.2.1   RG_ROUTER_LAN6=2001:db8:1::1
 RG_ROUTER_WAN4=198.51.100.1 RG_ROUTER_WAN6=2001:db8:2::1
 RG_SERVER4=198.51.100.20   RG_SERVER6=2001:db8:2::20
@@ -62,6 +64,7 @@ rg_ns() { # rg_ns client|router|server|client2|server2|rg-...: namespace name
 	case $1 in
 	client) echo "$RG_NS_CLIENT" ;;
 	client2) echo "$RG_NS_CLIENT2" ;;
+	client3) echo "$RG_NS_CLIENT3" ;;
 	router) echo "$RG_NS_ROUTER" ;;
 	server) echo "$RG_NS_SERVER" ;;
 	server2) echo "$RG_NS_SERVER2" ;;
@@ -220,6 +223,8 @@ ns_setup() {
 	RG_NS_CLIENT=rg-cli-$RG_ID RG_NS_CLIENT2=rg-cli2-$RG_ID RG_NS_ROUTER=rg-rtr-$RG_ID
 	RG_NS_SERVER=rg-srv-$RG_ID RG_NS_SERVER2=rg-srv2-$RG_ID
 	RG_NSES=("$RG_NS_CLIENT" "$RG_NS_CLIENT2" "$RG_NS_ROUTER" "$RG_NS_SERVER" "$RG_NS_SERVER2")
+	RG_NS_CLIENT3=rg-cli3-$RG_ID
+	[ "${RG_WITH_CLIENT3:-0}" = 1 ] && RG_NSES+=("$RG_NS_CLIENT3")
 	RG_DIR=$(mktemp -d "/tmp/rg-ns-$RG_ID.XXXXXX") || return 1
 	: >"$RG_DIR/pids"
 	RG_UP=1 RG_TORN=0
@@ -268,6 +273,10 @@ rg_build() {
 		rg_host "$RG_NS_SERVER" s1 "$RG_WAN_IF" "$RG_SERVER4" "$RG_SERVER6" "$RG_ROUTER_WAN4" "$RG_ROUTER_WAN6" &&
 		rg_host "$RG_NS_SERVER2" s2 "$RG_WAN_IF" "$RG_SERVER2_4" "$RG_SERVER2_6" "$RG_ROUTER_WAN4" "$RG_ROUTER_WAN6" ||
 		return 1
+	if [ "${RG_WITH_CLIENT3:-0}" = 1 ]; then
+		rg_host "$RG_NS_CLIENT3" c3 "$RG_LAN_IF" "$RG_CLIENT3_4" "$RG_CLIENT3_6" "$RG_ROUTER_LAN4" "$RG_ROUTER_LAN6" ||
+			return 1
+	fi
 	rg_offload_off "$r" "$RG_LAN_IF" "$RG_WAN_IF"
 }
 

@@ -37,3 +37,25 @@ for expected in tests/config/*.expected; do
 		echo "PASS config/$name"
 	fi
 done
+
+# The effective policy (`-t -v`): tests/config/NAME.printed is what it
+# prints, and what it prints loads again to the same policy.
+for printed in tests/config/*.printed; do
+	name=$(basename "$printed" .printed)
+	conf=tests/config/$name.conf
+	[ "$name" = shipped ] && conf=conf/rpcgate.conf
+	"$bin" -t -v -c "$conf" >"$work/printed" 2>"$work/err"
+	if ! cmp -s "$work/printed" "$printed"; then
+		echo "FAIL config/printed/$name"
+		diff "$work/printed" "$printed" | head -n 20
+		continue
+	fi
+	echo "PASS config/printed/$name"
+	cp "$work/printed" "$work/again.conf"
+	if "$bin" -t -v -c "$work/again.conf" >"$work/again" 2>"$work/err" &&
+		cmp -s "$work/again" "$printed"; then
+		echo "PASS config/printed/$name/loads-again"
+	else
+		echo "FAIL config/printed/$name/loads-again: $(head -n 3 "$work/err")"
+	fi
+done

@@ -250,6 +250,7 @@ static void test_defaults(void)
 	CHECK(cfg.max_pinholes == 65536);
 	CHECK(cfg.max_flows == 4096);
 	CHECK(cfg.max_buffer_bytes == 65536);
+	CHECK(cfg.max_held_segments == 256);
 	CHECK(cfg.max_call_bytes == 262144);
 	CHECK(cfg.flow_idle_timeout == 300);
 	CHECK(cfg.on_failure == ON_FAILURE_OPEN);
@@ -258,6 +259,7 @@ static void test_defaults(void)
 	CHECK(cfg.nft_mode == NFT_MODE_TABLE);
 	CHECK(strcmp(cfg.nft_table, "rpcgate") == 0);
 	CHECK(cfg.pinhole_mark == 0x00100000);
+	CHECK(cfg.reverse_path_mark == 0x00200000);
 	CHECK(cfg.log_verbose == 0);
 }
 
@@ -321,15 +323,21 @@ static void test_load_every_key(void)
 		   "max_pinholes_per_client = 8;\n"
 		   "max_pinholes = 1000;\n"
 		   "max_flows = 100L;\n"
+		   "max_flows_per_client = 10;\n"
+		   "max_udp_flows_per_client = 3;\n"
 		   "max_buffer_bytes = 4096;\n"
+		   "max_held_segments = 65536;\n"
 		   "max_call_bytes = 16777216;\n"
 		   "flow_idle_timeout = 86400;\n"
+		   "flow_handshake_timeout = 2;\n"
+		   "ipv6_host_prefix = 56;\n"
 		   "on_failure = \"closed\";\n"
 		   "revoke_established = true;\n"
 		   "queue_num = 0;\n"
 		   "nft_mode = \"sets\";\n"
 		   "nft_table = \"filter_2\";\n"
 		   "pinhole_mark = 0x80000000;\n"
+		   "reverse_path_mark = 0x40000000;\n"
 		   "log_level = \"debug\";\n", &cfg) == 0);
 	/* what that must be, field by field: memcmp catches any other */
 	memset(&want, 0, sizeof(want));
@@ -368,17 +376,22 @@ static void test_load_every_key(void)
 	want.max_pinholes_per_client = 8;
 	want.max_pinholes = 1000;
 	want.max_flows = 100;
+	want.max_flows_per_client = 10;
+	want.max_udp_flows_per_client = 3;
 	want.max_buffer_bytes = 4096;
+	want.max_held_segments = 65536;
 	want.max_call_bytes = 16777216;
 	want.flow_idle_timeout = 86400;
+	want.flow_handshake_timeout = 2;
+	want.ipv6_host_prefix = 56;
 	want.on_failure = ON_FAILURE_CLOSED;
 	want.revoke_established = true;
 	want.queue_num = 0;
 	want.nft_mode = NFT_MODE_SETS;
 	strcpy(want.nft_table, "filter_2");
 	want.pinhole_mark = 0x80000000u;
+	want.reverse_path_mark = 0x40000000u;
 	want.log_verbose = 1;
-	want.ipv6_host_prefix = 64;	/* the default: the text does not set it */
 	CHECK(memcmp(&cfg, &want, sizeof(cfg)) == 0);
 	CHECK(!allows(&cfg, EMSMDB));
 }
@@ -571,6 +584,16 @@ static void test_wrapped_integers(void)
 	CHECK(load(SERVERS "pinhole_mark = 2147483648;\n", &cfg) == 0);
 	CHECK(cfg.pinhole_mark == 0x80000000u);
 	CHECK(load(SERVERS "pinhole_mark = 0x100000000;\n", &cfg) == 1);
+	/* the forged-answer mark is one bit too, and not the pinhole's */
+	CHECK(load(SERVERS "reverse_path_mark = 0x00300000;\n", &cfg) == 1);
+	CHECK(reported(2, "reverse_path_mark: expected an integer with exactly "
+			  "one bit set (e.g. 0x00200000), got 0x300000"));
+	CHECK(load(SERVERS "reverse_path_mark = 0x00100000;\n", &cfg) == 1);
+	CHECK(reported(2, "reverse_path_mark and pinhole_mark are both "
+			  "0x00100000: they must be different bits"));
+	CHECK(load(SERVERS "pinhole_mark = 0x00200000;\n", &cfg) == 1);
+	CHECK(load(SERVERS "pinhole_mark = 0x00200000;\n"
+		   "reverse_path_mark = 0x1;\n", &cfg) == 0);
 }
 
 /*

@@ -113,7 +113,7 @@ static enum tcp_stream_state stream_send(enum dce_dir dir, size_t piece)
 	struct tcp_stream s;
 	enum tcp_stream_state state;
 
-	tcp_stream_init(&s, 65536);
+	tcp_stream_init(&s, 65536, 256);
 	tcp_stream_open(&s, 41000);
 	for (size_t at = 0; at < b->len; at += piece) {
 		size_t n = b->len - at < piece ? b->len - at : piece;

@@ -35,13 +35,38 @@ static size_t refuse(void *arg, const uint8_t *data, size_t len)
 	return TCP_CONSUMER_DESYNC;
 }
 
-static void start(size_t max_bytes, uint32_t first_isn)
+/* A consumer that only counts, for streams longer than rec.b. */
+static size_t count_all(void *arg, const uint8_t *data, size_t len)
+{
+	struct rec *r = arg;
+
+	(void)data;
+	r->len += len;
+	r->calls++;
+	return len;
+}
+
+static void start_capped(size_t max_bytes, size_t max_held, uint32_t first_isn)
 {
 	tcp_stream_release(&s);
-	tcp_stream_init(&s, max_bytes);
+	tcp_stream_init(&s, max_bytes, max_held);
 	memset(&got, 0, sizeof(got));
 	isn = first_isn;
 	tcp_stream_open(&s, isn);
+}
+
+static void start(size_t max_bytes, uint32_t first_isn)
+{
+	start_capped(max_bytes, 256, first_isn);
+}
+
+/* One byte at stream offset off, for the counting consumer. */
+static void byte_at(size_t off)
+{
+	static const uint8_t x = 'x';
+
+	tcp_stream_segment(&s, isn + 1 + (uint32_t)off, &x, 1, false,
+			   count_all, &got);
 }
 
 /* The segment carrying text at stream offset off (0 = first byte). */
@@ -222,6 +247,181 @@ static void test_fin_closes(void)
 	CHECK(got_is("abcdef"));
 }
 
+/*
+ * The attack of issue 7: 65,535 one-byte segments ahead of a one-byte gap.
+ * They join one run, and what it takes in memory -- header and allocator
+ * rounding included, not just the bytes -- never passes the bound; the
+ * overhead is why the last few no longer fit.
+ */
+static void test_one_byte_segments_ascending_stay_in_bound(void)
+{
+	size_t most = 0, runs = 0;
+
+	start(65536, 5000);
+	for (size_t off = 1; off <= 65535 && s.state == TCP_STREAM_OPEN; off++) {
+		byte_at(off);
+		if (tcp_stream_accounted(&s) > most)
+			most = tcp_stream_accounted(&s);
+		if (s.held_runs > runs)
+			runs = s.held_runs;
+	}
+	CHECK(most <= 65536);
+	CHECK(most > 60000);	/* the bytes did wait, most of them */
+	CHECK(runs == 1);
+	CHECK(s.state == TCP_STREAM_DESYNC);
+	CHECK(tcp_stream_accounted(&s) == 0);
+
+	/* fewer of them, then the gap: all delivered, nothing left */
+	start(65536, 5000);
+	for (size_t off = 1; off <= 30000; off++)
+		byte_at(off);
+	CHECK(s.held_runs == 1 && tcp_stream_buffered(&s) == 30000);
+	byte_at(0);
+	CHECK(got.len == 30001);
+	CHECK(tcp_stream_accounted(&s) == 0);
+	CHECK(s.state == TCP_STREAM_OPEN);
+}
+
+/*
+ * Descending, each byte is a run of its own (a run grows only at its
+ * end): the run cap stops them, or with a high one the bound does, long
+ * before 65,535.
+ */
+static void test_one_byte_segments_descending_stay_in_bound(void)
+{
+	size_t most = 0, held = 0;
+
+	start_capped(65536, 256, 5000);
+	for (size_t off = 65535; off >= 65535 - 255; off--)
+		byte_at(off);
+	CHECK(s.state == TCP_STREAM_OPEN && s.held_runs == 256);
+	CHECK(tcp_stream_accounted(&s) <= 65536);
+	byte_at(65535 - 256);
+	CHECK(s.state == TCP_STREAM_DESYNC);
+
+	start_capped(65536, 65536, 5000);
+	for (size_t off = 65535; off > 0 && s.state == TCP_STREAM_OPEN; off--) {
+		byte_at(off);
+		if (tcp_stream_accounted(&s) > most)
+			most = tcp_stream_accounted(&s);
+		if (s.held_runs > held)
+			held = s.held_runs;
+	}
+	CHECK(most <= 65536);
+	CHECK(held > 1000 && held < 65536 / 32);
+	CHECK(s.state == TCP_STREAM_DESYNC);
+}
+
+/* Runs apart from each other count against max_held; one more desyncs. */
+static void test_held_run_cap_desyncs(void)
+{
+	start_capped(65536, 4, 5000);
+	seg(10, "a");
+	seg(20, "b");
+	seg(30, "c");
+	seg(11, "a");		/* continues a run: no new one */
+	seg(40, "d");
+	CHECK(s.state == TCP_STREAM_OPEN && s.held_runs == 4);
+	seg(50, "e");
+	CHECK(s.state == TCP_STREAM_DESYNC);
+	CHECK(tcp_stream_accounted(&s) == 0);
+	seg(0, "0123456789");
+	CHECK(got.len == 0);
+}
+
+/* Joining adjacent and overlapping segments keeps the first copy. */
+static void test_joined_run_first_copy_wins(void)
+{
+	start(1000, 5000);
+	seg(4, "AAAA");		/* [4, 8) */
+	seg(6, "BBBBBB");	/* [6, 12): [8, 12) joins */
+	seg(9, "CC");		/* inside: nothing */
+	seg(12, "DD");		/* [12, 14) joins */
+	seg(3, "EEEEEEEEEEEE");	/* [3, 15): [3, 4) a run before, [14, 15) joins */
+	CHECK(s.held_runs == 2);
+	CHECK(tcp_stream_buffered(&s) == 12);
+	seg(0, "FFFFFFFF");	/* [0, 8) */
+	CHECK(got_is("FFFEAAAABBBBDDE"));
+	CHECK(tcp_stream_accounted(&s) == 0);
+}
+
+/*
+ * Held bytes that use (nearly) all of the bound leave the segment filling
+ * their gap deliverable: it goes to the consumer, not to the held runs.
+ */
+static void test_gap_fills_with_bound_used(void)
+{
+	static uint8_t block[4000];
+
+	start(4096, 5000);
+	memset(block, 'h', sizeof(block));
+	for (size_t off = 0; off < sizeof(block); off += 100)
+		tcp_stream_segment(&s, isn + 1 + 96 + (uint32_t)off,
+				   block + off, 100, false, count_all, &got);
+	CHECK(s.state == TCP_STREAM_OPEN);
+	CHECK(tcp_stream_accounted(&s) > 4000 &&
+	      tcp_stream_accounted(&s) <= 4096);
+	tcp_stream_segment(&s, isn + 1, block, 96, false, count_all, &got);
+	CHECK(s.state == TCP_STREAM_OPEN);
+	CHECK(got.len == 4096);
+}
+
+/*
+ * Random segments, overlapping, in any order, each with bytes of its own:
+ * the stream must be, byte for byte, the first copy that arrived.
+ */
+static void test_random_segments_first_copy_wins(void)
+{
+	enum { LEN = 2000 };
+	static uint8_t want[LEN], data[LEN];
+	static bool seen[LEN];
+	uint32_t rng = 12345;
+	size_t waiting, wrong_count = 0;
+
+	for (int round = 0; round < 50; round++) {
+		start_capped(1 << 20, 65536, rng);
+		memset(seen, 0, sizeof(seen));
+		for (int n = 0; n < 300; n++) {
+			size_t off, len;
+
+			rng = rng * 1103515245u + 12345u;
+			off = (rng >> 8) % LEN;
+			rng = rng * 1103515245u + 12345u;
+			len = 1 + (rng >> 8) % 64;
+			if (off + len > LEN)
+				len = LEN - off;
+			for (size_t i = 0; i < len; i++) {
+				data[i] = (uint8_t)(n + i);
+				if (!seen[off + i]) {
+					seen[off + i] = true;
+					want[off + i] = data[i];
+				}
+			}
+			tcp_stream_segment(&s, isn + 1 + (uint32_t)off, data,
+					   len, false, take_all, &got);
+			/* held runs are disjoint: every byte seen past the
+			 * delivered ones, once */
+			waiting = 0;
+			for (size_t i = got.len; i < LEN; i++)
+				waiting += seen[i];
+			if (tcp_stream_buffered(&s) != waiting)
+				wrong_count++;
+		}
+		for (size_t i = 0; i < LEN; i++) {
+			data[i] = '?';
+			if (!seen[i]) {
+				seen[i] = true;
+				want[i] = '?';
+			}
+		}
+		tcp_stream_segment(&s, isn + 1, data, LEN, false, take_all, &got);
+		CHECK(s.state == TCP_STREAM_OPEN);
+		CHECK(got.len == LEN && memcmp(got.b, want, LEN) == 0);
+		CHECK(tcp_stream_accounted(&s) == 0 && s.held_runs == 0);
+	}
+	CHECK(wrong_count == 0);
+}
+
 int main(void)
 {
 	RUN(test_in_order_segments_delivered);
@@ -235,6 +435,12 @@ int main(void)
 	RUN(test_consumer_desync_desyncs_stream);
 	RUN(test_ack_beyond_seen_desyncs);
 	RUN(test_fin_closes);
+	RUN(test_one_byte_segments_ascending_stay_in_bound);
+	RUN(test_one_byte_segments_descending_stay_in_bound);
+	RUN(test_held_run_cap_desyncs);
+	RUN(test_joined_run_first_copy_wins);
+	RUN(test_gap_fills_with_bound_used);
+	RUN(test_random_segments_first_copy_wins);
 	tcp_stream_release(&s);
 	UNIT_EXIT();
 }
