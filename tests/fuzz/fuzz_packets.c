@@ -17,7 +17,9 @@
  * ctl:
  *   0x07 IFINDEX  the packet's ingress interface index, 0..7
  *                 (struct packet_ingress: what the queue reports)
- *   0x18 MARK     its packet mark, 0..3
+ *   0x18 MARK     its packet mark, 0..3 (2 and 3 carry the table's
+ *                 reverse-path mark, 0x2: an answer the kernel's
+ *                 reverse-path rule flagged)
  *   0x20 IDLE     the clock jumps past the idle timeout before the packet
  *   0x40 EXPIRE   flow_table_expire() runs after the packet
  *   0x80 PREFIX   the IPv6 host prefix for host_key_of() is 60, not 64
@@ -25,7 +27,9 @@
  * Caps are small so that they are reached: 8 flows, 2000 bytes per stream
  * direction (no power of two), 1000 per joined call.  After every packet
  * the harness checks what must hold whatever the input: the endpoints
- * reported match the count returned, each comes from a flow of the
+ * reported match the count returned (a packet refused as forged, by
+ * its reverse-path mark or an ingress interface other than its
+ * direction's first packet's, reports none), each comes from a flow of the
  * packet's addresses, ports and protocol; the table holds at most
  * max_flows flows, its idle list agrees with its count, no buffer exceeds
  * its cap.  The table is released at the end so that LeakSanitizer sees
@@ -187,6 +191,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.max_call_bytes = MAX_CALL_BYTES;
 	cfg.idle_timeout_us = IDLE_TIMEOUT_US;
 	cfg.hash_seed = 0x5eed;
+	/* one of the MARK values is the reverse-path mark */
+	cfg.reverse_path_mark = 0x2;
 	if (!flow_table_init(&h.table, &cfg))
 		return 0;
 	/* an address family the formatter does not know */
@@ -219,7 +225,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		h.pkt = &pkt;
 		h.callbacks = 0;
 		endpoints = flow_table_packet(&h.table, &pkt, now_us++, on_endpoint, &h);
-		if (endpoints != h.callbacks || endpoints < 0)
+		/* a packet refused as forged is not decoded: no endpoint */
+		if (endpoints < 0 ? (endpoints != FLOW_FORGED_REVERSE_PATH &&
+				     endpoints != FLOW_FORGED_INGRESS) || h.callbacks
+				  : endpoints != h.callbacks)
 			abort();
 		if (ctl & C_EXPIRE)
 			flow_table_expire(&h.table, now_us);
