@@ -436,6 +436,7 @@ struct set_spec {
 	uint32_t size;			/* 0: the kernel's default */
 	uint8_t fields[2];		/* concatenated interval keys: part lengths */
 	uint32_t n_fields;
+	bool counter;			/* each element counts what matches it */
 };
 
 static void put_set(struct nft_batch *b, const struct set_spec *spec,
@@ -467,6 +468,12 @@ static void put_set(struct nft_batch *b, const struct set_spec *spec,
 	if (spec->n_fields)
 		nftnl_set_set_data(s, NFTNL_SET_DESC_CONCAT, spec->fields,
 				   spec->n_fields);
+	if (spec->counter) {
+		struct nftnl_expr *counter = nftnl_expr_alloc("counter");
+
+		if (counter)
+			nftnl_set_add_expr(s, counter);
+	}
 	nftnl_set_nlmsg_build_payload(nlh, s);
 	nftnl_set_free(s);
 	message_done(b);
@@ -937,7 +944,15 @@ static void put_drop_rule(struct nft_batch *b, const struct family *f,
 	put_rule(b, r, "add rule: drop unadmitted", false);
 }
 
-static void put_pinhole_sets(struct nft_batch *b, uint16_t msg_flags)
+/*
+ * In rpcgated's own table each element counts the new connections it
+ * admits (rpcgatectl pinholes).  In the administrator's table the sets
+ * are declared as --print-ruleset prints them, without a counter: the
+ * kernel refuses a set declaration that differs from the existing one,
+ * so both sides must agree, and they count nothing there.
+ */
+static void put_pinhole_sets(struct nft_batch *b, uint16_t msg_flags,
+			     bool counter)
 {
 	for (size_t i = 0; i < 2; i++) {
 		struct set_spec spec = {
@@ -947,6 +962,7 @@ static void put_pinhole_sets(struct nft_batch *b, uint16_t msg_flags)
 			.key_type = pinhole_key_type(&families[i]),
 			.key_len = pinhole_key_len(&families[i]),
 			.size = b->cfg->max_pinholes,
+			.counter = counter,
 		};
 
 		put_set(b, &spec, msg_flags);
@@ -997,7 +1013,7 @@ static void build_table(struct nft_batch *b, bool reload,
 		}
 		/* in the administrator's table they may exist already */
 		put_pinhole_sets(b, own_pinholes ? NLM_F_CREATE | NLM_F_EXCL :
-						   NLM_F_CREATE);
+						   NLM_F_CREATE, own_pinholes);
 		put_chain(b, &answers_chain);
 		put_chain(b, &forward_chain);
 		put_chain(b, &dnat_chain);
@@ -1320,7 +1336,21 @@ void nft_batch_dnat_del(struct nft_batch *b, const struct pinhole *p,
 
 struct remaining {
 	int64_t ms;
+	bool counted;
+	uint64_t packets;
 };
+
+static int counter_cb(struct nftnl_expr *e, void *data)
+{
+	struct remaining *r = data;
+	const char *name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
+
+	if (name && strcmp(name, "counter") == 0) {
+		r->counted = true;
+		r->packets = nftnl_expr_get_u64(e, NFTNL_EXPR_CTR_PACKETS);
+	}
+	return 0;
+}
 
 static int element_cb(const struct nlmsghdr *nlh, void *data)
 {
@@ -1336,10 +1366,12 @@ static int element_cb(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_ERROR;
 	}
 	it = nftnl_set_elems_iter_create(s);
-	while (it && (e = nftnl_set_elems_iter_next(it)) != NULL)
+	while (it && (e = nftnl_set_elems_iter_next(it)) != NULL) {
 		if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPIRATION))
 			r->ms = (int64_t)nftnl_set_elem_get_u64(
 				e, NFTNL_SET_ELEM_EXPIRATION);
+		nftnl_set_elem_expr_foreach(e, counter_cb, r);
+	}
 	if (it)
 		nftnl_set_elems_iter_destroy(it);
 	nftnl_set_free(s);
@@ -1347,7 +1379,7 @@ static int element_cb(const struct nlmsghdr *nlh, void *data)
 }
 
 int64_t nft_pinhole_remaining(struct nft *n, const struct rpcgate_config *cfg,
-			      const struct pinhole *p)
+			      const struct pinhole *p, int64_t *admitted)
 {
 	const struct family *f = family_of(p->family);
 	struct nftnl_set *s = element_list(cfg->nft_table, f->pinholes_set);
@@ -1377,6 +1409,13 @@ int64_t nft_pinhole_remaining(struct nft *n, const struct rpcgate_config *cfg,
 	} while (rc > 0);
 	if (rc < 0)
 		return -errno;
+	/*
+	 * The pinhole rule finds the element (lookup) and refreshes it
+	 * (update): each evaluates the element's counter, so a new
+	 * connection counts twice.
+	 */
+	if (admitted)
+		*admitted = r.counted ? (int64_t)(r.packets / 2) : -1;
 	return r.ms;
 }
 

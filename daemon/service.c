@@ -666,7 +666,7 @@ static bool expire_one(void *arg, struct gate_pinhole *p)
 
 	if (p->expires_ms > e->now)
 		return false;
-	remaining = nft_pinhole_remaining(e->s->nft, e->s->cfg, &p->key);
+	remaining = nft_pinhole_remaining(e->s->nft, e->s->cfg, &p->key, NULL);
 	if (remaining > 0) {
 		p->expires_ms = e->now + (uint64_t)remaining;
 		if (p->published) {
@@ -969,6 +969,8 @@ static bool list_pinhole(void *arg, struct gate_pinhole *p)
 		answering[INET6_ADDRSTRLEN], published[INET6_ADDRSTRLEN],
 		iface[UUID_TEXT_LEN + 1], id[CONTROL_PINHOLE_ID_MAX];
 	const char *proto = k->proto == IPPROTO_TCP ? "tcp" : "udp";
+	int64_t remaining_ms, admitted = -1;
+	uint64_t record_ms = p->expires_ms > l->now ? p->expires_ms - l->now : 0;
 
 	if ((l->req->has_client &&
 	     !prefix_contains(&l->req->client, k->family, k->client)) ||
@@ -991,8 +993,16 @@ static bool list_pinhole(void *arg, struct gate_pinhole *p)
 	control_field_u64(l->a, "port", k->port);
 	control_field(l->a, "interface", iface);
 	control_field(l->a, "answering_server", answering);
+	/* the kernel's element: its timeout (traffic refreshes it) and its
+	 * counter; an operator's question, so one GET per row is fine */
+	remaining_ms = nft_pinhole_remaining(l->s->nft, l->s->cfg, k, &admitted);
 	control_field_u64(l->a, "remaining_seconds",
-			  p->expires_ms > l->now ? (p->expires_ms - l->now + 999) / 1000 : 0);
+			  ((remaining_ms > 0 ? (uint64_t)remaining_ms : record_ms) + 999) /
+				  1000);
+	if (admitted >= 0)
+		control_field_u64(l->a, "connections_admitted", (uint64_t)admitted);
+	else
+		control_field(l->a, "connections_admitted", "-");
 	control_field(l->a, "published_as", p->published ? published : "-");
 	control_field(l->a, "id", id);
 	return false;

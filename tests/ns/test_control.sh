@@ -19,7 +19,8 @@ if ! getent passwd rpcgate >/dev/null; then
 	if getent group rpcgate >/dev/null; then group=(-g rpcgate); else group=(-U); fi
 	useradd -r -M -d /nonexistent -s /usr/sbin/nologin "${group[@]}" rpcgate ||
 		{ t_fail control/user "useradd rpcgate"; exit 1; }
-	ns_at_exit "userdel rpcgate"
+	# the daemon runs as rpcgate: stop it first, or userdel refuses
+	ns_at_exit 'gate_stop; userdel rpcgate'
 fi
 # the daemon reads its file as rpcgate on reload
 chmod 0711 "$RG_DIR"
@@ -87,11 +88,14 @@ t_check control/status json_check "j['ok'] and j['status']['version'] and j['sta
 	j['status']['queue'] and j['status']['uptime_seconds'] >= 0" <<<"$(ctl status --json)"
 t_check control/status-text grep -q '^uptime_seconds: *[0-9]' <<<"$(ctl status)"
 t_check control/first-syn-after-map first_try "$(map_and_connect client "$RG_SERVER4" EMSMDB)"
+# two more connections through the pinhole: three admitted in all
+t_check control/two-more-connections [ "$(count_connected_first_try "$(connect_only client "$RG_SERVER4" "$emsmdb"; connect_only client "$RG_SERVER4" "$emsmdb")")" -eq 2 ]
 ctl pinholes --json >"$RG_DIR/pinholes.json"
 t_check control/pinholes-json json_check "len(j['pinholes']) == 1 and all(j['pinholes'][0].get(k) == v for k, v in
 	{'proto': 'tcp', 'client': '$RG_CLIENT4', 'server': '$RG_SERVER4', 'port': $emsmdb, 'interface': 'EMSMDB',
 	 'answering_server': '$RG_SERVER4', 'id': 'tcp/$RG_CLIENT4/$RG_SERVER4/$emsmdb'}.items())
 	and 50 <= j['pinholes'][0]['remaining_seconds'] <= 60" <"$RG_DIR/pinholes.json"
+t_check control/pinholes-connections-admitted json_check "j['pinholes'][0]['connections_admitted'] == 3" <"$RG_DIR/pinholes.json"
 t_check control/pinholes-client-filter json_check "j['pinholes'] == []" <<<"$(ctl --json pinholes --client "$RG_CLIENT2_4")"
 t_check control/pinholes-server-filter json_check "len(j['pinholes']) == 1" <<<"$(ctl --json pinholes --server 198.51.100.0/24)"
 ctl pinholes >"$RG_DIR/pinholes.txt"
