@@ -7,6 +7,8 @@
 # Prints PASS/FAIL lines and "N passed, N failed"; as root.
 set -u
 cd "$(dirname "$0")/.."
+# what building and checking a package takes, beside the build's own deps
+scripts/install-deps.sh dpkg-dev debhelper lintian || exit 1
 passed=0 failed=0
 pass() { echo "PASS package/$1"; passed=$((passed + 1)); }
 fail() { echo "FAIL package/$1${2:+: $2}"; failed=$((failed + 1)); }
