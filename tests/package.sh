@@ -4,7 +4,7 @@
 # tree, lintian finds nothing at warning level, the package installs with
 # dpkg -i, /etc/rpcgate/rpcgate.conf is a conffile, the unit is installed
 # but not enabled, `rpcgated -t` runs from it, and it removes cleanly.
-# Prints PASS/FAIL lines and "N passed, N failed"; as root.
+# Prints PASS/FAIL lines and "package: N of M checks passed"; as root.
 set -u
 cd "$(dirname "$0")/.."
 # what building and checking a package takes, beside the build's own deps
