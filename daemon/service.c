@@ -208,6 +208,21 @@ static void describe_pinhole(const struct pinhole *p, char *out, size_t size)
 		 p->family == AF_INET6 ? "]" : "", p->port);
 }
 
+/* "VERB tcp CLIENT -> SERVER:PORT" and rest, with the pinhole's fields. */
+static void log_pinhole_event(struct log_event ev, const struct pinhole *k,
+			      const char *verb, const char *rest)
+{
+	char client[INET6_ADDRSTRLEN], server[INET6_ADDRSTRLEN], what[160];
+
+	describe_pinhole(k, what, sizeof(what));
+	packet_addr_format(k->family, k->client, client, sizeof(client));
+	packet_addr_format(k->family, k->server, server, sizeof(server));
+	ev.client = client;
+	ev.server = server;
+	ev.port = k->port;
+	log_event(&ev, "%s %s%s", verb, what, rest);
+}
+
 static void describe_endpoint(const struct epm_endpoint *ep, char *out,
 			      size_t size)
 {
@@ -662,7 +677,7 @@ static bool expire_one(void *arg, struct gate_pinhole *p)
 {
 	struct expiry *e = arg;
 	int64_t remaining;
-	char what[160], more[64];
+	char more[64];
 
 	if (p->expires_ms > e->now)
 		return false;
@@ -679,20 +694,10 @@ static bool expire_one(void *arg, struct gate_pinhole *p)
 		return false;
 	}
 	e->s->stats.expired++;
-	if (line_may_go(e->s, LINE_EXPIRED, more)) {
-		char client[INET6_ADDRSTRLEN], server[INET6_ADDRSTRLEN];
-
-		describe_pinhole(&p->key, what, sizeof(what));
-		packet_addr_format(p->key.family, p->key.client, client,
-				   sizeof(client));
-		packet_addr_format(p->key.family, p->key.server, server,
-				   sizeof(server));
-		log_event(&(struct log_event){ .id = LOG_ID_EXPIRED,
-					       .decision = "expire",
-					       .client = client, .server = server,
-					       .port = p->key.port },
-			  "expired %s%s", what, more);
-	}
+	if (line_may_go(e->s, LINE_EXPIRED, more))
+		log_pinhole_event((struct log_event){ .id = LOG_ID_EXPIRED,
+						      .decision = "expire" },
+				  &p->key, "expired", more);
 	return true;
 }
 
@@ -738,7 +743,7 @@ struct revocation {
 /* Removes one pinhole from the kernel (in r's batch) and logs it. */
 static void revoke_pinhole(struct revocation *r, struct gate_pinhole *p)
 {
-	char what[160], more[64];
+	char more[64], rest[256];
 	int cut = 0;
 
 	if (!r->batch)
@@ -753,22 +758,14 @@ static void revoke_pinhole(struct revocation *r, struct gate_pinhole *p)
 				       r->s->cfg->pinhole_mark);
 	r->s->stats.revoked++;
 	if (line_may_go(r->s, LINE_REVOKED, more)) {
-		char client[INET6_ADDRSTRLEN], server[INET6_ADDRSTRLEN];
-
-		describe_pinhole(&p->key, what, sizeof(what));
-		packet_addr_format(p->key.family, p->key.client, client,
-				   sizeof(client));
-		packet_addr_format(p->key.family, p->key.server, server,
-				   sizeof(server));
-		log_event(&(struct log_event){ .id = LOG_ID_REVOKED,
-					       .decision = "revoke",
-					       .client = client, .server = server,
-					       .port = p->key.port,
-					       .warning = cut < 0 },
-			  "revoked %s: %s%s%s%s%s", what, r->why,
-			  cut > 0 ? ", established connections cut" : "",
-			  cut < 0 ? "; its connections could not be cut: " : "",
-			  cut < 0 ? strerror(-cut) : "", more);
+		snprintf(rest, sizeof(rest), ": %s%s%s%s%s", r->why,
+			 cut > 0 ? ", established connections cut" : "",
+			 cut < 0 ? "; its connections could not be cut: " : "",
+			 cut < 0 ? strerror(-cut) : "", more);
+		log_pinhole_event((struct log_event){ .id = LOG_ID_REVOKED,
+						      .decision = "revoke",
+						      .warning = cut < 0 },
+				  &p->key, "revoked", rest);
 	}
 	r->n_revoked++;
 	if (cut > 0)
