@@ -35,7 +35,7 @@ hup() {
 # SIGHUP (3 lines at least), and not after DONE, when the reload had
 # finished, but for one echo already on its way (0.5 s)
 echoes_cut() {
-	"$RG_PY" - "$1" "$2" <<'PY'
+	"$RG_PY" - "$1" "$2" "$3" <<'PY'
 import json, sys
 t, done = float(sys.argv[2]), float(sys.argv[3])
 recs = [json.loads(l) for l in open(sys.argv[1]) if l.startswith('{')]
