@@ -1378,6 +1378,35 @@ static int element_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
+int nft_table_present(struct nft *n, const struct rpcgate_config *cfg)
+{
+	struct nftnl_table *t = nftnl_table_alloc();
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	uint32_t seq = n->seq++;
+	struct nlmsghdr *nlh;
+	ssize_t got;
+	int rc;
+
+	if (!t)
+		return -ENOMEM;
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, rules_table(cfg));
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, NFPROTO_INET,
+				    NLM_F_ACK, seq);
+	nftnl_table_nlmsg_build_payload(nlh, t);
+	nftnl_table_free(t);
+	if (mnl_socket_sendto(n->nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	do {
+		got = mnl_socket_recvfrom(n->nl, buf, sizeof(buf));
+		if (got < 0)
+			return -errno;
+		rc = mnl_cb_run(buf, (size_t)got, seq, n->portid, NULL, NULL);
+	} while (rc > 0);
+	if (rc < 0)
+		return errno == ENOENT ? 0 : -errno;
+	return 1;
+}
+
 int64_t nft_pinhole_remaining(struct nft *n, const struct rpcgate_config *cfg,
 			      const struct pinhole *p, int64_t *admitted)
 {

@@ -48,6 +48,7 @@ struct service_stats {
 	uint64_t evicted;
 	uint64_t nft_errors;
 	uint64_t queue_overruns;
+	uint64_t repairs;	/* the table put back after someone removed it */
 };
 
 /* What one queued packet's answers decided, logged once per reason. */
@@ -156,6 +157,7 @@ struct service {
 	struct control *control;
 	struct log_limit line_limits[N_LINE_KINDS];
 	uint64_t started_ms;
+	uint64_t last_repair_warning_ms;
 	bool running;
 };
 
@@ -712,7 +714,8 @@ static void log_stats(const struct service *s)
 		 "%llu refused (per client), %llu given way (max_flows), "
 		 "%llu half-open expired, "
 		 "%llu desynchronized, %llu forged packets dropped; "
-		 "%llu nftables errors, %llu queue overruns",
+		 "%llu nftables errors, %llu queue overruns, "
+		 "%llu ruleset repairs",
 		 (unsigned long long)s->stats.packets,
 		 (unsigned long long)s->stats.answers,
 		 (unsigned long long)s->stats.opened,
@@ -729,7 +732,8 @@ static void log_stats(const struct service *s)
 		 (unsigned long long)f->flows_desync,
 		 (unsigned long long)f->forged,
 		 (unsigned long long)s->stats.nft_errors,
-		 (unsigned long long)s->stats.queue_overruns);
+		 (unsigned long long)s->stats.queue_overruns,
+		 (unsigned long long)s->stats.repairs);
 }
 
 struct revocation {
@@ -891,6 +895,69 @@ static void on_signal(struct service *s)
 	}
 }
 
+struct restoring {
+	struct service *s;
+	uint64_t now;
+	struct nft_batch *batch;
+	size_t n;
+};
+
+/* A recorded pinhole with time left goes back into the kernel. */
+static bool restore_one(void *arg, struct gate_pinhole *p)
+{
+	struct restoring *r = arg;
+	uint64_t left_ms;
+
+	if (p->expires_ms <= r->now || !r->batch)
+		return false;	/* the next tick expires it */
+	left_ms = p->expires_ms - r->now;
+	nft_batch_pinhole_add(r->batch, &p->key, (uint32_t)((left_ms + 999) / 1000));
+	if (p->published)
+		nft_batch_dnat_add(r->batch, &p->key, p->public_addr,
+				   left_ms + DNAT_MARGIN_MS);
+	r->n++;
+	return false;
+}
+
+/*
+ * Someone removed rpcgated's table -- `nft flush ruleset`, which
+ * Debian's /etc/nftables.conf starts with and `systemctl reload nftables`
+ * runs.  In ruleset shape (a) that re-opens the whole high range, in
+ * shape (b) it breaks Outlook: put the table back at once, with the
+ * pinholes that still have time left.
+ */
+static void repair_ruleset(struct service *s, uint64_t now)
+{
+	struct restoring r = { .s = s, .now = now };
+	char err[256];
+
+	if (nft_table_present(s->nft, s->cfg) != 0)
+		return;
+	if (nft_install(s->nft, s->cfg, false, err, sizeof(err)) != 0) {
+		s->stats.nft_errors++;
+		if (now - s->last_repair_warning_ms >=
+		    (uint64_t)s->cfg->log_interval * 1000) {
+			log_warnx("nftables: table inet %s was removed, and "
+				  "putting it back failed: %s; trying again "
+				  "every second", s->cfg->nft_mode == NFT_MODE_SETS ?
+				  "rpcgate_queue" : s->cfg->nft_table, err);
+			s->last_repair_warning_ms = now;
+		}
+		return;
+	}
+	r.batch = nft_batch_begin(s->nft, s->cfg);
+	gate_visit(&s->gate, restore_one, &r);
+	if (r.batch && nft_batch_commit(r.batch, err, sizeof(err)) != 0) {
+		s->stats.nft_errors++;
+		log_warnx("nftables: re-adding %zu pinhole(s): %s", r.n, err);
+	}
+	s->stats.repairs++;
+	log_warnx("nftables: table inet %s was removed (nft flush ruleset?); "
+		  "installed it again with %zu pinhole(s)",
+		  s->cfg->nft_mode == NFT_MODE_SETS ? "rpcgate_queue" :
+						      s->cfg->nft_table, r.n);
+}
+
 static void on_tick(struct service *s)
 {
 	uint64_t expirations, now = now_ms();
@@ -899,6 +966,7 @@ static void on_tick(struct service *s)
 
 	if (read(s->timer, &expirations, sizeof(expirations)) < 0)
 		return;
+	repair_ruleset(s, now);
 	gate_visit(&s->gate, expire_one, &e);
 	if (e.batch && nft_batch_commit(e.batch, err, sizeof(err)) != 0)
 		log_warnx("renewing DNAT mappings: %s", err);

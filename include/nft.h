@@ -60,6 +60,13 @@ void nft_close(struct nft *n);
 int nft_install(struct nft *n, const struct rpcgate_config *cfg, bool reload,
 		char *err, size_t errlen);
 enum nft_queue_kind nft_queue_kind(const struct nft *n);
+/*
+ * 1 while the table rpcgated installed (its own, or in sets mode its
+ * queue table) is there, 0 once something removed it (`nft flush
+ * ruleset`, an `nft -f` of a file that starts with it), -errno when the
+ * kernel could not be asked.
+ */
+int nft_table_present(struct nft *n, const struct rpcgate_config *cfg);
 /* Deletes rpcgate's table, or in sets mode flushes the pinhole sets. */
 int nft_remove(struct nft *n, const struct rpcgate_config *cfg);
 
