@@ -1378,13 +1378,33 @@ static int element_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
+/*
+ * One request outside a batch (nlh, built in buf with sequence number
+ * seq), its answers handed to cb: 0, or -errno from the kernel.
+ */
+static int query(struct nft *n, char *buf, size_t size, struct nlmsghdr *nlh,
+		 uint32_t seq, mnl_cb_t cb, void *data)
+{
+	ssize_t got;
+	int rc;
+
+	if (mnl_socket_sendto(n->nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	do {
+		got = mnl_socket_recvfrom(n->nl, buf, size);
+		if (got < 0)
+			return -errno;
+		rc = mnl_cb_run(buf, (size_t)got, seq, n->portid, cb, data);
+	} while (rc > 0);
+	return rc < 0 ? -errno : 0;
+}
+
 int nft_table_present(struct nft *n, const struct rpcgate_config *cfg)
 {
 	struct nftnl_table *t = nftnl_table_alloc();
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	uint32_t seq = n->seq++;
 	struct nlmsghdr *nlh;
-	ssize_t got;
 	int rc;
 
 	if (!t)
@@ -1394,17 +1414,10 @@ int nft_table_present(struct nft *n, const struct rpcgate_config *cfg)
 				    NLM_F_ACK, seq);
 	nftnl_table_nlmsg_build_payload(nlh, t);
 	nftnl_table_free(t);
-	if (mnl_socket_sendto(n->nl, nlh, nlh->nlmsg_len) < 0)
-		return -errno;
-	do {
-		got = mnl_socket_recvfrom(n->nl, buf, sizeof(buf));
-		if (got < 0)
-			return -errno;
-		rc = mnl_cb_run(buf, (size_t)got, seq, n->portid, NULL, NULL);
-	} while (rc > 0);
-	if (rc < 0)
-		return errno == ENOENT ? 0 : -errno;
-	return 1;
+	rc = query(n, buf, sizeof(buf), nlh, seq, NULL, NULL);
+	if (rc == -ENOENT)
+		return 0;
+	return rc < 0 ? rc : 1;
 }
 
 int64_t nft_pinhole_remaining(struct nft *n, const struct rpcgate_config *cfg,
@@ -1417,7 +1430,6 @@ int64_t nft_pinhole_remaining(struct nft *n, const struct rpcgate_config *cfg,
 	struct nlmsghdr *nlh;
 	uint32_t seq = n->seq++, len;
 	uint8_t key[40];
-	ssize_t got;
 	int rc;
 
 	if (!s)
@@ -1428,16 +1440,9 @@ int64_t nft_pinhole_remaining(struct nft *n, const struct rpcgate_config *cfg,
 				    NLM_F_ACK, seq);
 	nftnl_set_elems_nlmsg_build_payload(nlh, s);
 	nftnl_set_free(s);
-	if (mnl_socket_sendto(n->nl, nlh, nlh->nlmsg_len) < 0)
-		return -errno;
-	do {
-		got = mnl_socket_recvfrom(n->nl, buf, sizeof(buf));
-		if (got < 0)
-			return -errno;
-		rc = mnl_cb_run(buf, (size_t)got, seq, n->portid, element_cb, &r);
-	} while (rc > 0);
+	rc = query(n, buf, sizeof(buf), nlh, seq, element_cb, &r);
 	if (rc < 0)
-		return -errno;
+		return rc;
 	/*
 	 * The pinhole rule finds the element (lookup) and refreshes it
 	 * (update): each evaluates the element's counter, so a new

@@ -11,6 +11,7 @@
 #   first_try OUT                             0 if OUT shows a connect on the first SYN
 #   blocked OUT                               0 if OUT shows a connect that timed out
 #   pinholes FAMILY [TABLE]                   the pinhole set's elements
+#   open_range_ruleset                        ruleset shape (a), for nft -f
 
 RG_BIN=${RG_BIN:-$(cd "$RG_LIB_DIR/../.." && pwd)/${BUILD:-build}/rpcgated}
 RG_GATE_PID=
@@ -58,4 +59,19 @@ pinholes() {
 	in_router nft list set inet "${2:-rpcgate}" "pinholes$1" 2>/dev/null |
 		sed -n '/elements = {/,/}/p' | tr -d '\n' |
 		sed 's/.*elements = { *//; s/ *}.*//; s/,[[:space:]]*/, /g'
+}
+
+# open_range_ruleset: ruleset shape (a), the administrator's forward chain
+# (policy drop) opening 135 and the whole high range to the server
+open_range_ruleset() {
+	cat <<EOF
+table inet filter {
+	chain forward {
+		type filter hook forward priority filter; policy drop;
+		ct state established,related accept
+		ip daddr $RG_SERVER4 tcp dport { 135, 1024-65535 } accept
+		ip6 daddr $RG_SERVER6 tcp dport { 135, 1024-65535 } accept
+	}
+}
+EOF
 }

@@ -15,17 +15,7 @@ epm_server_start server "$RG_DIR/epm" --addr "$RG_SERVER4" --addr "$RG_SERVER6" 
 emsmdb=$(epm_port "$RG_DIR/epm" EMSMDB)
 nspi=$(epm_port "$RG_DIR/epm" NSPI)
 
-cat >"$RG_DIR/admin.nft" <<EOF
-flush ruleset
-table inet filter {
-	chain forward {
-		type filter hook forward priority filter; policy drop;
-		ct state established,related accept
-		ip daddr $RG_SERVER4 tcp dport { 135, 1024-65535 } accept
-		ip6 daddr $RG_SERVER6 tcp dport { 135, 1024-65535 } accept
-	}
-}
-EOF
+{ echo "flush ruleset"; open_range_ruleset; } >"$RG_DIR/admin.nft"
 in_router nft -f "$RG_DIR/admin.nft" || { t_fail repair/admin-ruleset "nft -f"; exit 1; }
 gate_start "servers = [ \"$RG_SERVER4\", \"$RG_SERVER6\" ];
 pinhole_timeout = 120;" || { t_fail repair/daemon-start "$(gate_log | tail -n 3)"; exit 1; }

@@ -48,16 +48,7 @@ flow() { # flow NAME FAMILY CLIENT_NS
 }
 
 # ------------------------------------------------------------ open-range
-cat >"$RG_DIR/open-range.nft" <<EOF
-table inet filter {
-	chain forward {
-		type filter hook forward priority filter; policy drop;
-		ct state established,related accept
-		ip daddr $RG_SERVER4 tcp dport { 135, 1024-65535 } accept
-		ip6 daddr $RG_SERVER6 tcp dport { 135, 1024-65535 } accept
-	}
-}
-EOF
+open_range_ruleset >"$RG_DIR/open-range.nft"
 load open-range/ruleset "$RG_DIR/open-range.nft"
 admin=$(in_router nft list ruleset)
 for fam in 4 6; do
