@@ -1,0 +1,51 @@
+/*
+ * Pinhole set elements and DNAT map entries as batch messages, and
+ * reading back what the kernel says of one element.  No I/O: nft.c
+ * sends the batches and the queries.
+ */
+#ifndef RPCGATE_NFT_ELEMENTS_H
+#define RPCGATE_NFT_ELEMENTS_H
+
+#include <linux/netlink.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "nft_batch.h"
+
+struct pinhole {
+	uint8_t family;		/* AF_INET or AF_INET6 */
+	uint8_t proto;		/* IPPROTO_TCP or IPPROTO_UDP */
+	uint16_t port;		/* host order */
+	uint8_t client[16];
+	uint8_t server[16];
+};
+
+/* client . server . l4proto . port, each padded to 4 bytes */
+#define NFT_PINHOLE_KEY_MAX 40
+void nft_pinhole_key(const struct pinhole *p, uint8_t key[NFT_PINHOLE_KEY_MAX],
+		     uint32_t *len);
+
+void nft_batch_pinhole_add(struct nft_batch *b, const struct pinhole *p,
+			   uint32_t timeout_s);
+void nft_batch_pinhole_del(struct nft_batch *b, const struct pinhole *p);
+/*
+ * A published (DNAT) server: the client reaches it as public_addr; new
+ * connections from the client to public_addr and the pinhole's port are
+ * translated to the server.
+ */
+void nft_batch_dnat_add(struct nft_batch *b, const struct pinhole *p,
+			const uint8_t *public_addr, uint64_t timeout_ms);
+void nft_batch_dnat_del(struct nft_batch *b, const struct pinhole *p,
+			const uint8_t *public_addr);
+
+/* What a GETSETELEM answer says of an element. */
+struct nft_element_state {
+	int64_t ms;
+	bool counted;
+	uint64_t packets;
+};
+
+/* A mnl callback filling a struct nft_element_state. */
+int nft_element_state_cb(const struct nlmsghdr *nlh, void *data);
+
+#endif
