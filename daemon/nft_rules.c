@@ -853,7 +853,10 @@ static bool addr_bit(const uint8_t *addr, size_t bit)
 	return addr[bit / 8] & (0x80 >> (bit % 8));
 }
 
-/* A prefix as "addr/len"; any other range as nft's "first-last". */
+/*
+ * One address bare, a prefix as "addr/len", any other range as nft's
+ * "first-last": as `nft list` shows an interval set's elements.
+ */
 static void print_range(FILE *out, const struct nft_family_rules *fr,
 			const struct nft_range *r)
 {
@@ -866,7 +869,9 @@ static void print_range(FILE *out, const struct nft_family_rules *fr,
 	for (size_t bit = len; bit < bits && prefix; bit++)
 		prefix = !addr_bit(r->first, bit) && addr_bit(r->last, bit);
 	inet_ntop(fr->af, r->first, first, sizeof(first));
-	if (prefix) {
+	if (len == bits) {
+		fputs(first, out);
+	} else if (prefix) {
 		fprintf(out, "%s/%zu", first, len);
 	} else {
 		inet_ntop(fr->af, r->last, last, sizeof(last));
