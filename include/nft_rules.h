@@ -1,7 +1,10 @@
 /*
  * rpcgate's ruleset, built as nftables messages without talking to the
  * kernel (nft.c sends them), and the ruleset printed for an
- * administrator's router (--print-ruleset).
+ * administrator's router (--print-ruleset).  Both are made from one
+ * description of the configuration (struct nft_ruleset), so that the
+ * printed ruleset names the servers and ports as the table holds them;
+ * tests/unit/test_nft_rules.c keeps golden files of both.
  *
  * The table (inet, name from the config):
  *   set servers4/servers6   the configured endpoint mappers (intervals)

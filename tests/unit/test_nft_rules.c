@@ -511,7 +511,9 @@ static bool load_case(const struct golden_case *c, struct rpcgate_config *cfg)
 	return problems == 0;
 }
 
-static void test_payload_goldens(void)
+/* Every case's text against tests/nft/NAME.EXT. */
+static void check_cases(const char *ext,
+			char *(*text_of)(const struct rpcgate_config *, size_t *))
 {
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct rpcgate_config cfg;
@@ -521,28 +523,21 @@ static void test_payload_goldens(void)
 
 		if (!load_case(&cases[i], &cfg))
 			continue;
-		text = payload_text(&cfg, &len);
-		snprintf(path, sizeof(path), "tests/nft/%s.payload", cases[i].name);
+		text = text_of(&cfg, &len);
+		snprintf(path, sizeof(path), "tests/nft/%s.%s", cases[i].name, ext);
 		check_golden(path, text, len);
 		free(text);
 	}
 }
 
+static void test_payload_goldens(void)
+{
+	check_cases("payload", payload_text);
+}
+
 static void test_printed_goldens(void)
 {
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct rpcgate_config cfg;
-		char path[128];
-		size_t len = 0;
-		char *text;
-
-		if (!load_case(&cases[i], &cfg))
-			continue;
-		text = printed_text(&cfg, &len);
-		snprintf(path, sizeof(path), "tests/nft/%s.nft", cases[i].name);
-		check_golden(path, text, len);
-		free(text);
-	}
+	check_cases("nft", printed_text);
 }
 
 /* The comparison notices a change: another queue number is another batch. */
