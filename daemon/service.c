@@ -1427,6 +1427,8 @@ static void answer_metrics(struct service *s, struct control_answer *a)
 	       "Packets accepted by batch verdicts.", v->batched_packets);
 	metric(a, "verdict_singles_total", "counter",
 	       "One-packet verdicts sent.", v->singles);
+	metric(a, "verdict_errors_total", "counter",
+	       "Verdict writes the kernel refused.", v->send_errors);
 	metric(a, "nft_errors_total", "counter", "nftables batches that failed.",
 	       s->stats.nft_errors);
 	metric(a, "expired_total", "counter", "Pinholes expired.", s->stats.expired);
