@@ -92,6 +92,12 @@ struct queue *queue_open(uint16_t num, uint32_t max_len)
 	if (!q->nl || mnl_socket_bind(q->nl, 0, MNL_SOCKET_AUTOPID) < 0)
 		goto fail;
 	q->portid = mnl_socket_get_portid(q->nl);
+	/* without CAP_NET_ADMIN, what net.core.rmem_max allows: an overrun
+	 * drops too, and is counted */
+	if (setsockopt(mnl_socket_get_fd(q->nl), SOL_SOCKET, SO_RCVBUFFORCE,
+		       &rcvbuf, sizeof(rcvbuf)) < 0)
+		setsockopt(mnl_socket_get_fd(q->nl), SOL_SOCKET, SO_RCVBUF,
+			   &rcvbuf, sizeof(rcvbuf));
 
 	nlh = nfq_nlmsg_put(q->buf, NFQNL_MSG_CONFIG, num);
 	nfq_nlmsg_cfg_put_cmd(nlh, AF_UNSPEC, NFQNL_CFG_CMD_BIND);
@@ -104,9 +110,6 @@ struct queue *queue_open(uint16_t num, uint32_t max_len)
 	mnl_attr_put_u32(nlh, NFQA_CFG_MASK, htonl(NFQA_CFG_F_GSO |
 						  NFQA_CFG_F_FAIL_OPEN));
 	if (config_request(q, nlh) < 0)
-		goto fail;
-	if (setsockopt(mnl_socket_get_fd(q->nl), SOL_SOCKET, SO_RCVBUFFORCE,
-		       &rcvbuf, sizeof(rcvbuf)) < 0)
 		goto fail;
 	return q;
 fail:
