@@ -38,6 +38,15 @@ int nft_table_present(struct nft *n, const struct rpcgate_config *cfg);
 /* Deletes rpcgate's table, or in sets mode flushes the pinhole sets. */
 int nft_remove(struct nft *n, const struct rpcgate_config *cfg);
 
+/*
+ * Whether the kernel renews an element's timeout when it is added again
+ * with NFT_ELEMENT_REFRESH (Linux 6.10): 1 or 0, found by adding an
+ * element no pinhole can have with a second's timeout, adding it again
+ * with an hour's, reading it back and deleting it; -errno when the
+ * kernel could not be asked.
+ */
+int nft_probe_element_update(struct nft *n, const struct rpcgate_config *cfg);
+
 struct nft_batch *nft_batch_begin(struct nft *n, const struct rpcgate_config *cfg);
 /* Sends the batch, waits for the kernel's answer, frees the batch. */
 int nft_batch_commit(struct nft_batch *b, char *err, size_t errlen);
