@@ -1609,7 +1609,7 @@ static bool setup(struct service *s)
 	if (sd_watchdog_enabled(0, &s->watchdog_usec) <= 0)
 		s->watchdog_usec = 0;
 	log_info("started: queue %u (%s), %s %s, %zu server prefix(es), "
-		 "pinholes refreshed by %s",
+		 "pinhole refresh: %s",
 		 s->cfg->queue_num,
 		 nft_queue_kind(s->nft) == NFT_QUEUE_NATIVE ? "nft queue" :
 							      "xt NFQUEUE",

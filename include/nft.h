@@ -54,8 +54,9 @@ int nft_batch_commit(struct nft_batch *b, char *err, size_t errlen);
 /*
  * Milliseconds the kernel still gives a pinhole (traffic refreshes it), or
  * -ENOENT once it expired.  With admitted: the new connections the
- * pinhole let in since it was last opened or re-advertised (its element's
- * counter), or -1 where the set counts nothing (nft_mode "sets").
+ * pinhole let in since its element was added (its counter; an update of
+ * the timeout keeps it, a replace starts it again), or -1 where the set
+ * counts nothing (nft_mode "sets").
  */
 int64_t nft_pinhole_remaining(struct nft *n, const struct rpcgate_config *cfg,
 			      const struct pinhole *p, int64_t *admitted);
