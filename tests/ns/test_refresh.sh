@@ -17,7 +17,7 @@ ns_setup || { t_fail refresh/setup "namespace lab"; exit 1; }
 epm_server_start server "$RG_DIR/epm" --addr "$RG_SERVER4" ||
 	{ t_fail refresh/epm-server; exit 1; }
 emsmdb=$(epm_port "$RG_DIR/epm" EMSMDB)
-TIMEOUT=10
+TIMEOUT=16
 KEY="$RG_CLIENT4 . $RG_SERVER4 . tcp . $emsmdb"
 
 # expiry_ms: milliseconds the kernel still gives the pinhole (-1: none)
@@ -81,7 +81,7 @@ pinhole_timeout = $TIMEOUT;" || { t_fail "refresh-$path/daemon-start" "$(gate_lo
 	t_check "refresh-$path/new-pinhole-one-add" [ "$(events add)" -eq 1 ]
 	t_check "refresh-$path/new-pinhole-no-delete" [ "$(events delete)" -eq 0 ]
 
-	sleep 2
+	sleep 3
 	before=$(expiry_ms)
 	map_only >/dev/null
 	after=$(expiry_ms)
