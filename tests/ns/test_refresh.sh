@@ -4,11 +4,13 @@
 # older path (forced with RPCGATE_NO_ELEMENT_UPDATE=1) nothing is sent
 # while more than half of pinhole_timeout is left, and the element is
 # replaced (add, delete, add) once less is.  A new pinhole is one add on
-# both.  Oracles: the element's expiry as `nft list set` shows it, and
+# both.  The same for a published server's DNAT mapping: client asks the
+# server directly, client2 through the public address P (its pinhole and
+# its mapping).  Oracles: the elements' expiry as `nft list` shows it, and
 # `nft monitor elements` in the router, which prints every element the
-# kernel adds or deletes.  The lookups that refresh are map-only, so
-# that no connection through the pinhole (the rule's dynset update)
-# renews it behind the daemon's back.
+# kernel adds or deletes.  The lookups that refresh are map-only, so that
+# no connection through the pinhole (the rule's dynset update) renews it
+# behind the daemon's back.  IPv4.
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$RG_LIB_DIR/daemon.sh"
@@ -18,20 +20,33 @@ epm_server_start server "$RG_DIR/epm" --addr "$RG_SERVER4" ||
 	{ t_fail refresh/epm-server; exit 1; }
 emsmdb=$(epm_port "$RG_DIR/epm" EMSMDB)
 TIMEOUT=16
-KEY="$RG_CLIENT4 . $RG_SERVER4 . tcp . $emsmdb"
+PUBLIC=203.0.113.10
+# what: "set-or-map name key" of each element the test follows
+direct="set pinholes4 $RG_CLIENT4 . $RG_SERVER4 . tcp . $emsmdb"
+published="set pinholes4 $RG_CLIENT2_4 . $RG_SERVER4 . tcp . $emsmdb"
+mapping="map dnat4 $RG_CLIENT2_4 . $PUBLIC . tcp . $emsmdb"
 
-# expiry_ms: milliseconds the kernel still gives the pinhole (-1: none)
+# expiry_ms KIND NAME KEY...: milliseconds the kernel still gives the element (-1: none)
 expiry_ms() {
-	pinholes 4 | "$RG_PY" -c '
+	local kind=$1 name=$2; shift 2
+	in_router nft list "$kind" inet rpcgate "$name" | "$RG_PY" -c '
 import re, sys
 key = sys.argv[1]
-for el in sys.stdin.read().split(", "):
+text = " ".join(sys.stdin.read().split())
+for el in re.split(r"[{,] ", text):
     if el.startswith(key + " "):
         m = re.search(r"expires ((?:\d+(?:ms|d|h|m|s))+)", el)
         unit = {"d": 86400000, "h": 3600000, "m": 60000, "s": 1000, "ms": 1}
         print(sum(int(n) * unit[u] for n, u in re.findall(r"(\d+)(ms|d|h|m|s)", m.group(1))))
         sys.exit(0)
-print(-1)' "$KEY"
+print(-1)' "$*"
+}
+
+# events WHAT KIND NAME KEY...: how many "add" or "delete" element events
+# the monitor printed for the element
+events() {
+	local what=$1 name=$3; shift 3
+	grep -cF "$what element inet rpcgate $name { $* " "$RG_DIR/monitor"
 }
 
 # kernel_updates: the nft command's own answer, in a scratch table of the
@@ -48,10 +63,15 @@ EOF
 	grep -q 'expires [0-9]*m' <<<"$out"
 }
 
-# events WHAT: how many "add" or "delete" element events the monitor saw for KEY
-events() { grep -c "^$1 element inet rpcgate pinholes4 { $KEY " "$RG_DIR/monitor" ; }
+# re_advertise: both clients look up again, map only; prints nothing
+re_advertise() {
+	map_and_connect client "$RG_SERVER4" EMSMDB --no-connect >/dev/null
+	map_and_connect client2 "$PUBLIC" EMSMDB --no-connect >/dev/null
+	sleep 0.3	# the monitor prints
+}
 
-map_only() { map_and_connect client "$RG_SERVER4" EMSMDB --no-connect; }
+# expiries: the three elements' expiry, one per line
+expiries() { local el; for el in "$direct" "$published" "$mapping"; do expiry_ms $el; done; }
 
 if kernel_updates; then updates=1; else updates=0; fi
 for path in auto forced; do
@@ -64,8 +84,10 @@ for path in auto forced; do
 interfaces = [ \"exchange\" ];
 pinhole_timeout = $TIMEOUT;" || { t_fail "refresh-$path/daemon-start" "$(gate_log | tail -n 3)"; ns_stop "$mon_pid"; continue; }
 	unset RPCGATE_NO_ELEMENT_UPDATE
-	"$RG_BIN" --print-ruleset -c "$RG_DIR/rpcgate.conf" | in_router nft -f - ||
-		t_fail "refresh-$path/ruleset" "nft refused the printed ruleset"
+	{ "$RG_BIN" --print-ruleset -c "$RG_DIR/rpcgate.conf"
+	  echo "table inet publish { chain prerouting { type nat hook prerouting priority dstnat;"
+	  echo "	ip daddr $PUBLIC tcp dport 135 dnat ip to $RG_SERVER4; }; }"
+	} | in_router nft -f - || t_fail "refresh-$path/ruleset" "nft refused the printed ruleset or the DNAT rule"
 	refresh=$("$CTL" -s "$RG_DIR/control" status --json |
 		"$RG_PY" -c 'import json, sys; print(json.load(sys.stdin)["status"]["pinhole_refresh"])')
 	if [ $path = forced ] || [ $updates = 0 ]; then
@@ -77,34 +99,50 @@ pinhole_timeout = $TIMEOUT;" || { t_fail "refresh-$path/daemon-start" "$(gate_lo
 	t_check "refresh-$path/logged-how" grep -q "rpcgated: nftables: .*re-advertised pinhole is $([ $older = 1 ] && echo replaced || echo refreshed)" "$RG_DIR/rpcgated.log"
 
 	t_check "refresh-$path/first-lookup-connects" first_try "$(map_and_connect client "$RG_SERVER4" EMSMDB)"
+	t_check "refresh-$path/first-published-lookup-connects" first_try "$(map_and_connect client2 "$PUBLIC" EMSMDB)"
 	sleep 0.3	# the monitor prints
-	t_check "refresh-$path/new-pinhole-one-add" [ "$(events add)" -eq 1 ]
-	t_check "refresh-$path/new-pinhole-no-delete" [ "$(events delete)" -eq 0 ]
+	for el in direct published mapping; do
+		t_check "refresh-$path/$el-new-one-add" [ "$(events add ${!el})" -eq 1 ]
+		t_check "refresh-$path/$el-new-no-delete" [ "$(events delete ${!el})" -eq 0 ]
+	done
 
 	sleep 3
-	before=$(expiry_ms)
-	map_only >/dev/null
-	after=$(expiry_ms)
-	sleep 0.3
-	if [ $older = 0 ]; then
-		t_check "refresh-$path/re-advertised-expiry-up" [ "$after" -gt $((before + 1000)) ]
-		t_check "refresh-$path/re-advertised-no-delete" [ "$(events delete)" -eq 0 ]
-	else
-		# more than half of TIMEOUT left: nothing sent
-		t_check "refresh-$path/plenty-left-expiry-same" [ "$after" -le "$before" -a "$after" -gt 0 ]
-		t_check "refresh-$path/plenty-left-nothing-sent" [ "$(events add)" -eq 1 -a "$(events delete)" -eq 0 ]
+	mapfile -t before < <(expiries)
+	re_advertise
+	mapfile -t after < <(expiries)
+	i=0
+	for el in direct published mapping; do
+		if [ $older = 0 ]; then
+			t_check "refresh-$path/$el-re-advertised-expiry-up" [ "${after[i]}" -gt $((before[i] + 1000)) ]
+			t_check "refresh-$path/$el-re-advertised-no-delete" [ "$(events delete ${!el})" -eq 0 ]
+		else
+			# more than half of TIMEOUT left: nothing sent
+			t_check "refresh-$path/$el-plenty-left-expiry-same" [ "${after[i]}" -le "${before[i]}" -a "${after[i]}" -gt 0 ]
+			t_check "refresh-$path/$el-plenty-left-nothing-sent" [ "$(events add ${!el})" -eq 1 -a "$(events delete ${!el})" -eq 0 ]
+		fi
+		i=$((i + 1))
+	done
+	if [ $older = 1 ]; then
 		t_check "refresh-$path/plenty-left-logged" grep -q "opened tcp .* more (open already)" "$RG_DIR/rpcgated.log"
-		# less than half left: replaced
-		for ((i = 0; i < 100 && $(expiry_ms) > TIMEOUT * 1000 / 2 - 500; i++)); do sleep 0.1; done
-		before=$(expiry_ms)
-		map_only >/dev/null
-		after=$(expiry_ms)
-		sleep 0.3
-		t_check "refresh-$path/short-replaced-expiry-up" [ "$after" -gt $((before + 3000)) ]
-		t_check "refresh-$path/short-replaced-one-delete" [ "$(events delete)" -eq 1 ]
+		# less than half left on every element: replaced
+		for ((i = 0; i < 200; i++)); do
+			[ "$(expiries | sort -n | tail -n 1)" -le $((TIMEOUT * 1000 / 2 - 500)) ] && break
+			sleep 0.1
+		done
+		mapfile -t before < <(expiries)
+		re_advertise
+		mapfile -t after < <(expiries)
+		i=0
+		for el in direct published mapping; do
+			t_check "refresh-$path/$el-short-replaced-expiry-up" [ "${after[i]}" -gt $((before[i] + 3000)) ]
+			t_check "refresh-$path/$el-short-replaced-one-delete" [ "$(events delete ${!el})" -eq 1 ]
+			i=$((i + 1))
+		done
 	fi
 	t_check "refresh-$path/connects-after" first_try "$(connect_only client "$RG_SERVER4" "$emsmdb")"
+	t_check "refresh-$path/published-connects-after" first_try "$(connect_only client2 "$PUBLIC" "$emsmdb")"
 	gate_stop
 	ns_stop "$mon_pid"
 	in_router nft delete table inet filter
+	in_router nft delete table inet publish
 done
