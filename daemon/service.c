@@ -939,6 +939,13 @@ static bool restore_one(void *arg, struct gate_pinhole *p)
 	return false;
 }
 
+static bool forget_unrestored(void *arg, struct gate_pinhole *p)
+{
+	(void)arg;
+	(void)p;
+	return true;
+}
+
 /*
  * Someone removed rpcgated's table -- `nft flush ruleset`, which
  * Debian's /etc/nftables.conf starts with and `systemctl reload nftables`
@@ -968,9 +975,17 @@ static void repair_ruleset(struct service *s, uint64_t now)
 	s->gate.kernel_may_hold_unrecorded = false;
 	r.batch = nft_batch_begin(s->nft, s->cfg);
 	gate_visit(&s->gate, restore_one, &r);
-	if (r.batch && nft_batch_commit(r.batch, err, sizeof(err)) != 0) {
+	if (!r.batch || nft_batch_commit(r.batch, err, sizeof(err)) != 0) {
 		s->stats.nft_errors++;
-		log_warnx("nftables: re-adding %zu pinhole(s): %s", r.n, err);
+		log_warnx("nftables: re-adding %zu pinhole(s): %s; forgot them "
+			  "(a lookup opens them again)", s->gate.n_pinholes,
+			  r.batch ? err : "out of memory");
+		/*
+		 * The table holds none of them: a record without its element
+		 * would be left alone when re-advertised with time to spare.
+		 */
+		gate_visit(&s->gate, forget_unrestored, NULL);
+		r.n = 0;
 	}
 	s->stats.repairs++;
 	log_warnx("nftables: table inet %s was removed (nft flush ruleset?); "
