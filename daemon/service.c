@@ -711,6 +711,9 @@ static bool expire_one(void *arg, struct gate_pinhole *p)
 		}
 		return false;
 	}
+	/* not asked: the kernel may hold it still, with no record */
+	if (remaining < 0 && remaining != -ENOENT)
+		e->s->gate.kernel_may_hold_unrecorded = true;
 	e->s->stats.expired++;
 	if (line_may_go(e->s, LINE_EXPIRED, more))
 		log_pinhole_event((struct log_event){ .id = LOG_ID_EXPIRED,
