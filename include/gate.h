@@ -109,9 +109,10 @@ enum gate_reason gate_admit(struct gate *g, const struct flow_key *flow,
  * timeouts: one add (NFT_ELEMENT_REFRESH), new or not.  Otherwise a new
  * one is one add, and a recorded one is left alone while more than half
  * of pinhole_timeout is left -- the client connects within milliseconds
- * of the answer, and the replace (whose delete costs ~15 ms of the
- * kernel's housekeeping) then happens at most twice per pinhole_timeout
- * however often the pinhole is advertised -- and replaced when less is.
+ * of the answer, and the replace (whose delete queues nf_tables'
+ * deferred destroy work, which closing any netfilter socket then waits
+ * for, ~15 ms) happens at most twice per pinhole_timeout however often
+ * the pinhole is advertised -- and replaced when less is.
  * A new one is replaced too while the kernel may hold elements with no
  * record (its add would keep their old timeout).
  */
