@@ -410,7 +410,7 @@ unsigned nft_events_read(struct nft_events *ev, const struct rpcgate_config *cfg
 			break;
 		}
 		left = (int)len;
-		for (nlh = (const struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, left);
+		for (nlh = (const struct nlmsghdr *)buf; nft_message_ok(nlh, left);
 		     nlh = mnl_nlmsg_next(nlh, &left))
 			concerns += nft_event_concerns(nlh, ev->session->portid, cfg);
 	}

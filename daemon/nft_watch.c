@@ -2,7 +2,6 @@
 #include <endian.h>
 #include <libmnl/libmnl.h>
 #include <libnftnl/batch.h>
-#include <libnftnl/set.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
@@ -30,7 +29,8 @@ struct object_attrs {
 	const char *name;	/* a chain's or set's; a rule's chain; an element list's set */
 	uint64_t handle;	/* a table's or a set's */
 	uint32_t set_flags;
-	uint32_t n_elements;	/* of an element list */
+	const struct nlattr *elements;	/* of an element list */
+	uint32_t n_elements;
 };
 
 static int store_attr(const struct nlattr *a, void *data)
@@ -101,14 +101,20 @@ static bool object_attrs(const struct nlmsghdr *nlh, struct object_attrs *o)
 	case NFT_MSG_NEWSETELEM:
 	case NFT_MSG_DELSETELEM:
 		o->name = string_attr(tb[NFTA_SET_ELEM_LIST_SET]);
-		if (tb[NFTA_SET_ELEM_LIST_ELEMENTS])
-			mnl_attr_for_each_nested(e, tb[NFTA_SET_ELEM_LIST_ELEMENTS])
+		o->elements = tb[NFTA_SET_ELEM_LIST_ELEMENTS];
+		if (o->elements)
+			mnl_attr_for_each_nested(e, o->elements)
 				o->n_elements++;
 		break;
 	default:
 		return false;
 	}
 	return o->table && o->name;
+}
+
+bool nft_message_ok(const struct nlmsghdr *nlh, int left)
+{
+	return mnl_nlmsg_ok(nlh, left) && nlh->nlmsg_len <= (uint32_t)left;
 }
 
 /* ------------------------------------------------------------------ */
@@ -234,7 +240,7 @@ static bool batch_walk(struct nft_batch *b,
 		int left = (int)iov[i].iov_len;
 		const struct nlmsghdr *nlh;
 
-		for (nlh = iov[i].iov_base; mnl_nlmsg_ok(nlh, left);
+		for (nlh = iov[i].iov_base; nft_message_ok(nlh, left);
 		     nlh = mnl_nlmsg_next(nlh, &left))
 			fn(arg, nlh);
 	}
@@ -410,47 +416,49 @@ bool nft_event_concerns(const struct nlmsghdr *nlh, uint32_t own_portid,
 /* ------------------------------------------------------------------ */
 /* the pinhole sets' elements                                          */
 
-static int held_element(struct nftnl_set_elem *e, void *data)
+/* One element of a list (NFTA_LIST_ELEM): its key and expiration. */
+static void held_element(struct nft_held_pinholes *h, const struct nlattr *e)
 {
-	struct nft_held_pinholes *h = data;
+	const struct nlattr *tb[ATTR_MAX + 1] = { 0 }, *key[ATTR_MAX + 1] = { 0 };
 	struct nft_held_pinhole *p;
-	const void *key;
-	uint32_t len = 0;
+	uint16_t len;
 
-	key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len);
-	if (!key || len == 0 || len > NFT_PINHOLE_KEY_MAX)
-		return 0;
+	if (mnl_attr_get_type(e) != NFTA_LIST_ELEM ||
+	    mnl_attr_parse_nested(e, store_attr, tb) < 0 ||
+	    !tb[NFTA_SET_ELEM_KEY] ||
+	    mnl_attr_parse_nested(tb[NFTA_SET_ELEM_KEY], store_attr, key) < 0 ||
+	    !key[NFTA_DATA_VALUE])
+		return;
+	len = mnl_attr_get_payload_len(key[NFTA_DATA_VALUE]);
+	if (len == 0 || len > NFT_PINHOLE_KEY_MAX)
+		return;
 	if (h->n == h->cap) {
 		size_t cap = h->cap ? 2 * h->cap : 64;
 		struct nft_held_pinhole *grown = realloc(h->e, cap * sizeof(*grown));
 
 		if (!grown) {
 			h->failed_alloc = true;
-			return -1;
+			return;
 		}
 		h->e = grown;
 		h->cap = cap;
 	}
 	p = &h->e[h->n++];
 	memset(p->key, 0, sizeof(p->key));
-	memcpy(p->key, key, len);
+	memcpy(p->key, mnl_attr_get_payload(key[NFTA_DATA_VALUE]), len);
 	p->len = len;
-	p->expires_ms = nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPIRATION) ?
-				nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_EXPIRATION) : 0;
-	return 0;
+	p->expires_ms = u64_attr(tb[NFTA_SET_ELEM_EXPIRATION]);
 }
 
 void nft_held_observe(struct nft_held_pinholes *h, const struct nlmsghdr *nlh)
 {
-	struct nftnl_set *s = nftnl_set_alloc();
+	struct object_attrs a;
+	const struct nlattr *e;
 
-	if (!s) {
-		h->failed_alloc = true;
+	if (!object_attrs(nlh, &a) || a.type != NFT_MSG_NEWSETELEM || !a.elements)
 		return;
-	}
-	if (nftnl_set_elems_nlmsg_parse(nlh, s) == 0)
-		nftnl_set_elem_foreach(s, held_element, h);
-	nftnl_set_free(s);
+	mnl_attr_for_each_nested(e, a.elements)
+		held_element(h, e);
 }
 
 static int held_order(const void *a, const void *b)

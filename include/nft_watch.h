@@ -50,6 +50,12 @@ struct nft_expected {
 	bool overflow;		/* more objects than fit: the check says so */
 };
 
+/*
+ * mnl_nlmsg_ok, also for a length past 2 GiB (libmnl 1.0.4 reads it as
+ * negative, and fits): for walking messages read from a socket.
+ */
+bool nft_message_ok(const struct nlmsghdr *nlh, int left);
+
 /* The objects an install batch for cfg creates; false when out of memory. */
 bool nft_expected_build(struct nft_expected *x, const struct rpcgate_config *cfg,
 			enum nft_queue_kind kind);
