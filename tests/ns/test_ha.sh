@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# An HA pair (tests/ns/ha.sh): keepalived (VRRPv3) and conntrackd (FT-FW)
+# on two routers, rpcgated on both with sync_pinholes = true. R1 is the
+# master; keepalived is stopped on it and R2 takes over. Across that
+# failover:
+#   1. an echo connection through a pinhole (established before) keeps
+#      working: every line sent comes back, and the connection is not cut;
+#   2. a client that looked up through R1 before (ept_map, no connect)
+#      connects through R2 after it on its first SYN: the pinhole went to
+#      R2 as a marked conntrack entry, and R2's rpcgated re-opened it;
+#   3. a pinhole R2's policy does not allow (R2 denies that port) is not
+#      opened there, and its carrier entry admits nothing.
+# The windows (VRRP switch, the longest gap between echoes, the time until
+# R2 holds the carried pinhole) are printed, never asserted.
+set -u
+. "$(dirname "$0")/lib.sh"
+. "$RG_LIB_DIR/daemon.sh"
+. "$RG_LIB_DIR/ha.sh"
+
+missing=""
+for t in keepalived conntrackd; do command -v "$t" >/dev/null || missing+=" $t"; done
+if [ -n "$missing" ]; then
+	if [ "${CI:-}" = true ]; then
+		t_fail ha/tools "missing:$missing (make deps)"
+	else
+		t_skip ha/tools "missing:$missing (make deps)"
+	fi
+	exit 0
+fi
+ha_setup || { t_fail ha/setup "namespace lab"; exit 1; }
+ha_conntrackd_start 1 && ha_conntrackd_start 2 || { t_fail ha/conntrackd "did not start"; exit 1; }
+ha_keepalived_start 1
+ha_keepalived_start 2
+ha_wait_master 1 || { t_fail ha/vrrp "R1 not master: $(tail -n 3 "$RG_DIR/keepalived-r1.log")"; exit 1; }
+
+epm_server_start "$RG_NS_HASERVER" "$RG_DIR/epm" --addr "$RG_HA_SERVER4" --echo \
+	--iface EMSMDB --iface NSPI --iface RFR || { t_fail ha/epm-server; exit 1; }
+emsmdb=$(epm_port "$RG_DIR/epm" EMSMDB)
+nspi=$(epm_port "$RG_DIR/epm" NSPI)
+rfr=$(epm_port "$RG_DIR/epm" RFR)
+conf="servers = [ \"$RG_HA_SERVER4\" ];
+pinhole_timeout = 120;
+sync_pinholes = true;"
+ha_gate_start 1 "$conf" || { t_fail ha/daemon-r1 "$(tail -n 3 "$RG_DIR/rpcgated-r1.log")"; exit 1; }
+# R2 denies NSPI's port: what R1 opens for it must not open on R2
+ha_gate_start 2 "$conf
+deny_ports = [ $nspi ];" || { t_fail ha/daemon-r2 "$(tail -n 3 "$RG_DIR/rpcgated-r2.log")"; exit 1; }
+
+r2_pinholes() { in_r 2 nft list set inet rpcgate pinholes4 2>/dev/null | sed -n '/elements/,/}/p'; }
+carriers() { in_r "$1" conntrack -L -m 0x00400000/0x00400000 2>/dev/null | grep -c 'sport=0 '; }
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
+
+# before: the lookups through R1; RFR and NSPI are not connected to
+c="$RG_NS_HACLIENT"
+t_check ha/before/lookup-rfr grep -q '"port": '"$rfr" <<<"$(map_and_connect "$c" "$RG_HA_SERVER4" RFR --no-connect)"
+t_check ha/before/lookup-nspi grep -q '"port": '"$nspi" <<<"$(map_and_connect "$c" "$RG_HA_SERVER4" NSPI --no-connect)"
+t_check ha/before/unpinholed-dropped blocked "$(connect_only "$c" "$RG_HA_SERVER4" 1999)"
+# the echo connection (EMSMDB), a line every 10 ms for 20 s; the
+# failover comes 8 s into it
+echo_start=$(date +%s)
+in_ns "$c" "$RG_PY" "$RG_LIB_DIR/epm_client.py" "$RG_HA_SERVER4" --iface EMSMDB \
+	--hold 20 --hold-interval 0.01 >"$RG_DIR/echo.json" 2>&1 &
+echo_pid=$!
+# the carriers reach R2's conntrackd, not R2's kernel: R2 opens nothing yet
+eventually() { # eventually CMD...: CMD succeeds within 5 s
+	local i
+	for ((i = 0; i < 100; i++)); do
+		"$@" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+r1_carries_three() { [ "$(carriers 1)" -ge 3 ]; }
+r2_cache_holds_three() {
+	[ "$(in_r 2 conntrackd -C "$RG_DIR/conntrackd-r2.conf" -e 2>/dev/null |
+		grep -c 'sport=0 .*mark=')" -ge 3 ]
+}
+t_check ha/before/carriers-in-r1-kernel eventually r1_carries_three
+t_check ha/before/carriers-replicated-to-r2 eventually r2_cache_holds_three
+t_check ha/before/r2-holds-no-pinhole [ -z "$(r2_pinholes | grep "$rfr")" ]
+while [ $(($(date +%s) - echo_start)) -lt 8 ]; do sleep 0.2; done
+
+# the failover: keepalived stops on R1 (it gives up the addresses, and
+# sends priority 0); R2 becomes the master and runs conntrackd -c
+t0=$(now)
+ns_stop "${RG_HA_KEEPALIVED_PID[1]}" 5
+ha_wait_master 2 10 || t_fail ha/failover "R2 did not take over"
+t1=$(now)
+adopted=""
+for ((i = 0; i < 100; i++)); do
+	r2_pinholes | grep -q "$rfr" && { adopted=$(now); break; }
+	sleep 0.05
+done
+wait "$echo_pid"
+
+# 1. the established connection
+sent=$(json_get "$RG_DIR/echo.json" hold sent)
+echoes=$(json_get "$RG_DIR/echo.json" hold echoes)
+err=$(json_get "$RG_DIR/echo.json" hold error)
+t_check ha/established/connected first_try "$(cat "$RG_DIR/echo.json")"
+all_echoed() { [ "${sent:-0}" -gt 0 ] && [ "$sent" = "$echoes" ]; }
+t_check ha/established/every-line-echoed all_echoed
+t_check ha/established/not-cut [ "$err" = null ]
+last=$(json_get "$RG_DIR/echo.json" hold last_echo)
+t_check ha/established/echoes-after-failover awk -v l="${last:-0}" -v t="$t1" 'BEGIN { exit !(l > t) }'
+gap=$(grep '"event": *"echo"' "$RG_DIR/echo.json" | "$RG_PY" -c '
+import json, sys
+t = [json.loads(l)["t"] for l in sys.stdin]
+print("%.3f" % max((b - a for a, b in zip(t, t[1:])), default=0))')
+
+# 2. looked up through R1, connects through R2
+t_check ha/after/pinhole-adopted [ -n "$adopted" ]
+t_check ha/after/looked-up-before-connects first_try "$(connect_only "$c" "$RG_HA_SERVER4" "$rfr")"
+t_check ha/after/adoption-logged grep -q "opened tcp $RG_HA_CLIENT4 -> $RG_HA_SERVER4:$rfr for [0-9]*s: carried over by conntrack sync" "$RG_DIR/rpcgated-r2.log"
+t_check ha/after/unpinholed-dropped blocked "$(connect_only "$c" "$RG_HA_SERVER4" 1999)"
+
+# 3. what R2's policy denies stays closed, carrier or not
+t_check ha/after/denied-carrier-committed [ "$(in_r 2 conntrack -L -p tcp --dport "$nspi" -m 0x00400000/0x00400000 2>/dev/null | grep -c 'sport=0 ')" -ge 1 ]
+t_check ha/after/denied-not-opened [ -z "$(r2_pinholes | grep "$nspi")" ]
+t_check ha/after/denied-blocked blocked "$(connect_only "$c" "$RG_HA_SERVER4" "$nspi")"
+t_check ha/after/denied-logged grep -q "refused tcp $RG_HA_CLIENT4 -> $RG_HA_SERVER4:$nspi carried over by conntrack sync: " "$RG_DIR/rpcgated-r2.log"
+
+t_check ha/daemons-alive kill -0 "${RG_HA_GATE_PID[1]}" "${RG_HA_GATE_PID[2]}"
+echo "# ha: VRRP switch $(elapsed "$t0" "$t1") s (keepalived stopped on R1 -> R2 holds both addresses)," \
+	"longest gap between echoes $gap s (${echoes:-0}/${sent:-0} lines, 10 ms apart)," \
+	"carried pinhole in R2's set ${adopted:+$(elapsed "$t0" "$adopted") s after the stop}"
+echo "ns: $RG_T_PASS passed, $RG_T_FAIL failed"
+[ "$RG_T_FAIL" -eq 0 ]
