@@ -56,6 +56,7 @@ BUILD_DEPS := gcc make pkg-config libpcap-dev zlib1g-dev libconfig-dev \
               libmnl-dev libnftnl-dev libnetfilter-queue-dev \
               libnetfilter-conntrack-dev libsystemd-dev
 TEST_DEPS  := python3 tshark python3-impacket python3-scapy iproute2 nftables \
+              keepalived conntrackd conntrack \
               ethtool samba samba-common-bin smbclient valgrind mandoc \
               systemd util-linux passwd man-db
 FUZZ_DEPS  := clang libclang-rt-14-dev llvm-14
