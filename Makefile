@@ -253,6 +253,9 @@ install: all
 	install -D -m 0644 systemd/rpcgate.tmpfiles $(DESTDIR)$(TMPFILESDIR)/rpcgate.conf
 	install -D -m 0644 man/rpcgate.conf.5 $(DESTDIR)$(MANDIR)/man5/rpcgate.conf.5
 	install -D -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	install -D -m 0644 conf/keepalived.conf.example $(DESTDIR)$(DOCDIR)/examples/keepalived.conf
+	install -D -m 0644 conf/conntrackd.conf.example $(DESTDIR)$(DOCDIR)/examples/conntrackd.conf
+	install -D -m 0755 conf/rpcgate-ha-notify.sh $(DESTDIR)$(DOCDIR)/examples/rpcgate-ha-notify.sh
 	test -e $(DESTDIR)/etc/rpcgate/rpcgate.conf || \
 		install -D -m 0644 conf/rpcgate.conf $(DESTDIR)/etc/rpcgate/rpcgate.conf
 

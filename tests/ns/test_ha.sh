@@ -125,6 +125,16 @@ t_check ha/after/denied-blocked blocked "$(connect_only "$c" "$RG_HA_SERVER4" "$
 t_check ha/after/denied-logged grep -q "refused tcp $RG_HA_CLIENT4 -> $RG_HA_SERVER4:$nspi carried over by conntrack sync: " "$RG_DIR/rpcgated-r2.log"
 
 t_check ha/daemons-alive kill -0 "${RG_HA_GATE_PID[1]}" "${RG_HA_GATE_PID[2]}"
+
+# 4. rpcgated restarted on the new master: its stop removed its table, not
+# the carriers, and the start re-opens what they stand for
+ns_stop "${RG_HA_GATE_PID[2]}" 5
+t_check ha/restart/table-gone-with-daemon [ -z "$(r2_pinholes)" ]
+ha_gate_start 2 "$conf
+deny_ports = [ $nspi ];" || t_fail ha/restart/daemon-r2 "$(tail -n 3 "$RG_DIR/rpcgated-r2.log")"
+t_check ha/restart/carried-pinhole-back eventually eval 'r2_pinholes | grep -q "$rfr"'
+t_check ha/restart/denied-still-closed [ -z "$(r2_pinholes | grep "$nspi")" ]
+t_check ha/restart/connects first_try "$(connect_only "$c" "$RG_HA_SERVER4" "$rfr")"
 echo "# ha: after SIGTERM to R1's keepalived: R2 holds the addresses at" \
 	"${switched:+$(elapsed "$t0" "$switched") s}, the carried pinhole is in R2's set at" \
 	"${adopted:+$(elapsed "$t0" "$adopted") s}; longest gap between echoes $gap s" \
