@@ -354,6 +354,32 @@ static void note_eviction(struct service *s, const struct gate_eviction *ev)
 }
 
 /*
+ * An admitted pinhole into the packet's batch, with the removal of the one
+ * that gave way for it; settle_decisions commits them.  False when no
+ * batch could be begun.
+ */
+static bool batch_opened(struct service *s, const struct pinhole *p,
+			 uint32_t timeout_s, const struct gate_eviction *evicted)
+{
+	struct packet_decisions *d = &s->decisions;
+
+	if (!d->batch)
+		d->batch = nft_batch_begin(s->nft, s->cfg);
+	if (!d->batch)
+		return false;
+	if (evicted->evicted) {
+		nft_batch_pinhole_del(d->batch, &evicted->key);
+		if (evicted->published)
+			nft_batch_dnat_del(d->batch, &evicted->key,
+					   evicted->public_addr);
+		note_eviction(s, evicted);
+	}
+	nft_batch_pinhole_add(d->batch, p, timeout_s);
+	remember_opened(d, p);
+	return true;
+}
+
+/*
  * Whether the client reached the server through DNAT is a property of the
  * conversation, asked of conntrack at its first answer only.  A connection
  * not (yet) in the table is asked about again at the next answer.
@@ -405,19 +431,8 @@ static void on_endpoint(void *arg, struct flow *flow,
 			s->stats.refused++;
 		return;
 	}
-	if (!d->batch)
-		d->batch = nft_batch_begin(s->nft, s->cfg);
-	if (!d->batch)
+	if (!batch_opened(s, &p, s->cfg->pinhole_timeout, &evicted))
 		return;
-	if (evicted.evicted) {
-		nft_batch_pinhole_del(d->batch, &evicted.key);
-		if (evicted.published)
-			nft_batch_dnat_del(d->batch, &evicted.key,
-					   evicted.public_addr);
-		note_eviction(s, &evicted);
-	}
-	nft_batch_pinhole_add(d->batch, &p, s->cfg->pinhole_timeout);
-	remember_opened(d, &p);
 	if (flow->note.published == FLOW_PUBLISHED_UNKNOWN)
 		learn_published(s, flow);
 	published = flow->note.published == FLOW_PUBLISHED;
@@ -545,19 +560,8 @@ static void adopt_carrier(void *arg, const struct conntrack_carrier *c)
 		}
 		return;
 	}
-	if (!d->batch)
-		d->batch = nft_batch_begin(s->nft, s->cfg);
-	if (!d->batch)
+	if (!batch_opened(s, &c->key, timeout_s, &evicted))
 		return;
-	if (evicted.evicted) {
-		nft_batch_pinhole_del(d->batch, &evicted.key);
-		if (evicted.published)
-			nft_batch_dnat_del(d->batch, &evicted.key,
-					   evicted.public_addr);
-		note_eviction(s, &evicted);
-	}
-	nft_batch_pinhole_add(d->batch, &c->key, timeout_s);
-	remember_opened(d, &c->key);
 	packet_addr_format(c->key.family, c->key.client, d->client,
 			   sizeof(d->client));
 	s->stats.opened++;

@@ -22,9 +22,9 @@ for t in keepalived conntrackd; do command -v "$t" >/dev/null || missing+=" $t";
 if [ -n "$missing" ]; then
 	if [ "${CI:-}" = true ]; then
 		t_fail ha/tools "missing:$missing (make deps)"
-	else
-		t_skip ha/tools "missing:$missing (make deps)"
+		exit 1
 	fi
+	t_skip ha/tools "missing:$missing (make deps)"
 	exit 0
 fi
 ha_setup || { t_fail ha/setup "namespace lab"; exit 1; }
