@@ -60,7 +60,7 @@ t_check ha/before/unpinholed-dropped blocked "$(connect_only "$c" "$RG_HA_SERVER
 # failover comes 8 s into it
 echo_start=$(date +%s)
 in_ns "$c" "$RG_PY" "$RG_LIB_DIR/epm_client.py" "$RG_HA_SERVER4" --iface EMSMDB \
-	--hold 20 --hold-interval 0.01 >"$RG_DIR/echo.json" 2>&1 &
+	--hold 20 --hold-interval 0.01 --hold-drain 3 >"$RG_DIR/echo.json" 2>&1 &
 echo_pid=$!
 # the carriers reach R2's conntrackd, not R2's kernel: R2 opens nothing yet
 eventually() { # eventually CMD...: CMD succeeds within 5 s
