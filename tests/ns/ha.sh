@@ -2,18 +2,21 @@
 # tests/ns/ha.sh: a router pair for rpcgate, keepalived (VRRPv3) and
 # conntrackd (FT-FW) in namespaces. Source after lib.sh.
 #
-#   client 192.0.2.10 ─ lan ┬ lan0 [R1] wan0 ┬ wan ─ server 198.51.100.20
-#                           │ 192.0.2.2      │ 198.51.100.2
-#                           │     sync0 203.0.113.1
-#                           │       │ (veth: conntrackd's FT-FW link)
-#                           │     sync0 203.0.113.2
-#                           └ lan0 [R2] wan0 ┘
-#                             192.0.2.3      198.51.100.3
+#   client 192.0.2.10    ─ lan ┬ lan0 [R1] wan0 ┬ wan ─ server 198.51.100.20
+#          2001:db8:1::10      │ 192.0.2.2      │ 198.51.100.2   2001:db8:2::20
+#                              │ 2001:db8:1::2  │ 2001:db8:2::2
+#                              │     sync0 203.0.113.1
+#                              │       │ (veth: conntrackd's FT-FW link)
+#                              │     sync0 203.0.113.2
+#                              └ lan0 [R2] wan0 ┘
+#                                192.0.2.3      198.51.100.3
+#                                2001:db8:1::3  2001:db8:2::3
 #
 # lan and wan are bridges in a switch namespace. The routers share the
-# virtual addresses 192.0.2.1 (lan0) and 198.51.100.1 (wan0), the hosts'
-# gateways, through one VRRP sync group (R1 priority 150, R2 100); its
-# notify script is conf/rpcgate-ha-notify.sh, as the README documents.
+# virtual addresses 192.0.2.1 and 2001:db8:1::1 (lan0), 198.51.100.1 and
+# 2001:db8:2::1 (wan0), the hosts' gateways, through one VRRP sync group
+# of four instances (R1 priority 150, R2 100); its notify script is
+# conf/rpcgate-ha-notify.sh, as the README documents.
 # Namespaces: rg-hac-ID rg-has-ID rg-hr1-ID rg-hr2-ID rg-hsw-ID.
 #
 #   ha_setup || exit 1         # the lab, no daemons
@@ -22,7 +25,9 @@
 #   ha_gate_start 1 CONF_TEXT  # rpcgated in R1 ($RG_DIR/rpcgated-r1.log)
 
 RG_HA_CLIENT4=192.0.2.10 RG_HA_SERVER4=198.51.100.20
+RG_HA_CLIENT6=2001:db8:1::10 RG_HA_SERVER6=2001:db8:2::20
 RG_HA_LAN_VIP4=192.0.2.1 RG_HA_WAN_VIP4=198.51.100.1
+RG_HA_LAN_VIP6=2001:db8:1::1 RG_HA_WAN_VIP6=2001:db8:2::1
 RG_HA_CONF_DIR=$(cd "$RG_LIB_DIR/../../conf" && pwd)
 RG_BIN=${RG_BIN:-$(cd "$RG_LIB_DIR/../.." && pwd)/${BUILD:-build}/rpcgated}
 declare -A RG_HA_GATE_PID RG_HA_KEEPALIVED_PID RG_HA_CONNTRACKD_PID
@@ -65,15 +70,21 @@ ha_build() {
 	done
 	ha_link "$RG_NS_HACLIENT" eth0 "$sw" c lan && ha_link "$RG_NS_HASERVER" eth0 "$sw" s wan &&
 		ip -n "$RG_NS_HACLIENT" addr add "$RG_HA_CLIENT4/24" dev eth0 &&
+		ip -n "$RG_NS_HACLIENT" addr add "$RG_HA_CLIENT6/64" dev eth0 nodad &&
 		ip -n "$RG_NS_HACLIENT" route add default via "$RG_HA_LAN_VIP4" &&
+		ip -n "$RG_NS_HACLIENT" -6 route add default via "$RG_HA_LAN_VIP6" &&
 		ip -n "$RG_NS_HASERVER" addr add "$RG_HA_SERVER4/24" dev eth0 &&
-		ip -n "$RG_NS_HASERVER" route add default via "$RG_HA_WAN_VIP4" || return 1
+		ip -n "$RG_NS_HASERVER" addr add "$RG_HA_SERVER6/64" dev eth0 nodad &&
+		ip -n "$RG_NS_HASERVER" route add default via "$RG_HA_WAN_VIP4" &&
+		ip -n "$RG_NS_HASERVER" -6 route add default via "$RG_HA_WAN_VIP6" || return 1
 	for r in 1 2; do
 		local ns; ns=$(ha_router $r)
-		rg_sysctls "$ns" net.ipv4.ip_forward=1 net.ipv6.conf.all.disable_ipv6=1
+		rg_sysctls "$ns" net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 		ha_link "$ns" lan0 "$sw" "r${r}l" lan && ha_link "$ns" wan0 "$sw" "r${r}w" wan &&
 			ip -n "$ns" addr add "192.0.2.$((r + 1))/24" dev lan0 &&
-			ip -n "$ns" addr add "198.51.100.$((r + 1))/24" dev wan0 || return 1
+			ip -n "$ns" addr add "2001:db8:1::$((r + 1))/64" dev lan0 nodad &&
+			ip -n "$ns" addr add "198.51.100.$((r + 1))/24" dev wan0 &&
+			ip -n "$ns" addr add "2001:db8:2::$((r + 1))/64" dev wan0 nodad || return 1
 	done
 	ha_link "$RG_NS_R1" sync0 "$RG_NS_R2" sync0 &&
 		ip -n "$RG_NS_R1" addr add 203.0.113.1/24 dev sync0 &&
@@ -122,6 +133,13 @@ General {
 			IPv4_address 198.51.100.2
 			IPv4_address 198.51.100.3
 			IPv4_address 203.0.113.0/24
+			IPv6_address ::1
+			IPv6_address 2001:db8:1::1
+			IPv6_address 2001:db8:1::2
+			IPv6_address 2001:db8:1::3
+			IPv6_address 2001:db8:2::1
+			IPv6_address 2001:db8:2::2
+			IPv6_address 2001:db8:2::3
 		}
 	}
 }
@@ -159,6 +177,8 @@ vrrp_sync_group RPCGATE {
 	group {
 		LAN
 		WAN
+		LAN6
+		WAN6
 	}
 	notify_master "$notify primary $ctconf"
 	notify_backup "$notify backup $ctconf"
@@ -184,6 +204,26 @@ vrrp_instance WAN {
 		$RG_HA_WAN_VIP4/24
 	}
 }
+vrrp_instance LAN6 {
+	state BACKUP
+	interface lan0
+	virtual_router_id 61
+	priority $prio
+	advert_int 0.1
+	virtual_ipaddress {
+		$RG_HA_LAN_VIP6/64
+	}
+}
+vrrp_instance WAN6 {
+	state BACKUP
+	interface wan0
+	virtual_router_id 62
+	priority $prio
+	advert_int 0.1
+	virtual_ipaddress {
+		$RG_HA_WAN_VIP6/64
+	}
+}
 EOF
 }
 
@@ -196,8 +236,12 @@ ha_keepalived_start() { # ha_keepalived_start R: keepalived, VRRP only, foregrou
 	RG_HA_KEEPALIVED_PID[$r]=$RG_LAST_PID
 }
 
-ha_has_vip() { in_r "$1" ip -4 addr show dev lan0 | grep -q " $RG_HA_LAN_VIP4/" &&
-	in_r "$1" ip -4 addr show dev wan0 | grep -q " $RG_HA_WAN_VIP4/"; }
+ha_has_vip() { # ha_has_vip R [4|6]: R holds the virtual addresses (of one family)
+	local a fam=${2:-46}
+	a=$(in_r "$1" ip addr show)
+	{ [ "$fam" = 6 ] || { grep -q " $RG_HA_LAN_VIP4/" <<<"$a" && grep -q " $RG_HA_WAN_VIP4/" <<<"$a"; }; } &&
+		{ [ "$fam" = 4 ] || { grep -q " $RG_HA_LAN_VIP6/" <<<"$a" && grep -q " $RG_HA_WAN_VIP6/" <<<"$a"; }; }
+}
 
 # ha_wait_master R [timeout]: until R holds both virtual addresses and the
 # other router neither (timeout s, default 15)

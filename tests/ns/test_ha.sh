@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# An HA pair (tests/ns/ha.sh): keepalived (VRRPv3) and conntrackd (FT-FW)
-# on two routers, rpcgated on both with sync_pinholes = true. R1 is the
+# An HA pair (tests/ns/ha.sh): keepalived (VRRPv3, IPv4 and IPv6) and
+# conntrackd (FT-FW) on two routers, rpcgated on both with sync_pinholes. R1 is the
 # master; keepalived is stopped on it and R2 takes over. Across that
 # failover:
 #   1. an echo connection through a pinhole (established before) keeps
 #      working: every line sent comes back, and the connection is not cut;
-#   2. a client that looked up through R1 before (ept_map, no connect)
-#      connects through R2 after it on its first SYN: the pinhole went to
-#      R2 as a marked conntrack entry, and R2's rpcgated re-opened it;
+#   2. a client that looked up through R1 before (ept_map, no connect;
+#      IPv4 and IPv6) connects through R2 after it on its first SYN: the
+#      pinhole went to R2 as a marked conntrack entry, and R2's rpcgated
+#      re-opened it;
 #   3. a pinhole R2's policy does not allow (R2 denies that port) is not
-#      opened there, and its carrier entry admits nothing.
+#      opened there, and its carrier entry admits nothing;
+#   4. rpcgated restarted on R2 re-opens the carried pinhole.
 # The windows (VRRP switch, the longest gap between echoes, the time until
 # R2 holds the carried pinhole) are printed, never asserted.
 set -u
@@ -33,12 +35,12 @@ ha_keepalived_start 1
 ha_keepalived_start 2
 ha_wait_master 1 || { t_fail ha/vrrp "R1 not master: $(tail -n 3 "$RG_DIR/keepalived-r1.log")"; exit 1; }
 
-epm_server_start "$RG_NS_HASERVER" "$RG_DIR/epm" --addr "$RG_HA_SERVER4" --echo \
+epm_server_start "$RG_NS_HASERVER" "$RG_DIR/epm" --addr "$RG_HA_SERVER4" --addr "$RG_HA_SERVER6" --echo \
 	--iface EMSMDB --iface NSPI --iface RFR || { t_fail ha/epm-server; exit 1; }
 emsmdb=$(epm_port "$RG_DIR/epm" EMSMDB)
 nspi=$(epm_port "$RG_DIR/epm" NSPI)
 rfr=$(epm_port "$RG_DIR/epm" RFR)
-conf="servers = [ \"$RG_HA_SERVER4\" ];
+conf="servers = [ \"$RG_HA_SERVER4\", \"$RG_HA_SERVER6\" ];
 pinhole_timeout = 120;
 sync_pinholes = true;"
 ha_gate_start 1 "$conf" || { t_fail ha/daemon-r1 "$(tail -n 3 "$RG_DIR/rpcgated-r1.log")"; exit 1; }
@@ -46,8 +48,13 @@ ha_gate_start 1 "$conf" || { t_fail ha/daemon-r1 "$(tail -n 3 "$RG_DIR/rpcgated-
 ha_gate_start 2 "$conf
 deny_ports = [ $nspi ];" || { t_fail ha/daemon-r2 "$(tail -n 3 "$RG_DIR/rpcgated-r2.log")"; exit 1; }
 
-r2_pinholes() { in_r 2 nft list set inet rpcgate pinholes4 2>/dev/null | sed -n '/elements/,/}/p'; }
-carriers() { in_r "$1" conntrack -L -m 0x00400000/0x00400000 2>/dev/null | grep -c 'sport=0 '; }
+r2_pinholes() { # r2_pinholes [4|6]: R2's pinhole set (IPv4 by default)
+	in_r 2 nft list set inet rpcgate "pinholes${1:-4}" 2>/dev/null | sed -n '/elements/,/}/p'
+}
+carriers() { # carriers R: carrier entries in R's kernel, both families
+	{ in_r "$1" conntrack -L -f ipv4 -m 0x00400000/0x00400000
+	  in_r "$1" conntrack -L -f ipv6 -m 0x00400000/0x00400000; } 2>/dev/null | grep -c 'sport=0 '
+}
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 
@@ -55,6 +62,8 @@ elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 c="$RG_NS_HACLIENT"
 t_check ha/before/lookup-rfr grep -q '"port": '"$rfr" <<<"$(map_and_connect "$c" "$RG_HA_SERVER4" RFR --no-connect)"
 t_check ha/before/lookup-nspi grep -q '"port": '"$nspi" <<<"$(map_and_connect "$c" "$RG_HA_SERVER4" NSPI --no-connect)"
+t_check ha/before/lookup-rfr6 grep -q '"port": '"$rfr" <<<"$(map_and_connect "$c" "$RG_HA_SERVER6" RFR --no-connect)"
+t_check ha/before/lookup-nspi6 grep -q '"port": '"$nspi" <<<"$(map_and_connect "$c" "$RG_HA_SERVER6" NSPI --no-connect)"
 t_check ha/before/unpinholed-dropped blocked "$(connect_only "$c" "$RG_HA_SERVER4" 1999)"
 # the echo connection (EMSMDB), a line every 10 ms for 20 s; the
 # failover comes 8 s into it
@@ -71,25 +80,26 @@ eventually() { # eventually CMD...: CMD succeeds within 5 s
 	done
 	return 1
 }
-r1_carries_three() { [ "$(carriers 1)" -ge 3 ]; }
-r2_cache_holds_three() {
+r1_carries_five() { [ "$(carriers 1)" -ge 5 ]; }
+r2_cache_holds_five() {
 	[ "$(in_r 2 conntrackd -C "$RG_DIR/conntrackd-r2.conf" -e 2>/dev/null |
-		grep -c 'sport=0 .*mark=')" -ge 3 ]
+		grep -c 'sport=0 .*mark=')" -ge 5 ]
 }
-t_check ha/before/carriers-in-r1-kernel eventually r1_carries_three
-t_check ha/before/carriers-replicated-to-r2 eventually r2_cache_holds_three
-t_check ha/before/r2-holds-no-pinhole [ -z "$(r2_pinholes | grep "$rfr")" ]
+t_check ha/before/carriers-in-r1-kernel eventually r1_carries_five
+t_check ha/before/carriers-replicated-to-r2 eventually r2_cache_holds_five
+t_check ha/before/r2-holds-no-pinhole [ -z "$(r2_pinholes 4 | grep "$rfr")$(r2_pinholes 6 | grep "$rfr")" ]
 while [ $(($(date +%s) - echo_start)) -lt 8 ]; do sleep 0.2; done
 
 # the failover: keepalived stops on R1 (it gives up the addresses, and
 # sends priority 0); R2 becomes the master and runs conntrackd -c
 t0=$(now)
 ns_stop "${RG_HA_KEEPALIVED_PID[1]}" 5 &
-switched="" adopted=""
+switched4="" switched6="" adopted=""
 for ((i = 0; i < 400; i++)); do
-	[ -z "$switched" ] && ha_has_vip 2 && switched=$(now)
+	[ -z "$switched4" ] && ha_has_vip 2 4 && switched4=$(now)
+	[ -z "$switched6" ] && ha_has_vip 2 6 && switched6=$(now)
 	[ -z "$adopted" ] && r2_pinholes | grep -q "$rfr" && adopted=$(now)
-	[ -n "$switched" ] && [ -n "$adopted" ] && break
+	[ -n "$switched4" ] && [ -n "$switched6" ] && [ -n "$adopted" ] && break
 	sleep 0.02
 done
 wait $!
@@ -117,6 +127,10 @@ t_check ha/after/pinhole-adopted [ -n "$adopted" ]
 t_check ha/after/looked-up-before-connects first_try "$(connect_only "$c" "$RG_HA_SERVER4" "$rfr")"
 t_check ha/after/adoption-logged grep -q "opened tcp $RG_HA_CLIENT4 -> $RG_HA_SERVER4:$rfr for [0-9]*s: carried over by conntrack sync" "$RG_DIR/rpcgated-r2.log"
 t_check ha/after/unpinholed-dropped blocked "$(connect_only "$c" "$RG_HA_SERVER4" 1999)"
+t_check ha/after6/pinhole-adopted eventually eval 'r2_pinholes 6 | grep -q "$rfr"'
+t_check ha/after6/looked-up-before-connects first_try "$(connect_only "$c" "$RG_HA_SERVER6" "$rfr")"
+t_check ha/after6/denied-not-opened [ -z "$(r2_pinholes 6 | grep "$nspi")" ]
+t_check ha/after6/denied-blocked blocked "$(connect_only "$c" "$RG_HA_SERVER6" "$nspi")"
 
 # 3. what R2's policy denies stays closed, carrier or not
 t_check ha/after/denied-carrier-committed [ "$(in_r 2 conntrack -L -p tcp --dport "$nspi" -m 0x00400000/0x00400000 2>/dev/null | grep -c 'sport=0 ')" -ge 1 ]
@@ -135,9 +149,10 @@ deny_ports = [ $nspi ];" || t_fail ha/restart/daemon-r2 "$(tail -n 3 "$RG_DIR/rp
 t_check ha/restart/carried-pinhole-back eventually eval 'r2_pinholes | grep -q "$rfr"'
 t_check ha/restart/denied-still-closed [ -z "$(r2_pinholes | grep "$nspi")" ]
 t_check ha/restart/connects first_try "$(connect_only "$c" "$RG_HA_SERVER4" "$rfr")"
-echo "# ha: after SIGTERM to R1's keepalived: R2 holds the addresses at" \
-	"${switched:+$(elapsed "$t0" "$switched") s}, the carried pinhole is in R2's set at" \
-	"${adopted:+$(elapsed "$t0" "$adopted") s}; longest gap between echoes $gap s" \
+echo "# ha: after SIGTERM to R1's keepalived: R2 holds the IPv4 addresses at" \
+	"${switched4:+$(elapsed "$t0" "$switched4") s}, the IPv6 ones at" \
+	"${switched6:+$(elapsed "$t0" "$switched6") s}; the carried IPv4 pinhole is in R2's set at" \
+	"${adopted:+$(elapsed "$t0" "$adopted") s}; longest gap between echoes (IPv4) $gap s" \
 	"(${echoes:-0}/${sent:-0} lines, 10 ms apart)"
 echo "ns: $RG_T_PASS passed, $RG_T_FAIL failed"
 [ "$RG_T_FAIL" -eq 0 ]
