@@ -1,4 +1,4 @@
-# shellcheck shell=bash disable=SC2086
+# shellcheck shell=bash disable=SC2086,SC2034
 # tests/ns/ha.sh: a router pair for rpcgate, keepalived (VRRPv3) and
 # conntrackd (FT-FW) in namespaces. Source after lib.sh.
 #
@@ -163,7 +163,8 @@ ha_conntrackd_start() { # ha_conntrackd_start R: conntrackd in the foreground
 # ha_keepalived_conf R: R's keepalived.conf, the shape of
 # conf/keepalived.conf.example
 ha_keepalived_conf() {
-	local r=$1 prio=$((r == 1 ? 150 : 100))
+	local r=$1 prio
+	prio=$((r == 1 ? 150 : 100))
 	local notify="$RG_HA_CONF_DIR/rpcgate-ha-notify.sh"
 	local ctconf="$RG_DIR/conntrackd-r$r.conf"
 	cat <<EOF

@@ -104,7 +104,6 @@ for ((i = 0; i < 400; i++)); do
 done
 wait $!
 ha_wait_master 2 10 || t_fail ha/failover "R2 did not take over"
-t1=$(now)
 wait "$echo_pid"
 
 # 1. the established connection
@@ -116,7 +115,7 @@ all_echoed() { [ "${sent:-0}" -gt 0 ] && [ "$sent" = "$echoes" ]; }
 t_check ha/established/every-line-echoed all_echoed
 t_check ha/established/not-cut [ "$err" = null ]
 last=$(json_get "$RG_DIR/echo.json" hold last_echo)
-t_check ha/established/echoes-after-failover awk -v l="${last:-0}" -v t="$t1" 'BEGIN { exit !(l > t) }'
+t_check ha/established/echoes-after-failover awk -v l="${last:-0}" -v t="${switched4:-$t0}" 'BEGIN { exit !(l > t) }'
 gap=$(grep '"event": *"echo"' "$RG_DIR/echo.json" | "$RG_PY" -c '
 import json, sys
 t = [json.loads(l)["t"] for l in sys.stdin]
