@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # An HA pair (tests/ns/ha.sh): keepalived (VRRPv3, IPv4 and IPv6) and
-# conntrackd (FT-FW) on two routers, rpcgated on both with sync_pinholes. R1 is the
+# conntrackd (FT-FW) on two routers, rpcgated on both with sync_pinholes,
+# ruleset shape (b) (forward policy drop). R1 is the
 # master; keepalived is stopped on it and R2 takes over. Across that
 # failover:
 #   1. an echo connection through a pinhole (established before) keeps
@@ -43,6 +44,22 @@ rfr=$(epm_port "$RG_DIR/epm" RFR)
 conf="servers = [ \"$RG_HA_SERVER4\", \"$RG_HA_SERVER6\" ];
 pinhole_timeout = 120;
 sync_pinholes = true;"
+# ruleset shape (b) on both routers, forward policy drop: a packet of a
+# connection the router's conntrack does not know (the echo connection on
+# R2, had conntrackd not committed it) is dropped
+for r in 1 2; do
+	in_r $r nft -f - <<EOF || { t_fail ha/ruleset "nft -f in R$r"; exit 1; }
+table inet filter {
+	chain forward {
+		type filter hook forward priority filter; policy drop;
+		ct state established,related accept
+		ct mark & 0x00100000 == 0x00100000 accept
+		ip daddr $RG_HA_SERVER4 tcp dport 135 accept
+		ip6 daddr $RG_HA_SERVER6 tcp dport 135 accept
+	}
+}
+EOF
+done
 ha_gate_start 1 "$conf" || { t_fail ha/daemon-r1 "$(tail -n 3 "$RG_DIR/rpcgated-r1.log")"; exit 1; }
 # R2 denies NSPI's port: what R1 opens for it must not open on R2
 ha_gate_start 2 "$conf
