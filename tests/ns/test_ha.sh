@@ -7,7 +7,8 @@
 #   1. an echo connection through a pinhole (established before) keeps
 #      working: every line sent comes back, and the connection is not cut;
 #   2. a client that looked up through R1 before (ept_map, no connect;
-#      IPv4 and IPv6) connects through R2 after it on its first SYN: the
+#      IPv4 and IPv6; and a UDP pinhole) connects through R2 after it on
+#      its first SYN (UDP: its first datagram is answered): the
 #      pinhole went to R2 as a marked conntrack entry, and R2's rpcgated
 #      re-opened it;
 #   3. a pinhole R2's policy does not allow (R2 denies that port) is not
@@ -54,8 +55,8 @@ table inet filter {
 		type filter hook forward priority filter; policy drop;
 		ct state established,related accept
 		ct mark & 0x00100000 == 0x00100000 accept
-		ip daddr $RG_HA_SERVER4 tcp dport 135 accept
-		ip6 daddr $RG_HA_SERVER6 tcp dport 135 accept
+		ip daddr $RG_HA_SERVER4 meta l4proto { tcp, udp } th dport 135 accept
+		ip6 daddr $RG_HA_SERVER6 meta l4proto { tcp, udp } th dport 135 accept
 	}
 }
 EOF
@@ -82,6 +83,12 @@ t_check ha/before/lookup-nspi grep -q '"port": '"$nspi" <<<"$(map_and_connect "$
 t_check ha/before/lookup-rfr6 grep -q '"port": '"$rfr" <<<"$(map_and_connect "$c" "$RG_HA_SERVER6" RFR --no-connect)"
 t_check ha/before/lookup-nspi6 grep -q '"port": '"$nspi" <<<"$(map_and_connect "$c" "$RG_HA_SERVER6" NSPI --no-connect)"
 t_check ha/before/unpinholed-dropped blocked "$(connect_only "$c" "$RG_HA_SERVER4" 1999)"
+# a UDP pinhole (ept_map over UDP 135), not used before the failover
+UDP_PORT=50500
+udp() { in_ns "$1" "$RG_PY" "$RG_LIB_DIR/udp_epm.py" "${@:2}"; }
+ns_bg "$RG_NS_HASERVER" "$RG_PY" "$RG_LIB_DIR/udp_epm.py" serve "$RG_HA_SERVER4" "$UDP_PORT" >"$RG_DIR/udp"
+wait_file "$RG_DIR/udp" 10 || t_fail ha/before/udp-server
+t_check ha/before/udp-map udp "$c" map "$RG_HA_SERVER4"
 # the echo connection (EMSMDB), a line every 10 ms for 20 s; the
 # failover comes 8 s into it
 echo_start=$(date +%s)
@@ -97,13 +104,13 @@ eventually() { # eventually CMD...: CMD succeeds within 5 s
 	done
 	return 1
 }
-r1_carries_five() { [ "$(carriers 1)" -ge 5 ]; }
-r2_cache_holds_five() {
+r1_carries_six() { [ "$(carriers 1)" -ge 6 ]; }
+r2_cache_holds_six() {
 	[ "$(in_r 2 conntrackd -C "$RG_DIR/conntrackd-r2.conf" -e 2>/dev/null |
-		grep -c 'sport=0 .*mark=')" -ge 5 ]
+		grep -c 'sport=0 .*mark=')" -ge 6 ]
 }
-t_check ha/before/carriers-in-r1-kernel eventually r1_carries_five
-t_check ha/before/carriers-replicated-to-r2 eventually r2_cache_holds_five
+t_check ha/before/carriers-in-r1-kernel eventually r1_carries_six
+t_check ha/before/carriers-replicated-to-r2 eventually r2_cache_holds_six
 t_check ha/before/r2-holds-no-pinhole [ -z "$(r2_pinholes 4 | grep "$rfr")$(r2_pinholes 6 | grep "$rfr")" ]
 while [ $(($(date +%s) - echo_start)) -lt 8 ]; do sleep 0.2; done
 
@@ -143,6 +150,8 @@ t_check ha/after/pinhole-adopted [ -n "$adopted" ]
 t_check ha/after/looked-up-before-connects first_try "$(connect_only "$c" "$RG_HA_SERVER4" "$rfr")"
 t_check ha/after/adoption-logged grep -q "opened tcp $RG_HA_CLIENT4 -> $RG_HA_SERVER4:$rfr for [0-9]*s: carried over by conntrack sync" "$RG_DIR/rpcgated-r2.log"
 t_check ha/after/unpinholed-dropped blocked "$(connect_only "$c" "$RG_HA_SERVER4" 1999)"
+t_check ha/after-udp/pinhole-adopted eventually eval 'r2_pinholes | grep -q "udp . $UDP_PORT"'
+t_check ha/after-udp/answers-through-r2 udp "$c" ping "$RG_HA_SERVER4" "$UDP_PORT"
 t_check ha/after6/pinhole-adopted eventually eval 'r2_pinholes 6 | grep -q "$rfr"'
 t_check ha/after6/looked-up-before-connects first_try "$(connect_only "$c" "$RG_HA_SERVER6" "$rfr")"
 t_check ha/after6/denied-not-opened [ -z "$(r2_pinholes 6 | grep "$nspi")" ]
