@@ -22,7 +22,7 @@ set -u
 . "$RG_LIB_DIR/ha.sh"
 
 missing=""
-for t in keepalived conntrackd; do command -v "$t" >/dev/null || missing+=" $t"; done
+for t in keepalived conntrackd conntrack; do command -v "$t" >/dev/null || missing+=" $t"; done
 if [ -n "$missing" ]; then
 	if [ "${CI:-}" = true ]; then
 		t_fail ha/tools "missing:$missing (make deps)"
