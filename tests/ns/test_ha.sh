@@ -13,7 +13,8 @@
 #      re-opened it;
 #   3. a pinhole R2's policy does not allow (R2 denies that port) is not
 #      opened there, and its carrier entry admits nothing;
-#   4. rpcgated restarted on R2 re-opens the carried pinhole.
+#   4. rpcgated restarted on R2 re-opens the carried pinhole;
+#   5. revoking a pinhole deletes its carrier.
 # The windows (VRRP switch, the longest gap between echoes, the time until
 # R2 holds the carried pinhole) are printed, never asserted.
 set -u
@@ -174,6 +175,15 @@ deny_ports = [ $nspi ];" || t_fail ha/restart/daemon-r2 "$(tail -n 3 "$RG_DIR/rp
 t_check ha/restart/carried-pinhole-back eventually eval 'r2_pinholes | grep -q "$rfr"'
 t_check ha/restart/denied-still-closed [ -z "$(r2_pinholes | grep "$nspi")" ]
 t_check ha/restart/connects first_try "$(connect_only "$c" "$RG_HA_SERVER4" "$rfr")"
+
+# 5. a revoked pinhole takes its carrier with it: nothing is left for
+# conntrackd to bring back
+rfr_carrier() { in_r 2 conntrack -L -f ipv4 -s "$RG_HA_CLIENT4" -p tcp --dport "$rfr" -m 0x00400000/0x00400000 2>/dev/null | grep -c 'sport=0 '; }
+t_check ha/revoke/carrier-before [ "$(rfr_carrier)" -ge 1 ]
+in_r 2 "$(dirname "$RG_BIN")/rpcgatectl" -s "$RG_DIR/control-r2" revoke "tcp/$RG_HA_CLIENT4/$RG_HA_SERVER4/$rfr" >/dev/null ||
+	t_fail ha/revoke/rpcgatectl
+rfr_carrier_gone() { [ "$(rfr_carrier)" -eq 0 ]; }
+t_check ha/revoke/carrier-deleted eventually rfr_carrier_gone
 echo "# ha: after SIGTERM to R1's keepalived: R2 holds the IPv4 addresses at" \
 	"${switched4:+$(elapsed "$t0" "$switched4") s}, the IPv6 ones at" \
 	"${switched6:+$(elapsed "$t0" "$switched6") s}; the carried IPv4 pinhole is in R2's set at" \
