@@ -180,7 +180,8 @@ t_check ha/restart/connects first_try "$(connect_only "$c" "$RG_HA_SERVER4" "$rf
 # conntrackd to bring back
 rfr_carrier() { in_r 2 conntrack -L -f ipv4 -s "$RG_HA_CLIENT4" -p tcp --dport "$rfr" -m 0x00400000/0x00400000 2>/dev/null | grep -c 'sport=0 '; }
 t_check ha/revoke/carrier-before [ "$(rfr_carrier)" -ge 1 ]
-in_r 2 "$(dirname "$RG_BIN")/rpcgatectl" -s "$RG_DIR/control-r2" revoke "tcp/$RG_HA_CLIENT4/$RG_HA_SERVER4/$rfr" >/dev/null ||
+CTL=${RG_CTL:-$(cd "$RG_LIB_DIR/../.." && pwd)/${BUILD:-build}/rpcgatectl}
+in_r 2 "$CTL" -s "$RG_DIR/control-r2" revoke "tcp/$RG_HA_CLIENT4/$RG_HA_SERVER4/$rfr" >/dev/null ||
 	t_fail ha/revoke/rpcgatectl
 rfr_carrier_gone() { [ "$(rfr_carrier)" -eq 0 ]; }
 t_check ha/revoke/carrier-deleted eventually rfr_carrier_gone
