@@ -14,7 +14,8 @@
 #   3. a pinhole R2's policy does not allow (R2 denies that port) is not
 #      opened there, and its carrier entry admits nothing;
 #   4. rpcgated restarted on R2 re-opens the carried pinhole;
-#   5. revoking a pinhole deletes its carrier.
+#   5. revoking a pinhole deletes its carrier;
+#   6. failback: what R2 opened travels back to R1 the same way.
 # The windows (VRRP switch, the longest gap between echoes, the time until
 # R2 holds the carried pinhole) are printed, never asserted.
 set -u
@@ -185,6 +186,21 @@ in_r 2 "$CTL" -s "$RG_DIR/control-r2" revoke "tcp/$RG_HA_CLIENT4/$RG_HA_SERVER4/
 	t_fail ha/revoke/rpcgatectl
 rfr_carrier_gone() { [ "$(rfr_carrier)" -eq 0 ]; }
 t_check ha/revoke/carrier-deleted eventually rfr_carrier_gone
+
+# 6. failback: a lookup through R2 (EMSMDB over IPv6, not connected), then
+# keepalived back on R1, which takes the addresses again (priority 150):
+# the pinhole R2 opened travels the other way
+t_check ha/failback/lookup-through-r2 grep -q '"port": '"$emsmdb" <<<"$(map_and_connect "$c" "$RG_HA_SERVER6" EMSMDB --no-connect)"
+r1_cache_has_emsmdb6() {
+	in_r 1 conntrackd -C "$RG_DIR/conntrackd-r1.conf" -e 2>/dev/null |
+		grep -q "src=$RG_HA_CLIENT6 dst=$RG_HA_SERVER6 sport=0 dport=$emsmdb .*mark="
+}
+t_check ha/failback/carrier-replicated-to-r1 eventually r1_cache_has_emsmdb6
+ha_keepalived_start 1
+ha_wait_master 1 15 || t_fail ha/failback/vrrp "R1 did not take the addresses back"
+r1_has_emsmdb6() { in_r 1 nft list set inet rpcgate pinholes6 2>/dev/null | grep -q "$emsmdb"; }
+t_check ha/failback/pinhole-adopted-by-r1 eventually r1_has_emsmdb6
+t_check ha/failback/connects-through-r1 first_try "$(connect_only "$c" "$RG_HA_SERVER6" "$emsmdb")"
 echo "# ha: after SIGTERM to R1's keepalived: R2 holds the IPv4 addresses at" \
 	"${switched4:+$(elapsed "$t0" "$switched4") s}, the IPv6 ones at" \
 	"${switched6:+$(elapsed "$t0" "$switched6") s}; the carried IPv4 pinhole is in R2's set at" \
