@@ -71,6 +71,7 @@ deny_ports = [ $nspi ];" || { t_fail ha/daemon-r2 "$(tail -n 3 "$RG_DIR/rpcgated
 r2_pinholes() { # r2_pinholes [4|6]: R2's pinhole set (IPv4 by default)
 	in_r 2 nft list set inet rpcgate "pinholes${1:-4}" 2>/dev/null | sed -n '/elements/,/}/p'
 }
+r2_holds() { r2_pinholes "${2:-4}" | grep -q "$1"; }   # r2_holds TEXT [4|6]
 carriers() { # carriers R: carrier entries in R's kernel, both families
 	{ in_r "$1" conntrack -L -f ipv4 -m 0x00400000/0x00400000
 	  in_r "$1" conntrack -L -f ipv6 -m 0x00400000/0x00400000; } 2>/dev/null | grep -c 'sport=0 '
@@ -152,9 +153,9 @@ t_check ha/after/pinhole-adopted [ -n "$adopted" ]
 t_check ha/after/looked-up-before-connects first_try "$(connect_only "$c" "$RG_HA_SERVER4" "$rfr")"
 t_check ha/after/adoption-logged grep -q "opened tcp $RG_HA_CLIENT4 -> $RG_HA_SERVER4:$rfr for [0-9]*s: carried over by conntrack sync" "$RG_DIR/rpcgated-r2.log"
 t_check ha/after/unpinholed-dropped blocked "$(connect_only "$c" "$RG_HA_SERVER4" 1999)"
-t_check ha/after-udp/pinhole-adopted eventually eval 'r2_pinholes | grep -q "udp . $UDP_PORT"'
+t_check ha/after-udp/pinhole-adopted eventually r2_holds "udp . $UDP_PORT"
 t_check ha/after-udp/answers-through-r2 udp "$c" ping "$RG_HA_SERVER4" "$UDP_PORT"
-t_check ha/after6/pinhole-adopted eventually eval 'r2_pinholes 6 | grep -q "$rfr"'
+t_check ha/after6/pinhole-adopted eventually r2_holds "$rfr" 6
 t_check ha/after6/looked-up-before-connects first_try "$(connect_only "$c" "$RG_HA_SERVER6" "$rfr")"
 t_check ha/after6/denied-not-opened [ -z "$(r2_pinholes 6 | grep "$nspi")" ]
 t_check ha/after6/denied-blocked blocked "$(connect_only "$c" "$RG_HA_SERVER6" "$nspi")"
@@ -173,7 +174,7 @@ ns_stop "${RG_HA_GATE_PID[2]}" 5
 t_check ha/restart/table-gone-with-daemon [ -z "$(r2_pinholes)" ]
 ha_gate_start 2 "$conf
 deny_ports = [ $nspi ];" || t_fail ha/restart/daemon-r2 "$(tail -n 3 "$RG_DIR/rpcgated-r2.log")"
-t_check ha/restart/carried-pinhole-back eventually eval 'r2_pinholes | grep -q "$rfr"'
+t_check ha/restart/carried-pinhole-back eventually r2_holds "$rfr"
 t_check ha/restart/denied-still-closed [ -z "$(r2_pinholes | grep "$nspi")" ]
 t_check ha/restart/connects first_try "$(connect_only "$c" "$RG_HA_SERVER4" "$rfr")"
 
