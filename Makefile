@@ -56,6 +56,7 @@ BUILD_DEPS := gcc make pkg-config libpcap-dev zlib1g-dev libconfig-dev \
               libmnl-dev libnftnl-dev libnetfilter-queue-dev \
               libnetfilter-conntrack-dev libsystemd-dev
 TEST_DEPS  := python3 tshark python3-impacket python3-scapy iproute2 nftables \
+              keepalived conntrackd conntrack \
               ethtool samba samba-common-bin smbclient valgrind mandoc \
               systemd util-linux passwd man-db
 FUZZ_DEPS  := clang libclang-rt-14-dev llvm-14
@@ -252,6 +253,9 @@ install: all
 	install -D -m 0644 systemd/rpcgate.tmpfiles $(DESTDIR)$(TMPFILESDIR)/rpcgate.conf
 	install -D -m 0644 man/rpcgate.conf.5 $(DESTDIR)$(MANDIR)/man5/rpcgate.conf.5
 	install -D -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	install -D -m 0644 conf/keepalived.conf.example $(DESTDIR)$(DOCDIR)/examples/keepalived.conf
+	install -D -m 0644 conf/conntrackd.conf.example $(DESTDIR)$(DOCDIR)/examples/conntrackd.conf
+	install -D -m 0755 conf/rpcgate-ha-notify.sh $(DESTDIR)$(DOCDIR)/examples/rpcgate-ha-notify.sh
 	test -e $(DESTDIR)/etc/rpcgate/rpcgate.conf || \
 		install -D -m 0644 conf/rpcgate.conf $(DESTDIR)/etc/rpcgate/rpcgate.conf
 

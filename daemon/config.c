@@ -211,6 +211,8 @@ void config_defaults(struct rpcgate_config *cfg)
 	snprintf(cfg->nft_table, sizeof(cfg->nft_table), "rpcgate");
 	cfg->pinhole_mark = 0x00100000;
 	cfg->reverse_path_mark = 0x00200000;
+	cfg->sync_pinholes = false;
+	cfg->sync_mark = 0x00400000;
 	cfg->log_verbose = 0;
 }
 
@@ -928,14 +930,14 @@ static void h_queue_num(struct loader *ld, const config_setting_t *s,
 		ld->cfg->queue_num = (uint16_t)v;
 }
 
-/* pinhole_mark, reverse_path_mark: one bit of a 32-bit mark */
+/* pinhole_mark, reverse_path_mark, sync_mark: one bit of a 32-bit mark */
 static void h_mark_bit(struct loader *ld, const config_setting_t *s,
 		       const struct key *k)
 {
 	char text[32];
 	long long v;
 
-	if (!int_in(ld, s, k->expect, 1, UINT32_MAX, &v))
+	if (!int_in(ld, s, k->expect, k->min ? k->min : 1, UINT32_MAX, &v))
 		return;
 	if (v & (v - 1)) {
 		snprintf(text, sizeof(text), "0x%llx", v);
@@ -1214,6 +1216,12 @@ static const struct key keys[] = {
 	{ "reverse_path_mark", "an integer with exactly one bit set "
 	  "(e.g. 0x00200000)", h_mark_bit, 0, 0, U32(reverse_path_mark),
 	  NULL },
+	{ "sync_pinholes", "true or false", h_bool, 0, 0, BOOL(sync_pinholes),
+	  NULL },
+	/* the low 16 bits of a carrier's mark name its interface */
+	{ "sync_mark", "an integer with exactly one bit set, 0x00010000 or "
+	  "above (e.g. 0x00400000)", h_mark_bit, 0x10000, 0,
+	  U32(sync_mark), NULL },
 	{ "log_level", "\"info\" or \"debug\"", h_log_level, 0, 0, 0,
 	  log_level_choices },
 	{ "log_burst", "an integer number of lines (1-100000)", h_u32, 1,
@@ -1472,6 +1480,12 @@ static void finish(struct loader *ld)
 		report(ld, ld->mark_bit ? line_of(ld->mark_bit) : 0,
 		       "reverse_path_mark and pinhole_mark are both 0x%08x: "
 		       "they must be different bits", ld->cfg->pinhole_mark);
+	if (ld->cfg->sync_mark == ld->cfg->pinhole_mark ||
+	    ld->cfg->sync_mark == ld->cfg->reverse_path_mark)
+		report(ld, ld->mark_bit ? line_of(ld->mark_bit) : 0,
+		       "sync_mark is 0x%08x, the bit of pinhole_mark or "
+		       "reverse_path_mark: it must be a bit of its own",
+		       ld->cfg->sync_mark);
 	/* no servers anywhere, unless a servers key said why already */
 	if (ld->n_server_entries == 0 && !reported)
 		report(ld, servers ? line_of(servers) : 0, "servers: " NO_SERVERS);

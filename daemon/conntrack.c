@@ -1,7 +1,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <libnetfilter_conntrack/libnetfilter_conntrack.h>
+#include <libnetfilter_conntrack/libnetfilter_conntrack_tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -18,6 +20,9 @@
  */
 struct conntrack {
 	struct nfct_handle *h;
+	/* carrier entries (sync_pinholes): written without waiting for the
+	 * kernel's answer, and the new entries that carry a mark */
+	struct nfct_handle *carriers, *events;
 };
 
 struct conntrack *conntrack_open(void)
@@ -49,6 +54,10 @@ void conntrack_close(struct conntrack *ct)
 	if (!ct)
 		return;
 	nfct_close(ct->h);
+	if (ct->carriers)
+		nfct_close(ct->carriers);
+	if (ct->events)
+		nfct_close(ct->events);
 	free(ct);
 }
 
@@ -253,5 +262,171 @@ out:
 		nfct_filter_dump_destroy(filter);
 	if (ct)
 		nfct_destroy(ct);
+	return rc;
+}
+
+/* ---- carrier entries ------------------------------------------------------ */
+
+static void set_carrier_tuple(struct nf_conntrack *ct, const struct pinhole *p)
+{
+	nfct_set_attr_u8(ct, ATTR_L3PROTO, p->family);
+	nfct_set_attr_u8(ct, ATTR_L4PROTO, p->proto);
+	set_addr(ct, p->family, ATTR_ORIG_IPV4_SRC, ATTR_ORIG_IPV6_SRC, p->client);
+	set_addr(ct, p->family, ATTR_ORIG_IPV4_DST, ATTR_ORIG_IPV6_DST, p->server);
+	/* port 0: no connection the client makes has this tuple */
+	nfct_set_attr_u16(ct, ATTR_ORIG_PORT_SRC, 0);
+	nfct_set_attr_u16(ct, ATTR_ORIG_PORT_DST, htons(p->port));
+	/* the kernel creates an entry only with both directions given */
+	nfct_set_attr_u8(ct, ATTR_REPL_L3PROTO, p->family);
+	nfct_set_attr_u8(ct, ATTR_REPL_L4PROTO, p->proto);
+	set_addr(ct, p->family, ATTR_REPL_IPV4_SRC, ATTR_REPL_IPV6_SRC, p->server);
+	set_addr(ct, p->family, ATTR_REPL_IPV4_DST, ATTR_REPL_IPV6_DST, p->client);
+	nfct_set_attr_u16(ct, ATTR_REPL_PORT_SRC, htons(p->port));
+	nfct_set_attr_u16(ct, ATTR_REPL_PORT_DST, 0);
+}
+
+/*
+ * The answer (an error, an acknowledgement) is not waited for: the
+ * carrier follows the pinhole on the verdict path.  What earlier sends
+ * left in the socket is read away first so that it never fills.
+ */
+static int send_carrier(struct conntrack *c, enum nf_conntrack_query q,
+			const struct pinhole *p, uint32_t mark, uint32_t timeout_s)
+{
+	struct nf_conntrack *ct;
+	int rc = 0;
+
+	if (!c->carriers) {
+		c->carriers = nfct_open(CONNTRACK, 0);
+		if (!c->carriers)
+			return -errno;
+		fcntl(nfct_fd(c->carriers), F_SETFL, O_NONBLOCK);
+	}
+	drain(c->carriers);
+	ct = nfct_new();
+	if (!ct)
+		return -ENOMEM;
+	set_carrier_tuple(ct, p);
+	if (q != NFCT_Q_DESTROY) {
+		/* ESTABLISHED: conntrackd's state filters pass it, and
+		 * the kernel gives it the timeout asked for */
+		if (p->proto == IPPROTO_TCP)
+			nfct_set_attr_u8(ct, ATTR_TCP_STATE, TCP_CONNTRACK_ESTABLISHED);
+		nfct_set_attr_u32(ct, ATTR_MARK, mark);
+		nfct_set_attr_u32(ct, ATTR_TIMEOUT, timeout_s);
+	}
+	if (nfct_send(c->carriers, q, ct) < 0)
+		rc = -errno;
+	nfct_destroy(ct);
+	return rc;
+}
+
+int conntrack_carrier_put(struct conntrack *ct, const struct pinhole *p,
+			  uint32_t mark, uint32_t timeout_s)
+{
+	return send_carrier(ct, NFCT_Q_CREATE_UPDATE, p, mark, timeout_s);
+}
+
+int conntrack_carrier_del(struct conntrack *ct, const struct pinhole *p)
+{
+	return send_carrier(ct, NFCT_Q_DESTROY, p, 0, 0);
+}
+
+int conntrack_carriers_watch(struct conntrack *c, uint32_t sync_mark)
+{
+	struct nfct_filter *filter;
+	struct nfct_filter_dump_mark marked = { .val = sync_mark, .mask = sync_mark };
+
+	if (c->events)
+		return nfct_fd(c->events);
+	c->events = nfct_open(CONNTRACK, NF_NETLINK_CONNTRACK_NEW);
+	if (!c->events)
+		return -errno;
+	/* the kernel tells of every new connection; a socket filter keeps
+	 * those that do not carry the mark from waking the daemon */
+	filter = nfct_filter_create();
+	if (filter) {
+		nfct_filter_add_attr(filter, NFCT_FILTER_MARK, &marked);
+		nfct_filter_attach(nfct_fd(c->events), filter);
+		nfct_filter_destroy(filter);
+	}
+	fcntl(nfct_fd(c->events), F_SETFL, O_NONBLOCK);
+	return nfct_fd(c->events);
+}
+
+int conntrack_carriers_fd(const struct conntrack *c)
+{
+	return c->events ? nfct_fd(c->events) : -1;
+}
+
+struct carrier_walk {
+	uint32_t sync_mark;
+	conntrack_carrier_fn fn;
+	void *arg;
+};
+
+static int carrier_seen(enum nf_conntrack_msg_type type, struct nf_conntrack *ct,
+			void *data)
+{
+	struct carrier_walk *w = data;
+	struct conntrack_carrier c = { .key.family = nfct_get_attr_u8(ct, ATTR_L3PROTO) };
+	uint8_t proto = nfct_get_attr_u8(ct, ATTR_L4PROTO);
+
+	(void)type;
+	/* a real connection with the mark (an administrator's rule) is not
+	 * a carrier: a carrier comes from port 0 */
+	if (!nfct_attr_is_set(ct, ATTR_MARK) ||
+	    !(nfct_get_attr_u32(ct, ATTR_MARK) & w->sync_mark) ||
+	    (c.key.family != AF_INET && c.key.family != AF_INET6) ||
+	    (proto != IPPROTO_TCP && proto != IPPROTO_UDP) ||
+	    nfct_get_attr_u16(ct, ATTR_ORIG_PORT_SRC) != 0 ||
+	    !nfct_attr_is_set(ct, ATTR_TIMEOUT))
+		return NFCT_CB_CONTINUE;
+	c.key.proto = proto;
+	c.key.port = ntohs(nfct_get_attr_u16(ct, ATTR_ORIG_PORT_DST));
+	memcpy(c.key.client, attr_addr(ct, c.key.family, ATTR_ORIG_IPV4_SRC,
+				       ATTR_ORIG_IPV6_SRC), addr_len(c.key.family));
+	memcpy(c.key.server, attr_addr(ct, c.key.family, ATTR_ORIG_IPV4_DST,
+				       ATTR_ORIG_IPV6_DST), addr_len(c.key.family));
+	c.mark = nfct_get_attr_u32(ct, ATTR_MARK);
+	c.timeout_s = nfct_get_attr_u32(ct, ATTR_TIMEOUT);
+	if (c.key.port != 0 && c.timeout_s > 0)
+		w->fn(w->arg, &c);
+	return NFCT_CB_CONTINUE;
+}
+
+int conntrack_carriers_read(struct conntrack *c, uint32_t sync_mark,
+			    conntrack_carrier_fn fn, void *arg)
+{
+	struct carrier_walk w = { .sync_mark = sync_mark, .fn = fn, .arg = arg };
+	int rc;
+
+	if (!c->events)
+		return -EBADF;
+	nfct_callback_register(c->events, NFCT_T_NEW, carrier_seen, &w);
+	/* the socket is non-blocking: nfct_catch returns once it is empty */
+	rc = nfct_catch(c->events) < 0 && errno == ENOBUFS ? -ENOBUFS : 0;
+	nfct_callback_unregister(c->events);
+	return rc;
+}
+
+int conntrack_carriers_dump(struct conntrack *c, uint8_t family,
+			    uint32_t sync_mark, conntrack_carrier_fn fn, void *arg)
+{
+	struct carrier_walk w = { .sync_mark = sync_mark, .fn = fn, .arg = arg };
+	struct nfct_filter_dump *filter = nfct_filter_dump_create();
+	struct nfct_filter_dump_mark marked = { .val = sync_mark, .mask = sync_mark };
+	int rc = 0;
+
+	if (!filter)
+		return -ENOMEM;
+	drain(c->h);
+	nfct_filter_dump_set_attr(filter, NFCT_FILTER_DUMP_MARK, &marked);
+	nfct_filter_dump_set_attr_u8(filter, NFCT_FILTER_DUMP_L3NUM, family);
+	nfct_callback_register(c->h, NFCT_T_ALL, carrier_seen, &w);
+	if (nfct_query(c->h, NFCT_Q_DUMP_FILTER, filter) < 0)
+		rc = -errno;
+	nfct_callback_unregister(c->h);
+	nfct_filter_dump_destroy(filter);
 	return rc;
 }

@@ -275,12 +275,16 @@ static void evict_from(struct gate *g, struct gate_host *h,
 	}
 }
 
-enum gate_reason gate_admit(struct gate *g, const struct flow_key *flow,
-			    const struct dce_answer *ans,
-			    const struct epm_endpoint *ep, uint64_t now_ms,
-			    struct pinhole *out, struct gate_eviction *evicted)
+/*
+ * policy_decide on facts, and the caps; an admitted pinhole is recorded
+ * (or renewed) until now_ms + lifetime_ms.
+ */
+static enum gate_reason admit_facts(struct gate *g,
+				    const struct policy_facts *facts,
+				    uint64_t now_ms, uint64_t lifetime_ms,
+				    struct pinhole *out,
+				    struct gate_eviction *evicted)
 {
-	struct policy_facts facts;
 	enum gate_reason reason;
 	struct gate_client **clink, *c;
 	struct gate_host **hlink, *h, *biggest;
@@ -288,9 +292,7 @@ enum gate_reason gate_admit(struct gate *g, const struct flow_key *flow,
 	struct gate_pinhole *p;
 
 	memset(evicted, 0, sizeof(*evicted));
-	policy_facts_of(flow->family, flow->client, flow->server, ans->req, ep,
-			&facts);
-	reason = policy_decide(g->cfg, &facts, out);
+	reason = policy_decide(g->cfg, facts, out);
 	if (reason != GATE_OPEN)
 		return reason;
 	p = gate_find(g, out);
@@ -302,11 +304,11 @@ enum gate_reason gate_admit(struct gate *g, const struct flow_key *flow,
 		p->write = gate_element_write(g, p, now_ms);
 		goto record;
 	}
-	clink = find_client(g, flow->family, flow->client);
+	clink = find_client(g, facts->family, facts->client);
 	c = *clink;
 	if (c && c->n_pinholes >= g->cfg->max_pinholes_per_client)
 		return GATE_CLIENT_CAP;
-	host_key_of(flow->family, flow->client, g->v6_host_prefix, &host);
+	host_key_of(facts->family, facts->client, g->v6_host_prefix, &host);
 	hlink = find_host(g, &host);
 	h = *hlink;
 	biggest = g->n_hosts ? g->biggest[0] : NULL;
@@ -336,8 +338,8 @@ enum gate_reason gate_admit(struct gate *g, const struct flow_key *flow,
 				host_forget(g, h);
 			goto no_memory;
 		}
-		c->family = flow->family;
-		memcpy(c->addr, flow->client, addr_len(flow->family));
+		c->family = facts->family;
+		memcpy(c->addr, facts->client, addr_len(facts->family));
 		c->host = h;
 		*clink = c;
 	}
@@ -355,13 +357,78 @@ enum gate_reason gate_admit(struct gate *g, const struct flow_key *flow,
 	heap_up(g, h->heap_index);
 	g->n_pinholes++;
 record:
-	p->facts = facts;
+	p->facts = *facts;
 	if (p->write != NFT_ELEMENT_KEEP)
-		p->expires_ms = now_ms + (uint64_t)g->cfg->pinhole_timeout * 1000;
+		p->expires_ms = now_ms + lifetime_ms;
 	return GATE_OPEN;
 no_memory:
 	free(p);
 	return GATE_TOTAL_CAP;
+}
+
+enum gate_reason gate_admit(struct gate *g, const struct flow_key *flow,
+			    const struct dce_answer *ans,
+			    const struct epm_endpoint *ep, uint64_t now_ms,
+			    struct pinhole *out, struct gate_eviction *evicted)
+{
+	struct policy_facts facts;
+
+	policy_facts_of(flow->family, flow->client, flow->server, ans->req, ep,
+			&facts);
+	return admit_facts(g, &facts, now_ms,
+			   (uint64_t)g->cfg->pinhole_timeout * 1000, out, evicted);
+}
+
+uint16_t gate_iface_fingerprint(const struct uuid *iface)
+{
+	const uint8_t *b = (const uint8_t *)iface;
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < sizeof(*iface); i++)
+		h = (h ^ b[i]) * 16777619u;
+	return (uint16_t)(h ^ (h >> 16));
+}
+
+/* The interfaces the server's group names (allowed, or with fixed ports). */
+static const struct uuid *iface_by_fingerprint(const struct server_policy *policy,
+					       uint16_t fingerprint)
+{
+	for (size_t i = 0; i < policy->n_ifaces; i++)
+		if (gate_iface_fingerprint(&policy->ifaces[i]) == fingerprint)
+			return &policy->ifaces[i];
+	for (size_t i = 0; i < policy->n_fixed; i++)
+		if (!policy->fixed[i].any_iface &&
+		    gate_iface_fingerprint(&policy->fixed[i].iface) == fingerprint)
+			return &policy->fixed[i].iface;
+	return NULL;
+}
+
+enum gate_reason gate_adopt(struct gate *g, const struct pinhole *key,
+			    uint16_t iface_fingerprint, uint64_t now_ms,
+			    uint64_t lifetime_ms, struct gate_eviction *evicted)
+{
+	const struct server_policy *policy =
+		policy_of_server(g->cfg, key->family, key->server);
+	const struct uuid *iface = policy ?
+		iface_by_fingerprint(policy, iface_fingerprint) : NULL;
+	struct policy_facts facts = {
+		.family = key->family,
+		.op = EPM_OP_MAP,
+		.proto = key->proto == IPPROTO_UDP ? EPM_PROTO_UDP : EPM_PROTO_TCP,
+		.port = key->port,
+	};
+	struct pinhole out;
+
+	memset(evicted, 0, sizeof(*evicted));
+	if (key->proto != IPPROTO_TCP && key->proto != IPPROTO_UDP)
+		return GATE_PROTO;
+	memcpy(facts.client, key->client, addr_len(key->family));
+	memcpy(facts.epm_server, key->server, addr_len(key->family));
+	/* an interface no name of the group matches stays the nil UUID:
+	 * only a group that allows any interface admits it */
+	if (iface)
+		facts.iface = *iface;
+	return admit_facts(g, &facts, now_ms, lifetime_ms, &out, evicted);
 }
 
 void gate_visit(struct gate *g, gate_visit_fn fn, void *arg)

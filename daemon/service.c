@@ -336,14 +336,68 @@ static void warn_drift(struct service *s, const struct flow *flow,
 		  gate_registry_value(&ep->iface), more);
 }
 
+/*
+ * sync_pinholes (an HA pair): a pinhole this router holds stands in the
+ * conntrack table as a carrier entry with the time the record gives it,
+ * which conntrackd replicates to the peer (conntrack.h).
+ */
+static void carry_pinhole(struct service *s, const struct gate_pinhole *p,
+			  uint64_t now)
+{
+	int rc;
+
+	if (!s->cfg->sync_pinholes || !p || p->expires_ms <= now)
+		return;
+	rc = conntrack_carrier_put(s->conntrack, &p->key,
+				   s->cfg->sync_mark |
+					   gate_iface_fingerprint(&p->facts.iface),
+				   (uint32_t)((p->expires_ms - now + 999) / 1000));
+	if (rc < 0)
+		log_debug("conntrack carrier of a pinhole: %s", strerror(-rc));
+}
+
+static void drop_carrier(struct service *s, const struct pinhole *key)
+{
+	if (s->cfg->sync_pinholes)
+		conntrack_carrier_del(s->conntrack, key);
+}
+
 static void note_eviction(struct service *s, const struct gate_eviction *ev)
 {
 	struct evictions *e = &s->evictions;
 
+	drop_carrier(s, &ev->key);
 	if (s->stats.evicted++ == e->logged)
 		e->host = ev->host;
 	else if (!host_key_equal(&e->host, &ev->host))
 		e->several_hosts = true;
+}
+
+/*
+ * An admitted pinhole into the packet's batch, with the removal of the one
+ * that gave way for it; settle_decisions commits them.  False when no
+ * batch could be begun.
+ */
+static bool batch_opened(struct service *s, const struct pinhole *p,
+			 uint32_t timeout_s, enum nft_element_write write,
+			 const struct gate_eviction *evicted)
+{
+	struct packet_decisions *d = &s->decisions;
+
+	if (!d->batch)
+		d->batch = nft_batch_begin(s->nft, s->cfg);
+	if (!d->batch)
+		return false;
+	if (evicted->evicted) {
+		nft_batch_pinhole_del(d->batch, &evicted->key);
+		if (evicted->published)
+			nft_batch_dnat_del(d->batch, &evicted->key,
+					   evicted->public_addr);
+		note_eviction(s, evicted);
+	}
+	nft_batch_pinhole_add(d->batch, p, timeout_s, write);
+	remember_opened(d, p);
+	return true;
 }
 
 /*
@@ -417,22 +471,11 @@ static void on_endpoint(void *arg, struct flow *flow,
 		memcpy(record->public_addr, flow->note.public_addr, 16);
 	}
 	if (write != NFT_ELEMENT_KEEP || dnat_write != NFT_ELEMENT_KEEP) {
-		if (!d->batch)
-			d->batch = nft_batch_begin(s->nft, s->cfg);
-		if (!d->batch)
+		if (!batch_opened(s, &p, s->cfg->pinhole_timeout, write, &evicted))
 			return;
-		if (evicted.evicted) {
-			nft_batch_pinhole_del(d->batch, &evicted.key);
-			if (evicted.published)
-				nft_batch_dnat_del(d->batch, &evicted.key,
-						   evicted.public_addr);
-			note_eviction(s, &evicted);
-		}
-		nft_batch_pinhole_add(d->batch, &p, s->cfg->pinhole_timeout, write);
 		nft_batch_dnat_add(d->batch, &p, flow->note.public_addr,
 				   s->cfg->pinhole_timeout * 1000ull + DNAT_MARGIN_MS,
 				   dnat_write);
-		remember_opened(d, &p);
 	}
 	s->stats.opened++;
 	if (line_may_go(s, LINE_OPENED, more)) {
@@ -487,6 +530,11 @@ static void settle_decisions(struct service *s)
 		s->stats.nft_errors++;
 		gate_visit(&s->gate, forget_failed, d);
 		s->gate.kernel_may_hold_unrecorded = true;
+	} else if (d->batch) {
+		uint64_t now = now_ms();
+
+		for (size_t i = 0; i < d->n_opened; i++)
+			carry_pinhole(s, gate_find(&s->gate, &d->opened[i]), now);
 	}
 	d->batch = NULL;
 	for (int r = 0; r < GATE_N_REASONS; r++) {
@@ -508,6 +556,87 @@ static void settle_decisions(struct service *s)
 		d->refused[r] = 0;
 	}
 	d->n_opened = 0;
+}
+
+/* ---- an HA pair: pinholes carried over by conntrack sync ------------------ */
+
+/*
+ * A carrier this router did not write: conntrackd committed it when this
+ * router became the master (or it was here before rpcgated started).  The
+ * pinhole opens for the time the carrier has left, at most
+ * pinhole_timeout, when this router's policy allows it.
+ */
+static void adopt_carrier(void *arg, const struct conntrack_carrier *c)
+{
+	struct service *s = arg;
+	struct packet_decisions *d = &s->decisions;
+	uint32_t timeout_s = c->timeout_s < s->cfg->pinhole_timeout ?
+				     c->timeout_s : s->cfg->pinhole_timeout;
+	struct gate_eviction evicted;
+	enum gate_reason reason;
+	char more[64], rest[160];
+
+	if (gate_find(&s->gate, &c->key))
+		return;	/* this router's own, or adopted already */
+	reason = gate_adopt(&s->gate, &c->key, (uint16_t)c->mark, now_ms(),
+			    timeout_s * 1000ull, &evicted);
+	if (reason != GATE_OPEN) {
+		s->stats.refused++;
+		if (line_may_go(s, LINE_REFUSED, more)) {
+			snprintf(rest, sizeof(rest),
+				 " carried over by conntrack sync: %s%s",
+				 gate_reason_text(reason), more);
+			log_pinhole_event((struct log_event){
+						  .id = LOG_ID_REFUSED,
+						  .decision = "refuse",
+						  .reason = gate_reason_code(reason) },
+					  &c->key, "refused", rest);
+		}
+		return;
+	}
+	if (!batch_opened(s, &c->key, timeout_s,
+			  gate_find(&s->gate, &c->key)->write, &evicted))
+		return;
+	packet_addr_format(c->key.family, c->key.client, d->client,
+			   sizeof(d->client));
+	s->stats.opened++;
+	if (line_may_go(s, LINE_OPENED, more)) {
+		snprintf(rest, sizeof(rest),
+			 " for %us: carried over by conntrack sync%s", timeout_s,
+			 more);
+		log_pinhole_event((struct log_event){ .id = LOG_ID_OPENED,
+						      .decision = "open",
+						      .reason = "open" },
+				  &c->key, "opened", rest);
+	}
+}
+
+/* Every carrier in the table: at start, and when announcements were lost. */
+static void adopt_carriers_in_table(struct service *s)
+{
+	static const uint8_t families[] = { AF_INET, AF_INET6 };
+	int rc;
+
+	for (size_t i = 0; i < sizeof(families); i++) {
+		rc = conntrack_carriers_dump(s->conntrack, families[i],
+					     s->cfg->sync_mark, adopt_carrier, s);
+		if (rc < 0)
+			log_warnx("conntrack: listing carried pinholes: %s",
+				  strerror(-rc));
+	}
+	settle_decisions(s);
+}
+
+static void on_carriers(struct service *s)
+{
+	if (conntrack_carriers_read(s->conntrack, s->cfg->sync_mark,
+				    adopt_carrier, s) == -ENOBUFS) {
+		log_warnx("conntrack: announcements of new entries were lost; "
+			  "listing the carried pinholes instead");
+		adopt_carriers_in_table(s);
+		return;
+	}
+	settle_decisions(s);
 }
 
 /*
@@ -723,6 +852,7 @@ static bool expire_one(void *arg, struct gate_pinhole *p)
 	remaining = nft_pinhole_remaining(e->s->nft, e->s->cfg, &p->key, NULL);
 	if (remaining > 0) {
 		p->expires_ms = e->now + (uint64_t)remaining;
+		carry_pinhole(e->s, p, e->now);
 		if (p->published) {
 			if (!e->batch)
 				e->batch = nft_batch_begin(e->s->nft, e->s->cfg);
@@ -739,6 +869,7 @@ static bool expire_one(void *arg, struct gate_pinhole *p)
 	if (remaining < 0 && remaining != -ENOENT)
 		e->s->gate.kernel_may_hold_unrecorded = true;
 	e->s->stats.expired++;
+	drop_carrier(e->s, &p->key);
 	if (line_may_go(e->s, LINE_EXPIRED, more))
 		log_pinhole_event((struct log_event){ .id = LOG_ID_EXPIRED,
 						      .decision = "expire" },
@@ -808,6 +939,7 @@ static void revoke_pinhole(struct revocation *r, struct gate_pinhole *p)
 		if (p->published)
 			nft_batch_dnat_del(r->batch, &p->key, p->public_addr);
 	}
+	drop_carrier(r->s, &p->key);
 	if (r->cut_established)
 		cut = conntrack_revoke(r->s->conntrack, &p->key,
 				       r->s->cfg->pinhole_mark);
@@ -888,10 +1020,15 @@ static int reload(struct service *s, FILE *echo)
 	    next->queue_num != previous->queue_num ||
 	    next->queue_max_len != previous->queue_max_len ||
 	    next->on_failure != previous->on_failure ||
-	    next->ipv6_host_prefix != previous->ipv6_host_prefix) {
+	    next->ipv6_host_prefix != previous->ipv6_host_prefix ||
+	    next->sync_pinholes != previous->sync_pinholes ||
+	    next->sync_mark != previous->sync_mark) {
 		log_warnx("reload: nft_mode, nft_table, queue_num, "
-			  "queue_max_len, on_failure and ipv6_host_prefix take "
-			  "effect at restart; keeping their running values");
+			  "queue_max_len, on_failure, ipv6_host_prefix, "
+			  "sync_pinholes and sync_mark take effect at restart; "
+			  "keeping their running values");
+		next->sync_pinholes = previous->sync_pinholes;
+		next->sync_mark = previous->sync_mark;
 		next->nft_mode = previous->nft_mode;
 		snprintf(next->nft_table, sizeof(next->nft_table), "%s",
 			 previous->nft_table);
@@ -1793,6 +1930,16 @@ static bool setup(struct service *s)
 		log_warn("event loop setup");
 		return false;
 	}
+	if (s->cfg->sync_pinholes) {
+		int fd = conntrack_carriers_watch(s->conntrack, s->cfg->sync_mark);
+
+		if (fd < 0 || add_fd(s, fd) < 0) {
+			log_warnx("conntrack: watching for carried pinholes: %s",
+				  strerror(fd < 0 ? -fd : errno));
+			return false;
+		}
+		adopt_carriers_in_table(s);
+	}
 	if (sd_watchdog_enabled(0, &s->watchdog_usec) <= 0)
 		s->watchdog_usec = 0;
 	log_info("started: queue %u (%s), %s %s, %zu server prefix(es), "
@@ -1874,6 +2021,8 @@ int service_run(const struct service_options *opt,
 			} else if (fd == nft_events_fd(s.nft_events)) {
 				s.ruleset_events += nft_events_read(s.nft_events, s.cfg,
 								    &s.events_pending);
+			} else if (fd == conntrack_carriers_fd(s.conntrack)) {
+				on_carriers(&s);
 			} else if (queue_receive(s.queue, on_packet, &s) == -ENOBUFS) {
 				/* the kernel dropped packets we never saw
 				 * (queue_user_dropped); the tick logs it */

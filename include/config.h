@@ -111,6 +111,9 @@ struct rpcgate_config {
 	char nft_table[CONFIG_NAME_MAX];	/* inet family */
 	uint32_t pinhole_mark;		/* ct mark bit for ruleset shape (b) */
 	uint32_t reverse_path_mark;	/* packet mark bit: a forged answer */
+	/* an HA pair: pinholes travel as conntrack entries (conntrackd) */
+	bool sync_pinholes;
+	uint32_t sync_mark;		/* ct mark bit of those entries */
 	int log_verbose;		/* 0 decisions only, 1 debug */
 };
 

@@ -104,6 +104,21 @@ enum gate_reason gate_admit(struct gate *g, const struct flow_key *flow,
 			    struct pinhole *out, struct gate_eviction *evicted);
 
 /*
+ * A pinhole another router opened, carried over by conntrack sync (HA):
+ * policy_decide on what the carrier holds -- an ept_map answer from the
+ * pinhole's server advertising its port and protocol, for the interface of
+ * the server's group whose gate_iface_fingerprint is iface_fingerprint
+ * (none: the nil UUID, which only a group allowing any interface admits)
+ * -- plus the caps as in gate_admit; admitted, it is recorded until
+ * now_ms + lifetime_ms.
+ */
+enum gate_reason gate_adopt(struct gate *g, const struct pinhole *key,
+			    uint16_t iface_fingerprint, uint64_t now_ms,
+			    uint64_t lifetime_ms, struct gate_eviction *evicted);
+/* 16 bits that name an interface in a carrier's mark. */
+uint16_t gate_iface_fingerprint(const struct uuid *iface);
+
+/*
  * How an admitted pinhole's element is written, known: its record before
  * this admission, or NULL for a new one.  Where the kernel updates
  * timeouts: one add (NFT_ELEMENT_REFRESH), new or not.  Otherwise a new

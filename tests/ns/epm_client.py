@@ -206,27 +206,31 @@ def do_connect(host, port, expect, args):
     emit('connect', connected=True, connected_first_try=first, syn_retransmits=retrans,
          ms=ms, banner=banner, banner_ok=ok_banner, error=None, **ev)
     if args.hold:
-        hold(s, args.hold)
+        hold(s, args.hold, args.hold_interval, args.hold_drain)
     s.close()
     if not first:
         return RC_SLOW
     return RC_OK if ok_banner else RC_BANNER
 
 
-def hold(s, seconds):
-    """--hold: a line every HOLD_INTERVAL s for SECONDS, one JSON line per echo."""
+def hold(s, seconds, interval, drain=0):
+    """--hold: a line every interval s for SECONDS, one JSON line per echo;
+    then up to drain s more for the echoes still on their way."""
     s.setblocking(False)
     end = time.monotonic() + seconds
     next_send, sent, echoes, last, err, buf = time.monotonic(), 0, 0, None, None, b''
-    while err is None and time.monotonic() < end:
-        if time.monotonic() >= next_send:
+    while err is None and (time.monotonic() < end or
+                           (echoes < sent and time.monotonic() < end + drain)):
+        if time.monotonic() >= end:
+            next_send = end + drain     # sending is over; only listen
+        elif time.monotonic() >= next_send:
             try:
                 s.send(b'hold %d\n' % sent)
                 sent += 1
             except OSError as exc:      # a full send buffer too: the peer is gone
                 err = str(exc)
-            next_send += HOLD_INTERVAL
-        ready, _, _ = select.select([s], [], [], max(0, min(next_send, end) - time.monotonic()))
+            next_send += interval
+        ready, _, _ = select.select([s], [], [], max(0, min(next_send, end + drain) - time.monotonic()))
         if not ready:
             continue
         try:
@@ -316,6 +320,10 @@ def main():
     ap.add_argument('--hold', type=float, metavar='SECONDS', default=0,
                     help='after the banner, send a line every %.1f s for SECONDS and report '
                          'each echo (epm_server.py --echo)' % HOLD_INTERVAL)
+    ap.add_argument('--hold-drain', type=float, metavar='SECONDS', default=0,
+                    help='after --hold, wait up to SECONDS for the echoes still due')
+    ap.add_argument('--hold-interval', type=float, metavar='SECONDS', default=HOLD_INTERVAL,
+                    help='seconds between --hold lines (default %.1f)' % HOLD_INTERVAL)
     ap.add_argument('--max-ents', type=int, default=500, help='ept_lookup max_ents')
     args = ap.parse_args()
     try:

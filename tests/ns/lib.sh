@@ -219,12 +219,33 @@ ns_setup() {
 			{ rg_err "missing $t"; return 1; }
 	done
 	[ "$RG_UP" = 1 ] && return 0
-	RG_ID=${RG_ID:-$$$(printf %04x $((RANDOM)))}
+	rg_lab_id
 	RG_NS_CLIENT=rg-cli-$RG_ID RG_NS_CLIENT2=rg-cli2-$RG_ID RG_NS_ROUTER=rg-rtr-$RG_ID
 	RG_NS_SERVER=rg-srv-$RG_ID RG_NS_SERVER2=rg-srv2-$RG_ID
 	RG_NSES=("$RG_NS_CLIENT" "$RG_NS_CLIENT2" "$RG_NS_ROUTER" "$RG_NS_SERVER" "$RG_NS_SERVER2")
 	RG_NS_CLIENT3=rg-cli3-$RG_ID
 	[ "${RG_WITH_CLIENT3:-0}" = 1 ] && RG_NSES+=("$RG_NS_CLIENT3")
+	rg_lab_begin || return 1
+	if ! rg_build; then
+		rg_err "topology set-up failed"
+		ns_teardown
+		return 1
+	fi
+	if ! rg_settle; then
+		rg_err "settle check failed"
+		ns_teardown
+		return 1
+	fi
+	rg_log "lab up"
+}
+
+rg_lab_id() { RG_ID=${RG_ID:-$$$(printf %04x $((RANDOM)))}; }
+
+# rg_lab_begin: $RG_DIR, the EXIT trap, and the namespaces named in
+# RG_NSES (lo up, no DAD, no RA); tears down and fails if one cannot be
+# made. ns_setup's first half; another topology (tests/ns/ha.sh) names
+# its own namespaces and calls it.
+rg_lab_begin() {
 	RG_DIR=$(mktemp -d "/tmp/rg-ns-$RG_ID.XXXXXX") || return 1
 	: >"$RG_DIR/pids"
 	RG_UP=1 RG_TORN=0
@@ -241,17 +262,6 @@ ns_setup() {
 		rg_sysctls "$ns" net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
 			net.ipv6.conf.default.accept_ra=0 net.ipv6.conf.all.accept_ra=0
 	done
-	if ! rg_build; then
-		rg_err "topology set-up failed"
-		ns_teardown
-		return 1
-	fi
-	if ! rg_settle; then
-		rg_err "settle check failed"
-		ns_teardown
-		return 1
-	fi
-	rg_log "lab up"
 }
 
 rg_build() {

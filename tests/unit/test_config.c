@@ -344,6 +344,8 @@ static void test_load_every_key(void)
 		   "nft_table = \"filter_2\";\n"
 		   "pinhole_mark = 0x80000000;\n"
 		   "reverse_path_mark = 0x40000000;\n"
+		   "sync_pinholes = true;\n"
+		   "sync_mark = 0x00010000;\n"
 		   "log_level = \"debug\";\n"
 		   "control_max_clients = 4;\n"
 		   "control_timeout = 60;\n"
@@ -402,6 +404,8 @@ static void test_load_every_key(void)
 	strcpy(want.nft_table, "filter_2");
 	want.pinhole_mark = 0x80000000u;
 	want.reverse_path_mark = 0x40000000u;
+	want.sync_pinholes = true;
+	want.sync_mark = 0x00010000u;
 	want.log_verbose = 1;
 	want.control_max_clients = 4;
 	want.control_timeout = 60;

@@ -564,6 +564,59 @@ static void test_counts_hold_under_churn(void)
 	gate_release(&g);
 }
 
+
+/*
+ * A pinhole carried over from the peer of an HA pair: this router's policy
+ * decides on what the carrier holds (the triple, and the interface by its
+ * fingerprint), the caps hold, and the record lasts the carrier's time.
+ */
+static void test_carried_pinhole_judged_by_this_policy(void)
+{
+	struct gate master, peer;
+	struct gate_pinhole *opened, *adopted;
+	struct pinhole p, other;
+	uint16_t fp;
+
+	reset();
+	CHECK(gate_init(&master, &cfg) && gate_init(&peer, &cfg));
+	CHECK(gate_admit(&master, &key, &ans, &ep, 0, &p, &ev) == GATE_OPEN);
+	opened = gate_find(&master, &p);
+	fp = gate_iface_fingerprint(&opened->facts.iface);
+	CHECK(gate_adopt(&peer, &p, fp, 1000, 30000, &ev) == GATE_OPEN);
+	adopted = gate_find(&peer, &p);
+	CHECK(adopted && adopted->expires_ms == 31000);
+	CHECK(uuid_equal(&adopted->facts.iface, &ep.iface));
+	CHECK(gate_still_allowed(&cfg, adopted));
+	/* another interface's fingerprint: not one the group allows */
+	other = p;
+	other.port = 49170;
+	CHECK(gate_adopt(&peer, &other, (uint16_t)(fp + 1), 1000, 30000, &ev) ==
+	      GATE_IFACE);
+	/* unless the group allows any interface */
+	cfg.groups[0].any_iface = true;
+	CHECK(gate_adopt(&peer, &other, (uint16_t)(fp + 1), 1000, 30000, &ev) ==
+	      GATE_OPEN);
+	cfg.groups[0].any_iface = false;
+	/* this router denies the port, or does not know the server */
+	other.port = 49171;
+	cfg.deny_ports[cfg.n_deny_ports++] = 49171;
+	CHECK(gate_adopt(&peer, &other, fp, 1000, 30000, &ev) == GATE_PORT_DENIED);
+	other.port = 49172;
+	inet_pton(AF_INET, "198.51.100.99", other.server);
+	CHECK(gate_adopt(&peer, &other, fp, 1000, 30000, &ev) == GATE_NOT_SERVER);
+	/* UDP travels as UDP; the per-client cap holds */
+	other = p;
+	other.proto = IPPROTO_UDP;
+	CHECK(gate_adopt(&peer, &other, fp, 1000, 30000, &ev) == GATE_OPEN);
+	CHECK(gate_find(&peer, &other)->facts.proto == EPM_PROTO_UDP);
+	cfg.max_pinholes_per_client = 3;
+	other.port = 49173;
+	CHECK(gate_adopt(&peer, &other, fp, 1000, 30000, &ev) == GATE_CLIENT_CAP);
+	CHECK(peer.n_pinholes == 3 && gate_consistent(&peer));
+	gate_release(&master);
+	gate_release(&peer);
+}
+
 int main(void)
 {
 	RUN(test_exchange_map_opens_client_server_port);
@@ -581,5 +634,6 @@ int main(void)
 	RUN(test_one_ipv6_host_is_its_prefix);
 	RUN(test_eviction_within_one_bucket);
 	RUN(test_counts_hold_under_churn);
+	RUN(test_carried_pinhole_judged_by_this_policy);
 	UNIT_EXIT();
 }
