@@ -258,12 +258,17 @@ static void evict_from(struct gate *g, struct gate_host *h,
 	}
 }
 
-enum gate_reason gate_admit(struct gate *g, const struct flow_key *flow,
-			    const struct dce_answer *ans,
-			    const struct epm_endpoint *ep, uint64_t now_ms,
-			    struct pinhole *out, struct gate_eviction *evicted)
+/*
+ * policy_decide on facts, then the caps; records the pinhole until
+ * expires_ms.  may_evict: when max_pinholes is full, the biggest holder
+ * may give way (an answer), or not (a pinhole restored at start).
+ */
+static enum gate_reason admit_facts(struct gate *g,
+				    const struct policy_facts *facts,
+				    uint64_t expires_ms, bool may_evict,
+				    struct pinhole *out,
+				    struct gate_eviction *evicted)
 {
-	struct policy_facts facts;
 	enum gate_reason reason;
 	struct gate_client **clink, *c;
 	struct gate_host **hlink, *h, *biggest;
@@ -271,9 +276,7 @@ enum gate_reason gate_admit(struct gate *g, const struct flow_key *flow,
 	struct gate_pinhole *p;
 
 	memset(evicted, 0, sizeof(*evicted));
-	policy_facts_of(flow->family, flow->client, flow->server, ans->req, ep,
-			&facts);
-	reason = policy_decide(g->cfg, &facts, out);
+	reason = policy_decide(g->cfg, facts, out);
 	if (reason != GATE_OPEN)
 		return reason;
 	p = gate_find(g, out);
@@ -284,16 +287,17 @@ enum gate_reason gate_admit(struct gate *g, const struct flow_key *flow,
 		host_append(h, p);
 		goto record;
 	}
-	clink = find_client(g, flow->family, flow->client);
+	clink = find_client(g, facts->family, facts->client);
 	c = *clink;
 	if (c && c->n_pinholes >= g->cfg->max_pinholes_per_client)
 		return GATE_CLIENT_CAP;
-	host_key_of(flow->family, flow->client, g->v6_host_prefix, &host);
+	host_key_of(facts->family, facts->client, g->v6_host_prefix, &host);
 	hlink = find_host(g, &host);
 	h = *hlink;
 	biggest = g->n_hosts ? g->biggest[0] : NULL;
 	if (g->n_pinholes >= g->cfg->max_pinholes &&
-	    (!biggest || (h ? h->n_pinholes : 0) >= biggest->n_pinholes))
+	    (!may_evict || !biggest ||
+	     (h ? h->n_pinholes : 0) >= biggest->n_pinholes))
 		return GATE_TOTAL_CAP;
 	/*
 	 * Everything is allocated and linked before anything gives way: the
@@ -318,8 +322,8 @@ enum gate_reason gate_admit(struct gate *g, const struct flow_key *flow,
 				host_forget(g, h);
 			goto no_memory;
 		}
-		c->family = flow->family;
-		memcpy(c->addr, flow->client, addr_len(flow->family));
+		c->family = facts->family;
+		memcpy(c->addr, facts->client, addr_len(facts->family));
 		c->host = h;
 		*clink = c;
 	}
@@ -336,12 +340,44 @@ enum gate_reason gate_admit(struct gate *g, const struct flow_key *flow,
 	heap_up(g, h->heap_index);
 	g->n_pinholes++;
 record:
-	p->facts = facts;
-	p->expires_ms = now_ms + (uint64_t)g->cfg->pinhole_timeout * 1000;
+	p->facts = *facts;
+	p->expires_ms = expires_ms;
 	return GATE_OPEN;
 no_memory:
 	free(p);
 	return GATE_TOTAL_CAP;
+}
+
+enum gate_reason gate_admit(struct gate *g, const struct flow_key *flow,
+			    const struct dce_answer *ans,
+			    const struct epm_endpoint *ep, uint64_t now_ms,
+			    struct pinhole *out, struct gate_eviction *evicted)
+{
+	struct policy_facts facts;
+
+	policy_facts_of(flow->family, flow->client, flow->server, ans->req, ep,
+			&facts);
+	return admit_facts(g, &facts,
+			   now_ms + (uint64_t)g->cfg->pinhole_timeout * 1000,
+			   true, out, evicted);
+}
+
+enum gate_reason gate_restore(struct gate *g, const struct policy_facts *facts,
+			      uint64_t expires_ms, bool published,
+			      const uint8_t *public_addr, struct pinhole *out)
+{
+	struct gate_eviction none;
+	enum gate_reason reason;
+	struct gate_pinhole *p;
+
+	reason = admit_facts(g, facts, expires_ms, false, out, &none);
+	if (reason != GATE_OPEN)
+		return reason;
+	p = gate_find(g, out);
+	p->published = published;
+	if (published)
+		memcpy(p->public_addr, public_addr, sizeof(p->public_addr));
+	return GATE_OPEN;
 }
 
 void gate_visit(struct gate *g, gate_visit_fn fn, void *arg)

@@ -179,17 +179,72 @@ static int install_with(struct nft *n, const struct rpcgate_config *cfg,
 	return rc;
 }
 
+/*
+ * The start: in one batch the table of an earlier run goes (replace), the
+ * new one comes, and the adopted pinholes are in it -- so there is no
+ * moment without the drop rule, and a refused batch leaves the earlier
+ * table as it was.  In sets mode the administrator's pinhole sets are
+ * emptied of all but the adopted ones in the same batch.
+ */
+static int start_with(struct nft *n, const struct rpcgate_config *cfg,
+		      bool replace, const struct nft_adopted *pins,
+		      size_t n_pins, char *err, size_t errlen,
+		      bool *queue_refused)
+{
+	struct nft_batch *b = nft_batch_new(n, &n->seq, cfg);
+	int rc;
+
+	if (!b)
+		return -ENOMEM;
+	if (replace)
+		nft_rules_build_remove(b, false);
+	nft_rules_build(b, false, n->queue_kind);
+	if (cfg->nft_mode == NFT_MODE_SETS)
+		nft_rules_build_remove(b, true);
+	for (size_t i = 0; i < n_pins; i++) {
+		nft_batch_pinhole_adopt(b, &pins[i].key, cfg->pinhole_timeout,
+					pins[i].remaining_ms);
+		if (pins[i].published)
+			nft_batch_dnat_add(b, &pins[i].key, pins[i].public_addr,
+					   pins[i].dnat_ms);
+	}
+	rc = commit(b, err, errlen, queue_refused);
+	nft_batch_free(b);
+	return rc;
+}
+
+int nft_install_adopting(struct nft *n, const struct rpcgate_config *cfg,
+			 const struct nft_adopted *pins, size_t n_pins,
+			 char *err, size_t errlen)
+{
+	bool replace = nft_table_present(n, cfg) == 1, queue_refused;
+	int rc;
+
+	n->queue_kind = NFT_QUEUE_NATIVE;
+	for (int attempt = 0; attempt < 4; attempt++) {
+		rc = start_with(n, cfg, replace, pins, n_pins, err, errlen,
+				&queue_refused);
+		if (rc == 0)
+			break;
+		if (queue_refused && n->queue_kind == NFT_QUEUE_NATIVE)
+			n->queue_kind = NFT_QUEUE_XT;
+		else if (rc == -ENOENT || rc == -EEXIST)
+			/* the earlier table went, or came, since we looked */
+			replace = nft_table_present(n, cfg) == 1;
+		else
+			break;
+	}
+	return rc;
+}
+
 int nft_install(struct nft *n, const struct rpcgate_config *cfg, bool reload,
 		char *err, size_t errlen)
 {
 	bool queue_refused;
 	int rc;
 
-	if (!reload) {
-		/* a table left behind by a daemon that died goes first */
-		nft_remove(n, cfg);
-		n->queue_kind = NFT_QUEUE_NATIVE;
-	}
+	if (!reload)
+		return nft_install_adopting(n, cfg, NULL, 0, err, errlen);
 	rc = install_with(n, cfg, reload, n->queue_kind, err, errlen,
 			  &queue_refused);
 	if (rc != 0 && queue_refused && n->queue_kind == NFT_QUEUE_NATIVE) {
@@ -299,4 +354,32 @@ int64_t nft_pinhole_remaining(struct nft *n, const struct rpcgate_config *cfg,
 	if (admitted)
 		*admitted = r.counted ? (int64_t)(r.packets / 2) : -1;
 	return r.ms;
+}
+int nft_pinhole_dump(struct nft *n, const struct rpcgate_config *cfg,
+		     nft_pinhole_fn fn, void *arg)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+
+	for (size_t i = 0; i < 2; i++) {
+		const struct nft_family *f = &nft_families[i];
+		struct nftnl_set *s = nft_element_list(cfg->nft_table,
+						       f->pinholes_set);
+		struct nft_element_dump d = {
+			.family = i == 0 ? AF_INET : AF_INET6, .fn = fn, .arg = arg,
+		};
+		uint32_t seq = n->seq++;
+		struct nlmsghdr *nlh;
+		int rc;
+
+		if (!s)
+			return -ENOMEM;
+		nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, NFPROTO_INET,
+					    NLM_F_DUMP, seq);
+		nftnl_set_elems_nlmsg_build_payload(nlh, s);
+		nftnl_set_free(s);
+		rc = query(n, buf, sizeof(buf), nlh, seq, nft_element_dump_cb, &d);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
 }

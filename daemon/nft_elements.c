@@ -36,6 +36,7 @@ struct element {
 	const struct pinhole *p;
 	const uint8_t *public_addr;	/* NULL: the pinhole set */
 	uint64_t timeout_ms;
+	uint64_t expires_ms;		/* 0: a full timeout */
 };
 
 static void element_message(struct nft_batch *b, uint16_t type,
@@ -60,6 +61,8 @@ static void element_message(struct nft_batch *b, uint16_t type,
 		memcpy(key.server, el->public_addr, f->addr_len);
 	nft_pinhole_key(&key, bytes, &len);
 	e = nft_element_add(s, bytes, len, 0, timeout_ms);
+	if (e && el->expires_ms)
+		nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_EXPIRATION, el->expires_ms);
 	if (e && el->public_addr) {
 		memcpy(data, el->p->server, f->addr_len);
 		memcpy(data + f->addr_len, &port, sizeof(port));
@@ -95,14 +98,22 @@ static void delete_element(struct nft_batch *b, const struct element *el)
 void nft_batch_pinhole_add(struct nft_batch *b, const struct pinhole *p,
 			   uint32_t timeout_s)
 {
-	struct element el = { p, NULL, (uint64_t)timeout_s * 1000 };
+	struct element el = { p, NULL, (uint64_t)timeout_s * 1000, 0 };
 
 	replace_element(b, &el);
 }
 
+void nft_batch_pinhole_adopt(struct nft_batch *b, const struct pinhole *p,
+			     uint32_t timeout_s, uint64_t remaining_ms)
+{
+	struct element el = { p, NULL, (uint64_t)timeout_s * 1000, remaining_ms };
+
+	element_message(b, NFT_MSG_NEWSETELEM, &el, el.timeout_ms);
+}
+
 void nft_batch_pinhole_del(struct nft_batch *b, const struct pinhole *p)
 {
-	struct element el = { p, NULL, 0 };
+	struct element el = { p, NULL, 0, 0 };
 
 	delete_element(b, &el);
 }
@@ -110,7 +121,7 @@ void nft_batch_pinhole_del(struct nft_batch *b, const struct pinhole *p)
 void nft_batch_dnat_add(struct nft_batch *b, const struct pinhole *p,
 			const uint8_t *public_addr, uint64_t timeout_ms)
 {
-	struct element el = { p, public_addr, timeout_ms };
+	struct element el = { p, public_addr, timeout_ms, 0 };
 
 	replace_element(b, &el);
 }
@@ -118,7 +129,7 @@ void nft_batch_dnat_add(struct nft_batch *b, const struct pinhole *p,
 void nft_batch_dnat_del(struct nft_batch *b, const struct pinhole *p,
 			const uint8_t *public_addr)
 {
-	struct element el = { p, public_addr, 0 };
+	struct element el = { p, public_addr, 0, 0 };
 
 	delete_element(b, &el);
 }
@@ -154,6 +165,57 @@ int nft_element_state_cb(const struct nlmsghdr *nlh, void *data)
 			r->ms = (int64_t)nftnl_set_elem_get_u64(
 				e, NFTNL_SET_ELEM_EXPIRATION);
 		nftnl_set_elem_expr_foreach(e, counter_cb, r);
+	}
+	if (it)
+		nftnl_set_elems_iter_destroy(it);
+	nftnl_set_free(s);
+	return MNL_CB_OK;
+}
+bool nft_pinhole_from_key(uint8_t family, const void *key, uint32_t len,
+			  struct pinhole *out)
+{
+	const struct nft_family *f = nft_family_of(family);
+	const uint8_t *k = key;
+	uint16_t port;
+
+	if (len != nft_pinhole_key_len(f))
+		return false;
+	memset(out, 0, sizeof(*out));
+	out->family = family;
+	memcpy(out->client, k, f->addr_len);
+	k += f->addr_len;
+	memcpy(out->server, k, f->addr_len);
+	k += f->addr_len;
+	out->proto = k[0];
+	memcpy(&port, k + 4, sizeof(port));
+	out->port = ntohs(port);
+	return out->proto == IPPROTO_TCP || out->proto == IPPROTO_UDP;
+}
+
+int nft_element_dump_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct nft_element_dump *d = data;
+	struct nftnl_set *s = nftnl_set_alloc();
+	struct nftnl_set_elems_iter *it;
+	struct nftnl_set_elem *e;
+
+	if (!s)
+		return MNL_CB_ERROR;
+	if (nftnl_set_elems_nlmsg_parse(nlh, s) < 0) {
+		nftnl_set_free(s);
+		return MNL_CB_ERROR;
+	}
+	it = nftnl_set_elems_iter_create(s);
+	while (it && (e = nftnl_set_elems_iter_next(it)) != NULL) {
+		struct pinhole p;
+		uint32_t len = 0;
+		const void *key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len);
+		uint64_t left = 0;
+
+		if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPIRATION))
+			left = nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_EXPIRATION);
+		if (key && left > 0 && nft_pinhole_from_key(d->family, key, len, &p))
+			d->fn(d->arg, &p, left);
 	}
 	if (it)
 		nftnl_set_elems_iter_destroy(it);

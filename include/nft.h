@@ -28,6 +28,32 @@ void nft_close(struct nft *n);
 int nft_install(struct nft *n, const struct rpcgate_config *cfg, bool reload,
 		char *err, size_t errlen);
 enum nft_queue_kind nft_queue_kind(const struct nft *n);
+
+/* A pinhole of an earlier run, to go back into the kernel at start. */
+struct nft_adopted {
+	struct pinhole key;
+	uint64_t remaining_ms;
+	bool published;		/* and then its DNAT mapping, for dnat_ms */
+	uint8_t public_addr[16];
+	uint64_t dnat_ms;
+};
+/*
+ * The start (nft_install without reload is this without pinholes): one
+ * atomic batch deletes the table an earlier run left, if any, creates the
+ * new one and puts pins in it with their remaining time (in sets mode:
+ * replaces the queue table, and leaves only pins in the pinhole sets).
+ * Refused, it changes nothing.  Returns 0, or -errno with err.
+ */
+int nft_install_adopting(struct nft *n, const struct rpcgate_config *cfg,
+			 const struct nft_adopted *pins, size_t n_pins,
+			 char *err, size_t errlen);
+/*
+ * Hands fn each element of the pinhole sets (cfg's table) with the
+ * milliseconds it has left (elements of another shape are passed over).
+ * 0, -ENOENT when the sets are not there, -errno on another failure.
+ */
+int nft_pinhole_dump(struct nft *n, const struct rpcgate_config *cfg,
+		     nft_pinhole_fn fn, void *arg);
 /*
  * 1 while the table rpcgated installed (its own, or in sets mode its
  * queue table) is there, 0 once something removed it (`nft flush
@@ -35,7 +61,12 @@ enum nft_queue_kind nft_queue_kind(const struct nft *n);
  * kernel could not be asked.
  */
 int nft_table_present(struct nft *n, const struct rpcgate_config *cfg);
-/* Deletes rpcgate's table, or in sets mode flushes the pinhole sets. */
+/*
+ * Deletes rpcgate's table (in sets mode: its queue table, and empties the
+ * pinhole sets in the administrator's); what is not there is no error.
+ * The daemon leaves its table when it stops; `rpcgated --remove` calls
+ * this.
+ */
 int nft_remove(struct nft *n, const struct rpcgate_config *cfg);
 
 struct nft_batch *nft_batch_begin(struct nft *n, const struct rpcgate_config *cfg);
