@@ -844,16 +844,19 @@ static int reload(struct service *s, FILE *echo)
 	    strcmp(next->nft_table, previous->nft_table) != 0 ||
 	    next->queue_num != previous->queue_num ||
 	    next->on_failure != previous->on_failure ||
-	    next->ipv6_host_prefix != previous->ipv6_host_prefix) {
-		log_warnx("reload: nft_mode, nft_table, queue_num, on_failure "
-			  "and ipv6_host_prefix take effect at restart; keeping "
-			  "their running values");
+	    next->ipv6_host_prefix != previous->ipv6_host_prefix ||
+	    strcmp(next->state_file, previous->state_file) != 0) {
+		log_warnx("reload: nft_mode, nft_table, queue_num, on_failure, "
+			  "ipv6_host_prefix and state_file take effect at "
+			  "restart; keeping their running values");
 		next->nft_mode = previous->nft_mode;
 		snprintf(next->nft_table, sizeof(next->nft_table), "%s",
 			 previous->nft_table);
 		next->queue_num = previous->queue_num;
 		next->on_failure = previous->on_failure;
 		next->ipv6_host_prefix = previous->ipv6_host_prefix;
+		memcpy(next->state_file, previous->state_file,
+		       sizeof(next->state_file));
 	}
 	if (nft_install(s->nft, next, true, err, sizeof(err)) != 0) {
 		log_warnx("reload: %s; keeping the running policy", err);
