@@ -147,8 +147,9 @@ static int remove_leftovers(const struct rpcgate_config *cfg,
 		log_warn("netlink socket for nftables");
 		return 1;
 	}
+	/* nothing there: nothing is sent but the question */
 	present = nft_table_present(n, cfg);
-	rc = present < 0 ? present : nft_remove(n, cfg);
+	rc = present == 1 ? nft_remove(n, cfg) : present;
 	nft_close(n);
 	if (rc < 0) {
 		log_warnx("removing table inet %s: %s", table, strerror(-rc));
@@ -156,11 +157,10 @@ static int remove_leftovers(const struct rpcgate_config *cfg,
 	}
 	if (cfg->state_file[0] && unlink(cfg->state_file) < 0 && errno != ENOENT)
 		log_warn("state file %s", cfg->state_file);
-	if (cfg->nft_mode == NFT_MODE_SETS)
-		printf("rpcgated: %s table inet %s and emptied pinholes4 and "
-		       "pinholes6 in table inet %s; your ruleset alone decides "
-		       "now\n", present ? "removed" : "found no", table,
-		       cfg->nft_table);
+	if (present && cfg->nft_mode == NFT_MODE_SETS)
+		printf("rpcgated: removed table inet %s and emptied pinholes4 "
+		       "and pinholes6 in table inet %s; your ruleset alone "
+		       "decides now\n", table, cfg->nft_table);
 	else if (present)
 		printf("rpcgated: removed table inet %s; your ruleset alone "
 		       "decides now\n", table);
