@@ -16,7 +16,10 @@
 #  A start with a bad file leaves the earlier table as it was.
 #  A corrupt state file is logged and ignored; the kernel's pinholes
 #     without a record are not restored.
+#  A published (DNAT) server's pinhole and mapping come back too.
 #  rpcgated --remove gives the router its own ruleset back.
+#  Sets mode: the pinhole in the administrator's set comes back after
+#     kill -9; it stays at stop, and --remove empties the set.
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$RG_LIB_DIR/daemon.sh"
@@ -52,7 +55,8 @@ state_has() {
 }
 
 # probe_start / probe_stop: the SYN probe from client2 to each server's
-# unpinholed port, in the background; probe_stop prints "sent N through M"
+# unpinholed port, in the background; probe_stop (not in a subshell: it
+# waits for them) leaves their "sent N through M" lines in $PROBED
 probe_start() {
 	ns_bg client2 "$PROBE" "$RG_SERVER4" "$closed_port" 10 >"$RG_DIR/probe4"
 	PROBE4=$RG_LAST_PID
@@ -63,7 +67,7 @@ probe_start() {
 probe_stop() {
 	kill -TERM "$PROBE4" "$PROBE6" 2>/dev/null
 	wait "$PROBE4" "$PROBE6" 2>/dev/null
-	cat "$RG_DIR/probe4" "$RG_DIR/probe6"
+	PROBED=$(cat "$RG_DIR/probe4" "$RG_DIR/probe6")
 }
 # none_through OUT: both probes ran (over 50 SYNs each), none got through
 none_through() {
@@ -94,9 +98,9 @@ for how in kill term; do
 	cp "$RG_DIR/rpcgated.log" "$RG_DIR/rpcgated-$how-before.log"
 	if gate_start "$(conf closed)"; then
 		sleep 0.3
-		out=$(probe_stop)
-		t_check "restart-$how/probe-never-through" none_through "$out"
-		echo "restart-$how: probe $(tr '\n' ' ' <<<"$out")" >>"$RG_DIR/figures"
+		probe_stop
+		t_check "restart-$how/probe-never-through" none_through "$PROBED"
+		echo "restart-$how: probe $(tr '\n' ' ' <<<"$PROBED")" >>"$RG_DIR/figures"
 		for fam in 4 6; do
 			eval server=\$RG_SERVER$fam
 			t_check "restart-$how$fam/looked-up-before-connects" first_try "$(connect_only client "$server" "$emsmdb")"
@@ -105,7 +109,7 @@ for how in kill term; do
 		t_check "restart-$how/listed" [ "$(in_router "$CTL" -s "$RG_DIR/control" pinholes --client "$RG_CLIENT4" | grep -c "$emsmdb")" -ge 1 ]
 		t_check "restart-$how/logged" grep -q 'restored 2 pinhole(s) of the earlier run (2 with the kernel' "$RG_DIR/rpcgated.log"
 	else
-		probe_stop >/dev/null
+		probe_stop
 		t_fail "restart-$how/daemon-restart" "$(gate_log | tail -n 3)"
 	fi
 	gate_stop
@@ -159,14 +163,43 @@ t_check restart-open/epm-passes-while-down grep -q "\"ok\": true, \"port\": $ems
 t_check restart-open/its-port-closed-while-down blocked "$out"
 if gate_start "$(conf open)"; then
 	sleep 0.3
-	out=$(probe_stop)
-	t_check restart-open/probe-never-through none_through "$out"
-	echo "restart-open: probe $(tr '\n' ' ' <<<"$out")" >>"$RG_DIR/figures"
+	probe_stop
+	t_check restart-open/probe-never-through none_through "$PROBED"
+	echo "restart-open: probe $(tr '\n' ' ' <<<"$PROBED")" >>"$RG_DIR/figures"
 else
-	probe_stop >/dev/null
+	probe_stop
 	t_fail restart-open/daemon-restart "$(gate_log | tail -n 3)"
 fi
 gate_stop
+
+# ---- a published (DNAT) server: the pinhole and its mapping come back
+PUBLIC4=203.0.113.10
+in_router nft -f - <<NFT || t_fail restart-dnat/publish "nft refused the DNAT rules"
+table inet publish {
+	chain prerouting {
+		type nat hook prerouting priority dstnat; policy accept;
+		ip daddr $PUBLIC4 tcp dport 135 dnat ip to $RG_SERVER4
+	}
+}
+NFT
+if gate_start "$(conf closed)"; then
+	t_check restart-dnat/mapped-through-public first_try "$(map_and_connect client "$PUBLIC4" EMSMDB)"
+	t_check restart-dnat/state-written state_has 1
+	kill -KILL "$RG_GATE_PID"
+	wait "$RG_GATE_PID" 2>/dev/null
+	RG_GATE_PID=
+	if gate_start "$(conf closed)"; then
+		t_check restart-dnat/mapping-restored grep -q "tcp . $emsmdb" <<<"$(in_router nft list map inet rpcgate dnat4)"
+		t_check restart-dnat/connects-through-public first_try "$(connect_only client "$PUBLIC4" "$emsmdb")"
+		t_check restart-dnat/other-client-closed blocked "$(connect_only client2 "$PUBLIC4" "$emsmdb")"
+	else
+		t_fail restart-dnat/daemon-restart "$(gate_log | tail -n 3)"
+	fi
+	gate_stop
+else
+	t_fail restart-dnat/daemon-start "$(gate_log | tail -n 3)"
+fi
+in_router nft delete table inet publish
 
 # ---- rpcgated --remove: the administrator's ruleset alone again
 out=$(in_router "$RG_BIN" --remove -c "$RG_DIR/rpcgate.conf" -s "$RG_DIR/control" 2>&1)
@@ -176,4 +209,36 @@ t_check restart-remove/table-gone bash -c "! ip netns exec $RG_NS_ROUTER nft lis
 t_check restart-remove/state-file-gone [ ! -e "$STATE" ]
 t_check restart-remove/open-range-again first_try "$(connect_only client2 "$RG_SERVER4" "$emsmdb")"
 t_check restart-remove/again-nothing grep -q 'no table inet rpcgate to remove' <<<"$(in_router "$RG_BIN" --remove -c "$RG_DIR/rpcgate.conf" -s "$RG_DIR/control" 2>&1)"
+
+# ---- sets mode: the pinholes in the administrator's set come back
+SETS="servers = [ \"$RG_SERVER4\", \"$RG_SERVER6\" ];
+on_failure = \"closed\";
+nft_mode = \"sets\";
+nft_table = \"filter\";
+state_file = \"$STATE\";"
+printf '%s\n' "$SETS" >"$RG_DIR/sets.conf"
+in_router nft flush ruleset
+if ! "$RG_BIN" --print-ruleset -c "$RG_DIR/sets.conf" | in_router nft -f -; then
+	t_fail restart-sets/ruleset "nft refused the printed sets-mode ruleset"
+elif ! gate_start "$SETS"; then
+	t_fail restart-sets/daemon-start "$(gate_log | tail -n 3)"
+else
+	t_check restart-sets/mapped-before first_try "$(map_and_connect client "$RG_SERVER4" EMSMDB)"
+	t_check restart-sets/state-written state_has 1
+	kill -KILL "$RG_GATE_PID"
+	wait "$RG_GATE_PID" 2>/dev/null
+	RG_GATE_PID=
+	if gate_start "$SETS"; then
+		t_check restart-sets/in-admin-set grep -q "$RG_CLIENT4 . $RG_SERVER4 . tcp . $emsmdb" <<<"$(pinholes 4 filter)"
+		t_check restart-sets/looked-up-before-connects first_try "$(connect_only client "$RG_SERVER4" "$emsmdb")"
+		t_check restart-sets/logged grep -q 'restored 1 pinhole(s) of the earlier run (1 with the kernel' "$RG_DIR/rpcgated.log"
+	else
+		t_fail restart-sets/daemon-restart "$(gate_log | tail -n 3)"
+	fi
+	gate_stop
+	t_check restart-sets/left-at-stop grep -q "$RG_CLIENT4 . $RG_SERVER4" <<<"$(pinholes 4 filter)"
+	t_check restart-sets/remove in_router "$RG_BIN" --remove -c "$RG_DIR/sets.conf" -s "$RG_DIR/control"
+	t_check restart-sets/remove-empties-set [ -z "$(pinholes 4 filter)" ]
+	t_check restart-sets/only-admin-table-left [ "$(in_router nft list tables)" = "table inet filter" ]
+fi
 [ -f "$RG_DIR/figures" ] && sed 's/^/# /' "$RG_DIR/figures"

@@ -12,7 +12,8 @@
  * (default: until SIGTERM or SIGINT), then prints one line,
  * "syn_probe: sent N through M first_through_ms T" (T -1 when none; the
  * milliseconds from the start to the first attempt that got through),
- * and exits 0; 64 for bad arguments, 1 when it could not probe.
+ * and exits 0; 64 for bad arguments, 1 when it could not go on probing
+ * (the line still says how far it got).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -63,6 +64,7 @@ int main(int argc, char **argv)
 	long interval, seconds = 0, sent = 0, through = 0;
 	int64_t start, next, end, first = -1;
 	size_t n_pending = 0;
+	int status = 0;
 	char *endp;
 
 	if (argc < 4 || argc > 5) {
@@ -108,7 +110,8 @@ int main(int argc, char **argv)
 
 			if (fd < 0) {
 				perror("syn_probe: socket");
-				return 1;
+				status = 1;
+				break;
 			}
 			if (connect(fd, (struct sockaddr *)&ss, sslen) == 0 ||
 			    errno == ECONNREFUSED) {
@@ -116,8 +119,11 @@ int main(int argc, char **argv)
 				if (first < 0)
 					first = now - start;
 				close(fd);
-			} else {
+			} else if (errno == EINPROGRESS) {
 				pending[n_pending++] = (struct attempt){ fd, now };
+			} else {
+				/* no SYN left (no route, say): not through */
+				close(fd);
 			}
 			sent++;
 			next += interval;
@@ -125,8 +131,11 @@ int main(int argc, char **argv)
 		for (size_t i = 0; i < n_pending; i++)
 			pfd[i] = (struct pollfd){ .fd = pending[i].fd, .events = POLLOUT };
 		wait = (int)(next > now ? next - now : 0);
-		if (poll(pfd, n_pending, wait) < 0 && errno != EINTR)
-			return 1;
+		if (poll(pfd, n_pending, wait) < 0 && errno != EINTR) {
+			perror("syn_probe: poll");
+			status = 1;
+			break;
+		}
 		now = now_ms();
 		for (size_t i = 0; i < n_pending;) {
 			int err = 0;
@@ -156,5 +165,5 @@ int main(int argc, char **argv)
 		close(pending[i].fd);
 	printf("syn_probe: sent %ld through %ld first_through_ms %lld\n", sent,
 	       through, (long long)first);
-	return 0;
+	return status;
 }
