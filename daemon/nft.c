@@ -179,15 +179,27 @@ static int install_with(struct nft *n, const struct rpcgate_config *cfg,
 	return rc;
 }
 
+/* How a start treats what an earlier run left. */
+enum start_how {
+	START_CREATE,	/* nothing there */
+	START_IN_PLACE,	/* its table: chains and sets refilled, as on reload */
+	START_REPLACE,	/* its table, of another shape: deleted, made anew */
+};
+
 /*
- * The start: in one batch the table of an earlier run goes (replace), the
- * new one comes, and the adopted pinholes are in it -- so there is no
- * moment without the drop rule, and a refused batch leaves the earlier
- * table as it was.  In sets mode the administrator's pinhole sets are
- * emptied of all but the adopted ones in the same batch.
+ * The start, in one batch, with the adopted pinholes in it; a refused
+ * batch changes nothing.  In place, the table's chains are flushed and
+ * refilled like a reload's: each base chain swaps its rules at once, so
+ * the drop rule never goes away.  Replacing (the table of an older
+ * rpcgated, say) deletes the table and makes it anew: the new base chain
+ * is hooked in before the old one, and a packet that crosses both just as
+ * the batch commits finds both empty -- a window of microseconds, which
+ * the in-place start does not have.  In sets mode the same for the queue
+ * table; the pinhole sets (in the administrator's table) keep only the
+ * adopted pinholes.
  */
 static int start_with(struct nft *n, const struct rpcgate_config *cfg,
-		      bool replace, const struct nft_adopted *pins,
+		      enum start_how how, const struct nft_adopted *pins,
 		      size_t n_pins, char *err, size_t errlen,
 		      bool *queue_refused)
 {
@@ -196,11 +208,15 @@ static int start_with(struct nft *n, const struct rpcgate_config *cfg,
 
 	if (!b)
 		return -ENOMEM;
-	if (replace)
+	if (how == START_REPLACE)
 		nft_rules_build_remove(b, false);
-	nft_rules_build(b, false, n->queue_kind);
-	if (cfg->nft_mode == NFT_MODE_SETS)
+	nft_rules_build(b, how == START_IN_PLACE, n->queue_kind);
+	if (how == START_IN_PLACE || cfg->nft_mode == NFT_MODE_SETS)
 		nft_rules_build_remove(b, true);
+	if (how == START_IN_PLACE)
+		for (size_t i = 0; i < 2; i++)
+			nft_batch_flush_set(b, nft_rules_table(cfg),
+					    nft_families[i].dnat_map);
 	for (size_t i = 0; i < n_pins; i++) {
 		nft_batch_pinhole_adopt(b, &pins[i].key, cfg->pinhole_timeout,
 					pins[i].remaining_ms);
@@ -217,20 +233,25 @@ int nft_install_adopting(struct nft *n, const struct rpcgate_config *cfg,
 			 const struct nft_adopted *pins, size_t n_pins,
 			 char *err, size_t errlen)
 {
-	bool replace = nft_table_present(n, cfg) == 1, queue_refused;
+	enum start_how how = nft_table_present(n, cfg) == 1 ? START_IN_PLACE :
+							      START_CREATE;
+	bool queue_refused;
 	int rc;
 
 	n->queue_kind = NFT_QUEUE_NATIVE;
-	for (int attempt = 0; attempt < 4; attempt++) {
-		rc = start_with(n, cfg, replace, pins, n_pins, err, errlen,
+	for (int attempt = 0; attempt < 6; attempt++) {
+		rc = start_with(n, cfg, how, pins, n_pins, err, errlen,
 				&queue_refused);
 		if (rc == 0)
 			break;
 		if (queue_refused && n->queue_kind == NFT_QUEUE_NATIVE)
 			n->queue_kind = NFT_QUEUE_XT;
+		else if (how == START_IN_PLACE)
+			how = START_REPLACE;	/* not the shape this run makes */
 		else if (rc == -ENOENT || rc == -EEXIST)
 			/* the earlier table went, or came, since we looked */
-			replace = nft_table_present(n, cfg) == 1;
+			how = nft_table_present(n, cfg) == 1 ? START_IN_PLACE :
+							       START_CREATE;
 		else
 			break;
 	}

@@ -39,10 +39,12 @@ struct nft_adopted {
 };
 /*
  * The start (nft_install without reload is this without pinholes): one
- * atomic batch deletes the table an earlier run left, if any, creates the
- * new one and puts pins in it with their remaining time (in sets mode:
- * replaces the queue table, and leaves only pins in the pinhole sets).
- * Refused, it changes nothing.  Returns 0, or -errno with err.
+ * atomic batch takes over the table an earlier run left -- its chains
+ * and sets flushed and refilled as on reload, or, when it has another
+ * shape, deleted and made anew -- or creates it, and puts pins in it with
+ * their remaining time; the pinhole sets (in sets mode the
+ * administrator's) hold only pins.  Refused, it changes nothing.
+ * Returns 0, or -errno with err.
  */
 int nft_install_adopting(struct nft *n, const struct rpcgate_config *cfg,
 			 const struct nft_adopted *pins, size_t n_pins,
