@@ -344,15 +344,27 @@ int nft_table_present(struct nft *n, const struct rpcgate_config *cfg)
 	return rc < 0 ? rc : 1;
 }
 
+/* A GETSETELEM request for set's elements (freed here), answers to cb. */
+static int query_elements(struct nft *n, struct nftnl_set *set, uint16_t flags,
+			  mnl_cb_t cb, void *data)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	uint32_t seq = n->seq++;
+	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM,
+						     NFPROTO_INET, flags, seq);
+
+	nftnl_set_elems_nlmsg_build_payload(nlh, set);
+	nftnl_set_free(set);
+	return query(n, buf, sizeof(buf), nlh, seq, cb, data);
+}
+
 int64_t nft_pinhole_remaining(struct nft *n, const struct rpcgate_config *cfg,
 			      const struct pinhole *p, int64_t *admitted)
 {
 	const struct nft_family *f = nft_family_of(p->family);
 	struct nftnl_set *s = nft_element_list(cfg->nft_table, f->pinholes_set);
-	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nft_element_state r = { .ms = -ENOENT };
-	struct nlmsghdr *nlh;
-	uint32_t seq = n->seq++, len;
+	uint32_t len;
 	uint8_t key[NFT_PINHOLE_KEY_MAX];
 	int rc;
 
@@ -360,11 +372,7 @@ int64_t nft_pinhole_remaining(struct nft *n, const struct rpcgate_config *cfg,
 		return -ENOMEM;
 	nft_pinhole_key(p, key, &len);
 	nft_element_add(s, key, len, 0, 0);
-	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, NFPROTO_INET,
-				    NLM_F_ACK, seq);
-	nftnl_set_elems_nlmsg_build_payload(nlh, s);
-	nftnl_set_free(s);
-	rc = query(n, buf, sizeof(buf), nlh, seq, nft_element_state_cb, &r);
+	rc = query_elements(n, s, NLM_F_ACK, nft_element_state_cb, &r);
 	if (rc < 0)
 		return rc;
 	/*
@@ -379,26 +387,17 @@ int64_t nft_pinhole_remaining(struct nft *n, const struct rpcgate_config *cfg,
 int nft_pinhole_dump(struct nft *n, const struct rpcgate_config *cfg,
 		     nft_pinhole_fn fn, void *arg)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-
 	for (size_t i = 0; i < 2; i++) {
-		const struct nft_family *f = &nft_families[i];
 		struct nftnl_set *s = nft_element_list(cfg->nft_table,
-						       f->pinholes_set);
+						       nft_families[i].pinholes_set);
 		struct nft_element_dump d = {
 			.family = i == 0 ? AF_INET : AF_INET6, .fn = fn, .arg = arg,
 		};
-		uint32_t seq = n->seq++;
-		struct nlmsghdr *nlh;
 		int rc;
 
 		if (!s)
 			return -ENOMEM;
-		nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, NFPROTO_INET,
-					    NLM_F_DUMP, seq);
-		nftnl_set_elems_nlmsg_build_payload(nlh, s);
-		nftnl_set_free(s);
-		rc = query(n, buf, sizeof(buf), nlh, seq, nft_element_dump_cb, &d);
+		rc = query_elements(n, s, NLM_F_DUMP, nft_element_dump_cb, &d);
 		if (rc < 0)
 			return rc;
 	}

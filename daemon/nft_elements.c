@@ -146,9 +146,10 @@ static int counter_cb(struct nftnl_expr *e, void *data)
 	return 0;
 }
 
-int nft_element_state_cb(const struct nlmsghdr *nlh, void *data)
+/* Hands each element of a GETSETELEM answer to fn. */
+static int each_element(const struct nlmsghdr *nlh,
+			void (*fn)(struct nftnl_set_elem *e, void *arg), void *arg)
 {
-	struct nft_element_state *r = data;
 	struct nftnl_set *s = nftnl_set_alloc();
 	struct nftnl_set_elems_iter *it;
 	struct nftnl_set_elem *e;
@@ -160,17 +161,28 @@ int nft_element_state_cb(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_ERROR;
 	}
 	it = nftnl_set_elems_iter_create(s);
-	while (it && (e = nftnl_set_elems_iter_next(it)) != NULL) {
-		if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPIRATION))
-			r->ms = (int64_t)nftnl_set_elem_get_u64(
-				e, NFTNL_SET_ELEM_EXPIRATION);
-		nftnl_set_elem_expr_foreach(e, counter_cb, r);
-	}
+	while (it && (e = nftnl_set_elems_iter_next(it)) != NULL)
+		fn(e, arg);
 	if (it)
 		nftnl_set_elems_iter_destroy(it);
 	nftnl_set_free(s);
 	return MNL_CB_OK;
 }
+
+static void note_state(struct nftnl_set_elem *e, void *arg)
+{
+	struct nft_element_state *r = arg;
+
+	if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPIRATION))
+		r->ms = (int64_t)nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_EXPIRATION);
+	nftnl_set_elem_expr_foreach(e, counter_cb, r);
+}
+
+int nft_element_state_cb(const struct nlmsghdr *nlh, void *data)
+{
+	return each_element(nlh, note_state, data);
+}
+
 bool nft_pinhole_from_key(uint8_t family, const void *key, uint32_t len,
 			  struct pinhole *out)
 {
@@ -192,33 +204,21 @@ bool nft_pinhole_from_key(uint8_t family, const void *key, uint32_t len,
 	return out->proto == IPPROTO_TCP || out->proto == IPPROTO_UDP;
 }
 
+static void hand_on(struct nftnl_set_elem *e, void *arg)
+{
+	struct nft_element_dump *d = arg;
+	struct pinhole p;
+	uint32_t len = 0;
+	const void *key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len);
+	uint64_t left = 0;
+
+	if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPIRATION))
+		left = nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_EXPIRATION);
+	if (key && left > 0 && nft_pinhole_from_key(d->family, key, len, &p))
+		d->fn(d->arg, &p, left);
+}
+
 int nft_element_dump_cb(const struct nlmsghdr *nlh, void *data)
 {
-	struct nft_element_dump *d = data;
-	struct nftnl_set *s = nftnl_set_alloc();
-	struct nftnl_set_elems_iter *it;
-	struct nftnl_set_elem *e;
-
-	if (!s)
-		return MNL_CB_ERROR;
-	if (nftnl_set_elems_nlmsg_parse(nlh, s) < 0) {
-		nftnl_set_free(s);
-		return MNL_CB_ERROR;
-	}
-	it = nftnl_set_elems_iter_create(s);
-	while (it && (e = nftnl_set_elems_iter_next(it)) != NULL) {
-		struct pinhole p;
-		uint32_t len = 0;
-		const void *key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len);
-		uint64_t left = 0;
-
-		if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPIRATION))
-			left = nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_EXPIRATION);
-		if (key && left > 0 && nft_pinhole_from_key(d->family, key, len, &p))
-			d->fn(d->arg, &p, left);
-	}
-	if (it)
-		nftnl_set_elems_iter_destroy(it);
-	nftnl_set_free(s);
-	return MNL_CB_OK;
+	return each_element(nlh, hand_on, data);
 }

@@ -1031,21 +1031,32 @@ struct adoption {
 	bool no_memory;
 };
 
+/* Room for one more of n items of size bytes in *items; false: no memory. */
+static bool room_for_one(void **items, size_t n, size_t *cap, size_t size)
+{
+	void *grown;
+	size_t more;
+
+	if (n < *cap)
+		return true;
+	more = *cap ? 2 * *cap : 64;
+	grown = realloc(*items, more * size);
+	if (!grown)
+		return false;
+	*items = grown;
+	*cap = more;
+	return true;
+}
+
 static void note_kernel_pinhole(void *arg, const struct pinhole *p,
 				uint64_t remaining_ms)
 {
 	struct adoption *a = arg;
 
-	if (a->n_kernel == a->cap_kernel) {
-		size_t cap = a->cap_kernel ? 2 * a->cap_kernel : 64;
-		struct kernel_pinhole *grown = realloc(a->kernel, cap * sizeof(*grown));
-
-		if (!grown) {
-			a->no_memory = true;
-			return;
-		}
-		a->kernel = grown;
-		a->cap_kernel = cap;
+	if (!room_for_one((void **)&a->kernel, a->n_kernel, &a->cap_kernel,
+			  sizeof(*a->kernel))) {
+		a->no_memory = true;
+		return;
 	}
 	a->kernel[a->n_kernel++] = (struct kernel_pinhole){ *p, remaining_ms, false };
 }
@@ -1129,16 +1140,10 @@ static void restore_record(void *arg, const struct state_record *r)
 		found->recorded = true;
 		a->n_from_kernel++;
 	}
-	if (a->n_pins == a->cap_pins) {
-		size_t cap = a->cap_pins ? 2 * a->cap_pins : 64;
-		struct nft_adopted *grown = realloc(a->pins, cap * sizeof(*grown));
-
-		if (!grown) {
-			a->no_memory = true;
-			return;
-		}
-		a->pins = grown;
-		a->cap_pins = cap;
+	if (!room_for_one((void **)&a->pins, a->n_pins, &a->cap_pins,
+			  sizeof(*a->pins))) {
+		a->no_memory = true;
+		return;
 	}
 	a->pins[a->n_pins] = (struct nft_adopted){
 		.key = out, .remaining_ms = left, .published = r->published,
