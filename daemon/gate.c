@@ -38,6 +38,7 @@ bool gate_init(struct gate *g, const struct rpcgate_config *cfg)
 	g->clients = calloc(BUCKETS, sizeof(*g->clients));
 	g->hosts = calloc(BUCKETS, sizeof(*g->hosts));
 	g->bucket_mask = BUCKETS - 1;
+	g->kernel_updates_timeouts = true;
 	return g->clients && g->hosts;
 }
 
@@ -191,6 +192,22 @@ struct gate_pinhole *gate_find(struct gate *g, const struct pinhole *p)
 	return NULL;
 }
 
+enum nft_element_write gate_element_write(const struct gate *g,
+					  const struct gate_pinhole *known,
+					  uint64_t now_ms)
+{
+	uint64_t left_ms;
+
+	if (g->kernel_updates_timeouts)
+		return NFT_ELEMENT_REFRESH;
+	if (!known)
+		return g->kernel_may_hold_unrecorded ? NFT_ELEMENT_REPLACE :
+						       NFT_ELEMENT_ADD;
+	left_ms = known->expires_ms > now_ms ? known->expires_ms - now_ms : 0;
+	return 2 * left_ms > (uint64_t)g->cfg->pinhole_timeout * 1000 ?
+		       NFT_ELEMENT_KEEP : NFT_ELEMENT_REPLACE;
+}
+
 static void host_append(struct gate_host *h, struct gate_pinhole *p)
 {
 	p->host_older = h->newest;
@@ -260,12 +277,14 @@ static void evict_from(struct gate *g, struct gate_host *h,
 
 /*
  * policy_decide on facts, then the caps; records the pinhole until
- * expires_ms.  may_evict: when max_pinholes is full, the biggest holder
- * may give way (an answer), or not (a pinhole restored at start).
+ * expires_ms (unless its element is kept as it is).  may_evict: when
+ * max_pinholes is full, the biggest holder may give way (an answer), or
+ * not (a pinhole restored at start).
  */
 static enum gate_reason admit_facts(struct gate *g,
 				    const struct policy_facts *facts,
-				    uint64_t expires_ms, bool may_evict,
+				    uint64_t now_ms, uint64_t expires_ms,
+				    bool may_evict,
 				    struct pinhole *out,
 				    struct gate_eviction *evicted)
 {
@@ -285,6 +304,7 @@ static enum gate_reason admit_facts(struct gate *g,
 		h = p->client->host;
 		host_unlink(h, p);
 		host_append(h, p);
+		p->write = gate_element_write(g, p, now_ms);
 		goto record;
 	}
 	clink = find_client(g, facts->family, facts->client);
@@ -331,6 +351,7 @@ static enum gate_reason admit_facts(struct gate *g,
 	if (g->n_pinholes >= g->cfg->max_pinholes)
 		evict_from(g, biggest, evicted);
 	p->key = *out;
+	p->write = gate_element_write(g, NULL, now_ms);
 	p->client = c;
 	p->next = c->pinholes;
 	c->pinholes = p;
@@ -341,7 +362,8 @@ static enum gate_reason admit_facts(struct gate *g,
 	g->n_pinholes++;
 record:
 	p->facts = *facts;
-	p->expires_ms = expires_ms;
+	if (p->write != NFT_ELEMENT_KEEP)
+		p->expires_ms = expires_ms;
 	return GATE_OPEN;
 no_memory:
 	free(p);
@@ -357,20 +379,20 @@ enum gate_reason gate_admit(struct gate *g, const struct flow_key *flow,
 
 	policy_facts_of(flow->family, flow->client, flow->server, ans->req, ep,
 			&facts);
-	return admit_facts(g, &facts,
+	return admit_facts(g, &facts, now_ms,
 			   now_ms + (uint64_t)g->cfg->pinhole_timeout * 1000,
 			   true, out, evicted);
 }
 
 enum gate_reason gate_restore(struct gate *g, const struct policy_facts *facts,
-			      uint64_t expires_ms, bool published,
+			      uint64_t now_ms, uint64_t expires_ms, bool published,
 			      const uint8_t *public_addr, struct pinhole *out)
 {
 	struct gate_eviction none;
 	enum gate_reason reason;
 	struct gate_pinhole *p;
 
-	reason = admit_facts(g, facts, expires_ms, false, out, &none);
+	reason = admit_facts(g, facts, now_ms, expires_ms, false, out, &none);
 	if (reason != GATE_OPEN)
 		return reason;
 	p = gate_find(g, out);

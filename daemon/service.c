@@ -51,7 +51,9 @@ struct service_stats {
 	uint64_t revoked;
 	uint64_t evicted;
 	uint64_t nft_errors;
-	uint64_t queue_overruns;
+	uint64_t queue_overruns;	/* the socket overran (ENOBUFS) */
+	uint64_t queue_full;		/* the kernel dropped: queue full */
+	uint64_t queue_undelivered;	/* ... could not send it to us */
 	uint64_t repairs;	/* the table put back after someone removed it */
 };
 
@@ -73,6 +75,17 @@ struct flow_refusals {
 	uint64_t logged;	/* counter value at the last line */
 	uint64_t last_ms;
 	const char *what;
+};
+
+/*
+ * Packets the kernel dropped instead of queueing them: its counters at
+ * the last reading (32 bits, they wrap), and the totals the last line
+ * told about; at most one line per log_interval.
+ */
+struct queue_drops {
+	uint32_t full, undelivered;
+	uint64_t logged_full, logged_undelivered, logged_overruns;
+	uint64_t last_ms;
 };
 
 /* Pinholes that gave way because max_pinholes was full, logged rate-limited. */
@@ -127,7 +140,6 @@ enum line_kind {
 	LINE_DRIFT,
 	LINE_EXPIRED,
 	LINE_REVOKED,
-	LINE_OVERRUN,
 	N_LINE_KINDS
 };
 
@@ -137,7 +149,6 @@ static const char *const line_kind_what[N_LINE_KINDS] = {
 	[LINE_DRIFT] = "\"drift\" warnings",
 	[LINE_EXPIRED] = "\"expired\" lines",
 	[LINE_REVOKED] = "\"revoked\" lines",
-	[LINE_OVERRUN] = "\"NFQUEUE overrun\" warnings",
 };
 
 struct service {
@@ -155,6 +166,7 @@ struct service {
 	struct packet_decisions decisions;
 	struct flow_refusals flow_logs[N_FLOW_LOGS];
 	struct evictions evictions;
+	struct queue_drops queue_drops;
 	struct forgery_log forgeries;
 	struct decision_stats tally;	/* for rpcgatectl stats and metrics */
 	struct report report;		/* for rpcgatectl report */
@@ -170,6 +182,8 @@ struct service {
 };
 
 static uint64_t now_ms(void);
+static void count_queue_drops(struct service *s);
+static void log_queue_drops(struct service *s, uint64_t now);
 
 /*
  * Whether a line of this kind may go out now; *more is empty or says how
@@ -356,8 +370,11 @@ static void on_endpoint(void *arg, struct flow *flow,
 	struct packet_decisions *d = &s->decisions;
 	struct pinhole p;
 	struct gate_eviction evicted;
+	uint64_t now = now_ms();
 	enum gate_reason reason = gate_admit(&s->gate, &flow->key, ans, ep,
-					     now_ms(), &p, &evicted);
+					     now, &p, &evicted);
+	struct gate_pinhole *record;
+	enum nft_element_write write, dnat_write;
 	char what[160], endpoint[96], more[64];
 	bool published;
 
@@ -386,32 +403,38 @@ static void on_endpoint(void *arg, struct flow *flow,
 			s->stats.refused++;
 		return;
 	}
-	if (!d->batch)
-		d->batch = nft_batch_begin(s->nft, s->cfg);
-	if (!d->batch)
-		return;
-	if (evicted.evicted) {
-		nft_batch_pinhole_del(d->batch, &evicted.key);
-		if (evicted.published)
-			nft_batch_dnat_del(d->batch, &evicted.key,
-					   evicted.public_addr);
-		note_eviction(s, &evicted);
-	}
-	nft_batch_pinhole_add(d->batch, &p, s->cfg->pinhole_timeout);
-	remember_opened(d, &p);
+	record = gate_find(&s->gate, &p);
+	write = record ? record->write : NFT_ELEMENT_REPLACE;
 	if (flow->note.published == FLOW_PUBLISHED_UNKNOWN)
 		learn_published(s, flow);
 	published = flow->note.published == FLOW_PUBLISHED;
-	if (published) {
-		struct gate_pinhole *record = gate_find(&s->gate, &p);
-
-		nft_batch_dnat_add(d->batch, &p, flow->note.public_addr,
-				   s->cfg->pinhole_timeout * 1000ull +
-					   DNAT_MARGIN_MS);
-		if (record) {
-			record->published = true;
-			memcpy(record->public_addr, flow->note.public_addr, 16);
+	/* a mapping the pinhole did not have yet is written as new */
+	dnat_write = !published ? NFT_ELEMENT_KEEP :
+		     record && record->published &&
+				     memcmp(record->public_addr,
+					    flow->note.public_addr, 16) == 0 ?
+			     write : gate_element_write(&s->gate, NULL, now);
+	if (record && published) {
+		record->published = true;
+		memcpy(record->public_addr, flow->note.public_addr, 16);
+	}
+	if (write != NFT_ELEMENT_KEEP || dnat_write != NFT_ELEMENT_KEEP) {
+		if (!d->batch)
+			d->batch = nft_batch_begin(s->nft, s->cfg);
+		if (!d->batch)
+			return;
+		if (evicted.evicted) {
+			nft_batch_pinhole_del(d->batch, &evicted.key);
+			if (evicted.published)
+				nft_batch_dnat_del(d->batch, &evicted.key,
+						   evicted.public_addr);
+			note_eviction(s, &evicted);
 		}
+		nft_batch_pinhole_add(d->batch, &p, s->cfg->pinhole_timeout, write);
+		nft_batch_dnat_add(d->batch, &p, flow->note.public_addr,
+				   s->cfg->pinhole_timeout * 1000ull + DNAT_MARGIN_MS,
+				   dnat_write);
+		remember_opened(d, &p);
 	}
 	s->stats.opened++;
 	if (line_may_go(s, LINE_OPENED, more)) {
@@ -430,8 +453,11 @@ static void on_endpoint(void *arg, struct flow *flow,
 					       .server = d->server,
 					       .iface = name ? name : iface,
 					       .port = p.port },
-			  "opened %s for %us%s%s: %s advertised by %s to %s%s",
-			  what, s->cfg->pinhole_timeout,
+			  "opened %s for %us%s%s%s: %s advertised by %s to %s%s",
+			  what, write == NFT_ELEMENT_KEEP ?
+					(unsigned)((record->expires_ms - now) / 1000) :
+					s->cfg->pinhole_timeout,
+			  write == NFT_ELEMENT_KEEP ? " more (open already)" : "",
 			  published ? ", published as " : "", public_addr,
 			  endpoint, d->server, d->client, more);
 	}
@@ -462,6 +488,7 @@ static void settle_decisions(struct service *s)
 			  d->client, err);
 		s->stats.nft_errors++;
 		gate_visit(&s->gate, forget_failed, d);
+		s->gate.kernel_may_hold_unrecorded = true;
 	}
 	d->batch = NULL;
 	for (int r = 0; r < GATE_N_REASONS; r++) {
@@ -662,6 +689,9 @@ static void on_packet(void *arg, uint32_t id, const uint8_t *data, size_t len,
 					      on_endpoint, s);
 		if (endpoints > 0) {
 			s->stats.answers++;
+			/* released once the kernel holds its pinholes */
+			if (s->decisions.batch)
+				queue_hold(s->queue, id);
 			settle_decisions(s);
 		} else if (endpoints < 0) {
 			drop = true;
@@ -672,7 +702,8 @@ static void on_packet(void *arg, uint32_t id, const uint8_t *data, size_t len,
 		log_evictions(s, now);
 	}
 	if ((drop ? queue_drop(s->queue, id) : queue_accept(s->queue, id)) < 0)
-		log_warn("verdict for queued packet %u", id);
+		log_warnx("verdict for queued packet %u: more packets held "
+			  "than a burst records", id);
 }
 
 struct expiry {
@@ -699,10 +730,16 @@ static bool expire_one(void *arg, struct gate_pinhole *p)
 				e->batch = nft_batch_begin(e->s->nft, e->s->cfg);
 			if (e->batch)
 				nft_batch_dnat_add(e->batch, &p->key, p->public_addr,
-						   (uint64_t)remaining + DNAT_MARGIN_MS);
+						   (uint64_t)remaining + DNAT_MARGIN_MS,
+						   e->s->gate.kernel_updates_timeouts ?
+							   NFT_ELEMENT_REFRESH :
+							   NFT_ELEMENT_REPLACE);
 		}
 		return false;
 	}
+	/* not asked: the kernel may hold it still, with no record */
+	if (remaining < 0 && remaining != -ENOENT)
+		e->s->gate.kernel_may_hold_unrecorded = true;
 	e->s->stats.expired++;
 	if (line_may_go(e->s, LINE_EXPIRED, more))
 		log_pinhole_event((struct log_event){ .id = LOG_ID_EXPIRED,
@@ -711,9 +748,10 @@ static bool expire_one(void *arg, struct gate_pinhole *p)
 	return true;
 }
 
-static void log_stats(const struct service *s)
+static void log_stats(struct service *s)
 {
 	const struct flow_stats *f = &s->flows.stats;
+	const struct queue_verdict_stats *v = queue_verdict_stats(s->queue);
 
 	log_info("statistics: %llu packets, %llu answers, %llu opened, "
 		 "%llu refused, %llu drift, %llu expired, %llu revoked, "
@@ -723,6 +761,8 @@ static void log_stats(const struct service *s)
 		 "%llu half-open expired, "
 		 "%llu desynchronized, %llu forged packets dropped; "
 		 "%llu nftables errors, %llu queue overruns, "
+		 "%llu dropped by the kernel (queue full), %llu not delivered; "
+		 "%llu verdict batches for %llu packets, %llu single verdicts; "
 		 "%llu ruleset repairs",
 		 (unsigned long long)s->stats.packets,
 		 (unsigned long long)s->stats.answers,
@@ -741,6 +781,11 @@ static void log_stats(const struct service *s)
 		 (unsigned long long)f->forged,
 		 (unsigned long long)s->stats.nft_errors,
 		 (unsigned long long)s->stats.queue_overruns,
+		 (unsigned long long)s->stats.queue_full,
+		 (unsigned long long)s->stats.queue_undelivered,
+		 (unsigned long long)v->batches,
+		 (unsigned long long)v->batched_packets,
+		 (unsigned long long)v->singles,
 		 (unsigned long long)s->stats.repairs);
 }
 
@@ -843,16 +888,19 @@ static int reload(struct service *s, FILE *echo)
 	if (next->nft_mode != previous->nft_mode ||
 	    strcmp(next->nft_table, previous->nft_table) != 0 ||
 	    next->queue_num != previous->queue_num ||
+	    next->queue_max_len != previous->queue_max_len ||
 	    next->on_failure != previous->on_failure ||
 	    next->ipv6_host_prefix != previous->ipv6_host_prefix ||
 	    strcmp(next->state_file, previous->state_file) != 0) {
-		log_warnx("reload: nft_mode, nft_table, queue_num, on_failure, "
-			  "ipv6_host_prefix and state_file take effect at "
-			  "restart; keeping their running values");
+		log_warnx("reload: nft_mode, nft_table, queue_num, "
+			  "queue_max_len, on_failure, ipv6_host_prefix and "
+			  "state_file take effect at restart; keeping their "
+			  "running values");
 		next->nft_mode = previous->nft_mode;
 		snprintf(next->nft_table, sizeof(next->nft_table), "%s",
 			 previous->nft_table);
 		next->queue_num = previous->queue_num;
+		next->queue_max_len = previous->queue_max_len;
 		next->on_failure = previous->on_failure;
 		next->ipv6_host_prefix = previous->ipv6_host_prefix;
 		memcpy(next->state_file, previous->state_file,
@@ -875,8 +923,10 @@ static int reload(struct service *s, FILE *echo)
 	log_set_verbose(next->log_verbose);
 	r.cut_established = next->revoke_established;
 	gate_visit(&s->gate, revoke_one, &r);
-	if (r.batch && nft_batch_commit(r.batch, err, sizeof(err)) != 0)
+	if (r.batch && nft_batch_commit(r.batch, err, sizeof(err)) != 0) {
 		log_warnx("reload: removing revoked pinholes: %s", err);
+		s->gate.kernel_may_hold_unrecorded = true;
+	}
 	log_info("reloaded %s", s->config_path);
 	next = previous;
 	status = 0;
@@ -897,6 +947,7 @@ static void on_signal(struct service *s)
 			reload(s, NULL);
 			break;
 		case SIGUSR1:
+			count_queue_drops(s);
 			log_stats(s);
 			break;
 		default:
@@ -1129,7 +1180,7 @@ static void restore_record(void *arg, const struct state_record *r)
 	}
 	if (left > longest)
 		left = longest;	/* pinhole_timeout is shorter now */
-	reason = gate_restore(&s->gate, &r->facts, a->now + left, r->published,
+	reason = gate_restore(&s->gate, &r->facts, a->now, a->now + left, r->published,
 			      r->public_addr, &out);
 	if (reason != GATE_OPEN) {
 		a->n_refused++;
@@ -1293,12 +1344,21 @@ static bool restore_one(void *arg, struct gate_pinhole *p)
 	if (p->expires_ms <= r->now || !r->batch)
 		return false;	/* the next tick expires it */
 	left_ms = p->expires_ms - r->now;
-	nft_batch_pinhole_add(r->batch, &p->key, (uint32_t)((left_ms + 999) / 1000));
+	/* into a table installed afresh: plain adds */
+	nft_batch_pinhole_add(r->batch, &p->key, (uint32_t)((left_ms + 999) / 1000),
+			      NFT_ELEMENT_ADD);
 	if (p->published)
 		nft_batch_dnat_add(r->batch, &p->key, p->public_addr,
-				   left_ms + DNAT_MARGIN_MS);
+				   left_ms + DNAT_MARGIN_MS, NFT_ELEMENT_ADD);
 	r->n++;
 	return false;
+}
+
+static bool forget_unrestored(void *arg, struct gate_pinhole *p)
+{
+	(void)arg;
+	(void)p;
+	return true;
 }
 
 /*
@@ -1327,11 +1387,20 @@ static void repair_ruleset(struct service *s, uint64_t now)
 		}
 		return;
 	}
+	s->gate.kernel_may_hold_unrecorded = false;
 	r.batch = nft_batch_begin(s->nft, s->cfg);
 	gate_visit(&s->gate, restore_one, &r);
-	if (r.batch && nft_batch_commit(r.batch, err, sizeof(err)) != 0) {
+	if (!r.batch || nft_batch_commit(r.batch, err, sizeof(err)) != 0) {
 		s->stats.nft_errors++;
-		log_warnx("nftables: re-adding %zu pinhole(s): %s", r.n, err);
+		log_warnx("nftables: re-adding %zu pinhole(s): %s; forgot them "
+			  "(a lookup opens them again)", s->gate.n_pinholes,
+			  r.batch ? err : "out of memory");
+		/*
+		 * The table holds none of them: a record without its element
+		 * would be left alone when re-advertised with time to spare.
+		 */
+		gate_visit(&s->gate, forget_unrestored, NULL);
+		r.n = 0;
 	}
 	s->stats.repairs++;
 	log_warnx("nftables: table inet %s was removed (nft flush ruleset?); "
@@ -1356,6 +1425,8 @@ static void on_tick(struct service *s)
 		write_state(s);
 	flow_table_expire(&s->flows, now * 1000);
 	log_evictions(s, now);
+	count_queue_drops(s);
+	log_queue_drops(s, now);
 	flush_line_limits(s, now);
 	control_expire(s->control, now);
 	if (s->watchdog_usec &&
@@ -1366,6 +1437,12 @@ static void on_tick(struct service *s)
 }
 
 /* ---- rpcgatectl: answers from the live state ------------------------------ */
+
+/* How a re-advertised pinhole is renewed, for status and the started line. */
+static const char *refresh_text(const struct service *s)
+{
+	return s->gate.kernel_updates_timeouts ? "update" : "replace when short";
+}
 
 static void answer_status(struct service *s, struct control_answer *a)
 {
@@ -1378,6 +1455,7 @@ static void answer_status(struct service *s, struct control_answer *a)
 	control_field(a, "queue", nft_queue_kind(s->nft) == NFT_QUEUE_NATIVE ?
 					  "nft queue" : "xt NFQUEUE");
 	control_field_u64(a, "queue_num", s->cfg->queue_num);
+	control_field(a, "pinhole_refresh", refresh_text(s));
 	control_field(a, "on_failure",
 		      s->cfg->on_failure == ON_FAILURE_OPEN ? "open" : "closed");
 	control_field_u64(a, "servers", s->cfg->n_servers);
@@ -1515,10 +1593,56 @@ static bool kernel_queue_drops(uint16_t num, uint64_t *queue_dropped,
 	return found;
 }
 
+static void count_queue_drops(struct service *s)
+{
+	struct queue_drops *q = &s->queue_drops;
+	uint64_t full, undelivered;
+
+	if (!kernel_queue_drops(s->cfg->queue_num, &full, &undelivered))
+		return;
+	s->stats.queue_full += (uint32_t)((uint32_t)full - q->full);
+	s->stats.queue_undelivered +=
+		(uint32_t)((uint32_t)undelivered - q->undelivered);
+	q->full = (uint32_t)full;
+	q->undelivered = (uint32_t)undelivered;
+}
+
+/*
+ * Overload drops packets (queue_max_len full, or the socket overran) and
+ * never passes them unseen: the sender sends them again.  One line per
+ * log_interval while it lasts.
+ */
+static void log_queue_drops(struct service *s, uint64_t now)
+{
+	struct queue_drops *q = &s->queue_drops;
+	uint64_t full = s->stats.queue_full - q->logged_full,
+		 undelivered = s->stats.queue_undelivered - q->logged_undelivered,
+		 overruns = s->stats.queue_overruns - q->logged_overruns,
+		 since = q->last_ms ? q->last_ms : s->started_ms;
+
+	if ((!full && !undelivered && !overruns) ||
+	    (q->last_ms && now - q->last_ms < (uint64_t)s->cfg->log_interval * 1000))
+		return;
+	log_event(&(struct log_event){ .id = LOG_ID_OVERLOAD,
+				       .decision = "overrun", .warning = true },
+		  "NFQUEUE overload: %llu packet(s) dropped in %llu s, %llu "
+		  "with the queue full (queue_max_len = %u) and %llu the "
+		  "kernel could not hand to rpcgated (%llu socket overrun(s)); "
+		  "none passed unseen, TCP sends them again",
+		  (unsigned long long)(full + undelivered),
+		  (unsigned long long)((now - since + 999) / 1000),
+		  (unsigned long long)full, s->cfg->queue_max_len,
+		  (unsigned long long)undelivered, (unsigned long long)overruns);
+	q->logged_full = s->stats.queue_full;
+	q->logged_undelivered = s->stats.queue_undelivered;
+	q->logged_overruns = s->stats.queue_overruns;
+	q->last_ms = now;
+}
+
 static void answer_stats(struct service *s, struct control_answer *a)
 {
 	const struct decision_stats *t = &s->tally;
-	uint64_t queue_dropped = 0, user_dropped = 0;
+	const struct queue_verdict_stats *v = queue_verdict_stats(s->queue);
 	char host[INET6_ADDRSTRLEN], iface[UUID_TEXT_LEN + 1];
 
 	control_section(a, "reasons", "decisions by reason", CONTROL_TABLE);
@@ -1559,14 +1683,18 @@ static void answer_stats(struct service *s, struct control_answer *a)
 		control_field_u64(a, "count", t->drift[i].count);
 	}
 	control_end_section(a);
-	kernel_queue_drops(s->cfg->queue_num, &queue_dropped, &user_dropped);
+	count_queue_drops(s);
 	control_section(a, "counters", "counters", CONTROL_PAIRS);
 	control_row(a);
 	control_field_u64(a, "packets", s->stats.packets);
 	control_field_u64(a, "answers", s->stats.answers);
 	control_field_u64(a, "queue_overruns", s->stats.queue_overruns);
-	control_field_u64(a, "queue_dropped_by_kernel", queue_dropped);
-	control_field_u64(a, "queue_user_dropped", user_dropped);
+	control_field_u64(a, "queue_dropped_by_kernel", s->stats.queue_full);
+	control_field_u64(a, "queue_user_dropped", s->stats.queue_undelivered);
+	control_field_u64(a, "verdict_batches", v->batches);
+	control_field_u64(a, "verdict_batched_packets", v->batched_packets);
+	control_field_u64(a, "verdict_singles", v->singles);
+	control_field_u64(a, "verdict_errors", v->send_errors);
 	control_field_u64(a, "nft_errors", s->stats.nft_errors);
 	control_field_u64(a, "flows_refused", s->flows.stats.flows_refused);
 	control_field_u64(a, "flows_desynchronized", s->flows.stats.flows_desync);
@@ -1664,7 +1792,7 @@ static void metric(struct control_answer *a, const char *name,
 static void answer_metrics(struct service *s, struct control_answer *a)
 {
 	const struct decision_stats *t = &s->tally;
-	uint64_t queue_dropped = 0, user_dropped = 0;
+	const struct queue_verdict_stats *v = queue_verdict_stats(s->queue);
 	char host[INET6_ADDRSTRLEN], iface[UUID_TEXT_LEN + 1];
 
 	control_text(a, "# HELP rpcgate_info The running rpcgated.\n"
@@ -1714,15 +1842,24 @@ static void answer_metrics(struct service *s, struct control_answer *a)
 		control_text(a, "rpcgate_drift_total{server=\"%s\",interface=\"%s\"} %llu\n",
 			     host, iface, (unsigned long long)t->drift[i].count);
 	}
-	kernel_queue_drops(s->cfg->queue_num, &queue_dropped, &user_dropped);
+	count_queue_drops(s);
 	metric(a, "queue_overruns_total", "counter",
-	       "Times the queue socket overran (packets not seen).",
+	       "Times the queue socket overran (packets dropped, not seen).",
 	       s->stats.queue_overruns);
 	metric(a, "queue_kernel_dropped_total", "counter",
 	       "Packets the kernel dropped because the queue was full.",
-	       queue_dropped);
+	       s->stats.queue_full);
 	metric(a, "queue_user_dropped_total", "counter",
-	       "Packets the kernel failed to deliver to rpcgated.", user_dropped);
+	       "Packets the kernel failed to deliver to rpcgated.",
+	       s->stats.queue_undelivered);
+	metric(a, "verdict_batches_total", "counter",
+	       "Batch verdicts sent (each accepts several packets).", v->batches);
+	metric(a, "verdict_batched_packets_total", "counter",
+	       "Packets accepted by batch verdicts.", v->batched_packets);
+	metric(a, "verdict_singles_total", "counter",
+	       "One-packet verdicts sent.", v->singles);
+	metric(a, "verdict_errors_total", "counter",
+	       "Verdict writes the kernel refused.", v->send_errors);
 	metric(a, "nft_errors_total", "counter", "nftables batches that failed.",
 	       s->stats.nft_errors);
 	metric(a, "expired_total", "counter", "Pinholes expired.", s->stats.expired);
@@ -1864,6 +2001,39 @@ static uint64_t *flow_log_counter(struct flow_stats *st, int kind)
 	}
 }
 
+/*
+ * Whether the kernel renews a pinhole added again, or the daemon must
+ * replace it; RPCGATE_NO_ELEMENT_UPDATE=1 forces the latter (tests, and
+ * a kernel that says it updates but does not).
+ */
+static void learn_element_update(struct service *s)
+{
+	const char *forced = getenv("RPCGATE_NO_ELEMENT_UPDATE");
+	int rc;
+
+	if (forced && *forced && strcmp(forced, "0") != 0) {
+		s->gate.kernel_updates_timeouts = false;
+		log_info("nftables: RPCGATE_NO_ELEMENT_UPDATE is set: a "
+			 "re-advertised pinhole is replaced (add, delete, add) "
+			 "once less than half of pinhole_timeout is left, as on "
+			 "a kernel that cannot update timeouts");
+		return;
+	}
+	rc = nft_probe_element_update(s->nft, s->cfg);
+	s->gate.kernel_updates_timeouts = rc == 1;
+	if (rc == 1)
+		log_info("nftables: the kernel updates an element's timeout: a "
+			 "re-advertised pinhole is refreshed by one add, no delete");
+	else
+		log_info("nftables: the kernel %s%s: a re-advertised pinhole is "
+			 "replaced (add, delete, add) once less than half of "
+			 "pinhole_timeout is left", rc == 0 ?
+			 "keeps an element's timeout when it is added again "
+			 "(before Linux 6.10)" :
+			 "could not be asked whether it updates an element's "
+			 "timeout: ", rc == 0 ? "" : strerror(-rc));
+}
+
 static bool setup(struct service *s)
 {
 	struct flow_config fc;
@@ -1911,13 +2081,15 @@ static bool setup(struct service *s)
 	/* from now on this run's state is the one to keep; the first tick writes it */
 	s->state_owned = true;
 	s->state_changes_written = UINT64_MAX;
+	learn_element_update(s);
 	s->conntrack = conntrack_open();
 	if (!s->conntrack) {
 		log_warn("netlink socket for conntrack");
 		return false;
 	}
-	s->queue = queue_open(s->cfg->queue_num,
-			      s->cfg->on_failure == ON_FAILURE_OPEN);
+	/* on_failure is the queue rule's bypass (nft.c): whether traffic
+	 * passes while no daemon is there; a full queue always drops */
+	s->queue = queue_open(s->cfg->queue_num, s->cfg->queue_max_len);
 	if (!s->queue) {
 		log_warn("binding NFQUEUE %u", s->cfg->queue_num);
 		return false;
@@ -1943,12 +2115,13 @@ static bool setup(struct service *s)
 	}
 	if (sd_watchdog_enabled(0, &s->watchdog_usec) <= 0)
 		s->watchdog_usec = 0;
-	log_info("started: queue %u (%s), %s %s, %zu server prefix(es)",
+	log_info("started: queue %u (%s), %s %s, %zu server prefix(es), "
+		 "pinhole refresh: %s",
 		 s->cfg->queue_num,
 		 nft_queue_kind(s->nft) == NFT_QUEUE_NATIVE ? "nft queue" :
 							      "xt NFQUEUE",
 		 s->cfg->nft_mode == NFT_MODE_SETS ? "sets in table" : "table",
-		 s->cfg->nft_table, s->cfg->n_servers);
+		 s->cfg->nft_table, s->cfg->n_servers, refresh_text(s));
 	return true;
 }
 
@@ -2024,20 +2197,9 @@ int service_run(const struct service_options *opt,
 			} else if (s.control && fd == control_fd(s.control)) {
 				control_serve(s.control, now_ms());
 			} else if (queue_receive(s.queue, on_packet, &s) == -ENOBUFS) {
-				/* the kernel dropped (or, fail-open, passed)
-				 * packets we never saw; their flows will notice */
-				char more[64];
-
+				/* the kernel dropped packets we never saw
+				 * (queue_user_dropped); the tick logs it */
 				s.stats.queue_overruns++;
-				if (line_may_go(&s, LINE_OVERRUN, more))
-					log_event(&(struct log_event){
-							  .id = LOG_ID_OVERLOAD,
-							  .decision = "overrun",
-							  .warning = true },
-						  "NFQUEUE overrun: packets were not "
-						  "seen (%llu so far)%s",
-						  (unsigned long long)s.stats.queue_overruns,
-						  more);
 			}
 		}
 	}

@@ -178,7 +178,7 @@ static void test_restore_decides_again_and_evicts_nothing(void)
 	cfg.max_pinholes = 3;
 	CHECK(gate_init(&g, &cfg));
 	policy_facts_of(key.family, key.client, key.server, &req, &ep, &facts);
-	CHECK(gate_restore(&g, &facts, 5000, true, public_addr, &p) == GATE_OPEN);
+	CHECK(gate_restore(&g, &facts, 0, 5000, true, public_addr, &p) == GATE_OPEN);
 	rec = gate_find(&g, &p);
 	CHECK(rec && rec->expires_ms == 5000 && rec->published &&
 	      memcmp(rec->public_addr, public_addr, 16) == 0);
@@ -190,7 +190,7 @@ static void test_restore_decides_again_and_evicts_nothing(void)
 	uuid_parse("12345778-1234-abcd-ef00-0123456789ac", &ep.iface);
 	req.iface = ep.iface;
 	policy_facts_of(key.family, key.client, key.server, &req, &ep, &facts);
-	CHECK(gate_restore(&g, &facts, 5000, false, NULL, &p) == GATE_IFACE);
+	CHECK(gate_restore(&g, &facts, 0, 5000, false, NULL, &p) == GATE_IFACE);
 	CHECK(g.n_pinholes == 1);
 	/* the per-client cap holds */
 	reset();
@@ -198,17 +198,17 @@ static void test_restore_decides_again_and_evicts_nothing(void)
 	cfg.max_pinholes = 3;
 	ep.port = 49161;
 	policy_facts_of(key.family, key.client, key.server, &req, &ep, &facts);
-	CHECK(gate_restore(&g, &facts, 5000, false, NULL, &p) == GATE_OPEN);
+	CHECK(gate_restore(&g, &facts, 0, 5000, false, NULL, &p) == GATE_OPEN);
 	ep.port = 49162;
 	policy_facts_of(key.family, key.client, key.server, &req, &ep, &facts);
-	CHECK(gate_restore(&g, &facts, 5000, false, NULL, &p) == GATE_CLIENT_CAP);
+	CHECK(gate_restore(&g, &facts, 0, 5000, false, NULL, &p) == GATE_CLIENT_CAP);
 	/* max_pinholes full: a restore is refused, where an answer would evict */
 	inet_pton(AF_INET, "192.0.2.11", key.client);
 	policy_facts_of(key.family, key.client, key.server, &req, &ep, &facts);
-	CHECK(gate_restore(&g, &facts, 5000, false, NULL, &p) == GATE_OPEN);
+	CHECK(gate_restore(&g, &facts, 0, 5000, false, NULL, &p) == GATE_OPEN);
 	inet_pton(AF_INET, "192.0.2.12", key.client);
 	policy_facts_of(key.family, key.client, key.server, &req, &ep, &facts);
-	CHECK(gate_restore(&g, &facts, 5000, false, NULL, &p) == GATE_TOTAL_CAP);
+	CHECK(gate_restore(&g, &facts, 0, 5000, false, NULL, &p) == GATE_TOTAL_CAP);
 	CHECK(g.n_pinholes == 3);
 	CHECK(gate_admit(&g, &key, &ans, &ep, 0, &p, &ev) == GATE_OPEN && ev.evicted);
 	gate_release(&g);
@@ -239,6 +239,55 @@ static void test_visit_forgets_and_recheck_after_reload(void)
 	CHECK(!gate_still_allowed(&cfg, first));
 	gate_visit(&g, forget_all, &visited);
 	CHECK(visited == 1 && g.n_pinholes == 0);
+	gate_release(&g);
+}
+
+/*
+ * How a pinhole's element is written: one add where the kernel updates
+ * timeouts; otherwise one add when new, nothing while more than half of
+ * pinhole_timeout is left (the record keeps its expiry), a replace from
+ * half on, and a replace of a new one while the kernel may hold elements
+ * the record forgot.
+ */
+static void test_element_write_refresh_keep_replace(void)
+{
+	struct gate g;
+	struct pinhole p;
+	struct gate_pinhole *rec;
+	uint64_t half = 500ull * cfg.pinhole_timeout;
+
+	reset();
+	CHECK(gate_init(&g, &cfg));
+	CHECK(g.kernel_updates_timeouts);
+	CHECK(gate_admit(&g, &key, &ans, &ep, 0, &p, &ev) == GATE_OPEN);
+	rec = gate_find(&g, &p);
+	CHECK(rec && rec->write == NFT_ELEMENT_REFRESH);
+	CHECK(gate_admit(&g, &key, &ans, &ep, 1000, &p, &ev) == GATE_OPEN);
+	CHECK(rec->write == NFT_ELEMENT_REFRESH &&
+	      rec->expires_ms == 1000 + 2 * half);
+	/* a failed batch changes nothing where one add renews anyway */
+	g.kernel_may_hold_unrecorded = true;
+	CHECK(gate_element_write(&g, NULL, 0) == NFT_ELEMENT_REFRESH);
+	gate_release(&g);
+
+	CHECK(gate_init(&g, &cfg));
+	g.kernel_updates_timeouts = false;
+	CHECK(gate_admit(&g, &key, &ans, &ep, 0, &p, &ev) == GATE_OPEN);
+	rec = gate_find(&g, &p);
+	CHECK(rec && rec->write == NFT_ELEMENT_ADD && rec->expires_ms == 2 * half);
+	/* more than half left: nothing sent, the expiry stays */
+	CHECK(gate_admit(&g, &key, &ans, &ep, half - 1, &p, &ev) == GATE_OPEN);
+	CHECK(rec->write == NFT_ELEMENT_KEEP && rec->expires_ms == 2 * half);
+	/* exactly half left: replaced, renewed from now */
+	CHECK(gate_admit(&g, &key, &ans, &ep, half, &p, &ev) == GATE_OPEN);
+	CHECK(rec->write == NFT_ELEMENT_REPLACE && rec->expires_ms == 3 * half);
+	/* past its expiry (the kernel's traffic kept it): replaced */
+	CHECK(gate_element_write(&g, rec, 10 * half) == NFT_ELEMENT_REPLACE);
+	CHECK(gate_element_write(&g, NULL, 0) == NFT_ELEMENT_ADD);
+	g.kernel_may_hold_unrecorded = true;
+	CHECK(gate_element_write(&g, NULL, 0) == NFT_ELEMENT_REPLACE);
+	/* the doubt is about elements with no record */
+	CHECK(gate_element_write(&g, rec, 2 * half - 1) == NFT_ELEMENT_KEEP);
 	gate_release(&g);
 }
 
@@ -574,6 +623,7 @@ int main(void)
 	RUN(test_caps_per_client_and_total);
 	RUN(test_restore_decides_again_and_evicts_nothing);
 	RUN(test_visit_forgets_and_recheck_after_reload);
+	RUN(test_element_write_refresh_keep_replace);
 	RUN(test_fixed_mode_fixed_drift_and_lookup_first);
 	RUN(test_allow_lookup_and_udp);
 	RUN(test_tower_naming_another_server_judged_by_its_group);

@@ -1,0 +1,2 @@
+build-m/asan/obj/json.o: daemon/json.c include/json.h
+include/json.h:

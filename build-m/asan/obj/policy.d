@@ -1,0 +1,13 @@
+build-m/asan/obj/policy.o: daemon/policy.c include/policy.h \
+ include/config.h include/uuid.h include/wire.h include/epm.h \
+ include/nft.h include/nft_elements.h include/nft_batch.h \
+ include/nft_rules.h
+include/policy.h:
+include/config.h:
+include/uuid.h:
+include/wire.h:
+include/epm.h:
+include/nft.h:
+include/nft_elements.h:
+include/nft_batch.h:
+include/nft_rules.h:

@@ -1,0 +1,2 @@
+build-m/asan/obj/tcp_stream.o: daemon/tcp_stream.c include/tcp_stream.h
+include/tcp_stream.h:

@@ -1,0 +1,3 @@
+build-m/asan/obj/uuid.o: daemon/uuid.c include/uuid.h include/wire.h
+include/uuid.h:
+include/wire.h:

@@ -1,0 +1,2 @@
+build-m/obj/log.o: daemon/log.c include/log.h
+include/log.h:

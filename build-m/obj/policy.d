@@ -1,0 +1,12 @@
+build-m/obj/policy.o: daemon/policy.c include/policy.h include/config.h \
+ include/uuid.h include/wire.h include/epm.h include/nft.h \
+ include/nft_elements.h include/nft_batch.h include/nft_rules.h
+include/policy.h:
+include/config.h:
+include/uuid.h:
+include/wire.h:
+include/epm.h:
+include/nft.h:
+include/nft_elements.h:
+include/nft_batch.h:
+include/nft_rules.h:

@@ -1,0 +1,2 @@
+build-m/obj/privileges.o: daemon/privileges.c include/privileges.h
+include/privileges.h:

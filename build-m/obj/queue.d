@@ -1,0 +1,5 @@
+build-m/obj/queue.o: daemon/queue.c include/queue.h include/packet.h \
+ include/verdicts.h
+include/queue.h:
+include/packet.h:
+include/verdicts.h:

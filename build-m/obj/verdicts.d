@@ -1,0 +1,2 @@
+build-m/obj/verdicts.o: daemon/verdicts.c include/verdicts.h
+include/verdicts.h:

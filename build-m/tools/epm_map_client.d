@@ -1,0 +1,1 @@
+build-m/tools/epm_map_client: tests/tools/epm_map_client.c

@@ -1,0 +1,1 @@
+build-m/tools/flood: tests/tools/flood.c

@@ -1,0 +1,1 @@
+build-m/tools/ooo_segments: tests/tools/ooo_segments.c

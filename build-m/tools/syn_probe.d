@@ -1,0 +1,1 @@
+build-m/tools/syn_probe: tests/tools/syn_probe.c
