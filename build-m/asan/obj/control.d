@@ -1,7 +1,0 @@
-build-m/asan/obj/control.o: daemon/control.c include/control.h \
- include/config.h include/uuid.h include/wire.h include/json.h
-include/control.h:
-include/config.h:
-include/uuid.h:
-include/wire.h:
-include/json.h:

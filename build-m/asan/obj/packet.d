@@ -1,4 +1,0 @@
-build-m/asan/obj/packet.o: daemon/packet.c include/packet.h \
- include/wire.h
-include/packet.h:
-include/wire.h:

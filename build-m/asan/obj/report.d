@@ -1,7 +1,0 @@
-build-m/asan/obj/report.o: daemon/report.c include/packet.h \
- include/report.h include/epm.h include/uuid.h include/wire.h
-include/packet.h:
-include/report.h:
-include/epm.h:
-include/uuid.h:
-include/wire.h:

@@ -1,2 +1,0 @@
-build-m/asan/obj/tcp_stream.o: daemon/tcp_stream.c include/tcp_stream.h
-include/tcp_stream.h:

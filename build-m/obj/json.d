@@ -1,2 +1,0 @@
-build-m/obj/json.o: daemon/json.c include/json.h
-include/json.h:

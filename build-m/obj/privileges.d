@@ -1,2 +1,0 @@
-build-m/obj/privileges.o: daemon/privileges.c include/privileges.h
-include/privileges.h:

@@ -1,2 +1,0 @@
-build-m/obj/verdicts.o: daemon/verdicts.c include/verdicts.h
-include/verdicts.h:

@@ -1,1 +1,0 @@
-build-m/tools/flood: tests/tools/flood.c

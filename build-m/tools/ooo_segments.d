@@ -1,1 +1,0 @@
-build-m/tools/ooo_segments: tests/tools/ooo_segments.c

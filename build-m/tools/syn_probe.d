@@ -1,1 +1,0 @@
-build-m/tools/syn_probe: tests/tools/syn_probe.c
