@@ -209,6 +209,8 @@ void config_defaults(struct rpcgate_config *cfg)
 	cfg->queue_max_len = 4096;
 	cfg->nft_mode = NFT_MODE_TABLE;
 	snprintf(cfg->nft_table, sizeof(cfg->nft_table), "rpcgate");
+	snprintf(cfg->state_file, sizeof(cfg->state_file), "%s",
+		 CONFIG_DEFAULT_STATE_FILE);
 	cfg->pinhole_mark = 0x00100000;
 	cfg->reverse_path_mark = 0x00200000;
 	cfg->sync_pinholes = false;
@@ -1127,6 +1129,40 @@ static void h_nft_table(struct loader *ld, const config_setting_t *s,
 	snprintf(ld->cfg->nft_table, sizeof(ld->cfg->nft_table), "%s", text);
 }
 
+/*
+ * An absolute path to a file (not a directory), or "" for none; no
+ * control characters, quotes or backslashes, so -t -v prints it as is.
+ */
+static bool state_path_ok(const char *text, size_t size)
+{
+	size_t n = strlen(text);
+
+	if (n == 0)
+		return true;
+	if (text[0] != '/' || text[n - 1] == '/' || n >= size)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)text[i] < 0x20 || text[i] == 0x7f ||
+		    text[i] == '"' || text[i] == '\\')
+			return false;
+	return true;
+}
+
+static void h_state_file(struct loader *ld, const config_setting_t *s,
+			 const struct key *k)
+{
+	const char *text = string_of(ld, s, k->expect);
+	char q[QUOTE_SIZE];
+
+	if (!text)
+		return;
+	if (!state_path_ok(text, sizeof(ld->cfg->state_file))) {
+		bad_value(ld, s, k->expect, quote(text, q, sizeof(q)), NULL);
+		return;
+	}
+	snprintf(ld->cfg->state_file, sizeof(ld->cfg->state_file), "%s", text);
+}
+
 static void h_groups(struct loader *ld, const config_setting_t *s,
 		     const struct key *k);
 
@@ -1211,6 +1247,8 @@ static const struct key keys[] = {
 	  nft_mode_choices },
 	{ "nft_table", "an nftables table name (a letter, then letters, "
 	  "digits or _; at most 63 characters)", h_nft_table, 0, 0, 0, NULL },
+	{ "state_file", "an absolute file path (at most 255 characters, no "
+	  "quotes or backslashes), or \"\" for none", h_state_file, 0, 0, 0, NULL },
 	{ "pinhole_mark", "an integer with exactly one bit set "
 	  "(e.g. 0x00100000)", h_mark_bit, 0, 0, U32(pinhole_mark), NULL },
 	{ "reverse_path_mark", "an integer with exactly one bit set "

@@ -276,12 +276,15 @@ static void evict_from(struct gate *g, struct gate_host *h,
 }
 
 /*
- * policy_decide on facts, and the caps; an admitted pinhole is recorded
- * (or renewed) until now_ms + lifetime_ms.
+ * policy_decide on facts, then the caps; records the pinhole until
+ * expires_ms (unless its element is kept as it is).  may_evict: when
+ * max_pinholes is full, the biggest holder may give way (an answer), or
+ * not (a pinhole restored at start).
  */
 static enum gate_reason admit_facts(struct gate *g,
 				    const struct policy_facts *facts,
-				    uint64_t now_ms, uint64_t lifetime_ms,
+				    uint64_t now_ms, uint64_t expires_ms,
+				    bool may_evict,
 				    struct pinhole *out,
 				    struct gate_eviction *evicted)
 {
@@ -313,7 +316,8 @@ static enum gate_reason admit_facts(struct gate *g,
 	h = *hlink;
 	biggest = g->n_hosts ? g->biggest[0] : NULL;
 	if (g->n_pinholes >= g->cfg->max_pinholes &&
-	    (!biggest || (h ? h->n_pinholes : 0) >= biggest->n_pinholes))
+	    (!may_evict || !biggest ||
+	     (h ? h->n_pinholes : 0) >= biggest->n_pinholes))
 		return GATE_TOTAL_CAP;
 	/*
 	 * Everything is allocated and linked before anything gives way: the
@@ -359,7 +363,7 @@ static enum gate_reason admit_facts(struct gate *g,
 record:
 	p->facts = *facts;
 	if (p->write != NFT_ELEMENT_KEEP)
-		p->expires_ms = now_ms + lifetime_ms;
+		p->expires_ms = expires_ms;
 	return GATE_OPEN;
 no_memory:
 	free(p);
@@ -376,7 +380,26 @@ enum gate_reason gate_admit(struct gate *g, const struct flow_key *flow,
 	policy_facts_of(flow->family, flow->client, flow->server, ans->req, ep,
 			&facts);
 	return admit_facts(g, &facts, now_ms,
-			   (uint64_t)g->cfg->pinhole_timeout * 1000, out, evicted);
+			   now_ms + (uint64_t)g->cfg->pinhole_timeout * 1000,
+			   true, out, evicted);
+}
+
+enum gate_reason gate_restore(struct gate *g, const struct policy_facts *facts,
+			      uint64_t now_ms, uint64_t expires_ms, bool published,
+			      const uint8_t *public_addr, struct pinhole *out)
+{
+	struct gate_eviction none;
+	enum gate_reason reason;
+	struct gate_pinhole *p;
+
+	reason = admit_facts(g, facts, now_ms, expires_ms, false, out, &none);
+	if (reason != GATE_OPEN)
+		return reason;
+	p = gate_find(g, out);
+	p->published = published;
+	if (published)
+		memcpy(p->public_addr, public_addr, sizeof(p->public_addr));
+	return GATE_OPEN;
 }
 
 uint16_t gate_iface_fingerprint(const struct uuid *iface)
@@ -428,7 +451,8 @@ enum gate_reason gate_adopt(struct gate *g, const struct pinhole *key,
 	 * only a group that allows any interface admits it */
 	if (iface)
 		facts.iface = *iface;
-	return admit_facts(g, &facts, now_ms, lifetime_ms, &out, evicted);
+	return admit_facts(g, &facts, now_ms, now_ms + lifetime_ms, true, &out,
+			   evicted);
 }
 
 void gate_visit(struct gate *g, gate_visit_fn fn, void *arg)

@@ -4,6 +4,7 @@
 #include <libnftnl/batch.h>
 #include <libnftnl/common.h>
 #include <libnftnl/set.h>
+#include <libnftnl/table.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
@@ -178,17 +179,93 @@ static int install_with(struct nft *n, const struct rpcgate_config *cfg,
 	return rc;
 }
 
+/* How a start treats what an earlier run left. */
+enum start_how {
+	START_CREATE,	/* nothing there */
+	START_IN_PLACE,	/* its table: chains and sets refilled, as on reload */
+	START_REPLACE,	/* its table, of another shape: deleted, made anew */
+};
+
+/*
+ * The start, in one batch, with the adopted pinholes in it; a refused
+ * batch changes nothing.  In place, the table's chains are flushed and
+ * refilled like a reload's: each base chain swaps its rules at once, so
+ * the drop rule never goes away.  Replacing (the table of an older
+ * rpcgated, say) deletes the table and makes it anew: the new base chain
+ * is hooked in before the old one, and a packet that crosses both just as
+ * the batch commits finds both empty -- a window of microseconds, which
+ * the in-place start does not have.  In sets mode the same for the queue
+ * table; the pinhole sets (in the administrator's table) keep only the
+ * adopted pinholes.
+ */
+static int start_with(struct nft *n, const struct rpcgate_config *cfg,
+		      enum start_how how, const struct nft_adopted *pins,
+		      size_t n_pins, char *err, size_t errlen,
+		      bool *queue_refused)
+{
+	struct nft_batch *b = nft_batch_new(n, &n->seq, cfg);
+	int rc;
+
+	if (!b)
+		return -ENOMEM;
+	if (how == START_REPLACE)
+		nft_rules_build_remove(b, false);
+	nft_rules_build(b, how == START_IN_PLACE, n->queue_kind);
+	if (how == START_IN_PLACE || cfg->nft_mode == NFT_MODE_SETS)
+		nft_rules_build_remove(b, true);
+	if (how == START_IN_PLACE)
+		for (size_t i = 0; i < 2; i++)
+			nft_batch_flush_set(b, nft_rules_table(cfg),
+					    nft_families[i].dnat_map);
+	for (size_t i = 0; i < n_pins; i++) {
+		nft_batch_pinhole_adopt(b, &pins[i].key, cfg->pinhole_timeout,
+					pins[i].remaining_ms);
+		if (pins[i].published)
+			nft_batch_dnat_add(b, &pins[i].key, pins[i].public_addr,
+					   pins[i].dnat_ms, NFT_ELEMENT_ADD);
+	}
+	rc = commit(b, err, errlen, queue_refused);
+	nft_batch_free(b);
+	return rc;
+}
+
+int nft_install_adopting(struct nft *n, const struct rpcgate_config *cfg,
+			 const struct nft_adopted *pins, size_t n_pins,
+			 char *err, size_t errlen)
+{
+	enum start_how how = nft_table_present(n, cfg) == 1 ? START_IN_PLACE :
+							      START_CREATE;
+	bool queue_refused;
+	int rc;
+
+	n->queue_kind = NFT_QUEUE_NATIVE;
+	for (int attempt = 0; attempt < 6; attempt++) {
+		rc = start_with(n, cfg, how, pins, n_pins, err, errlen,
+				&queue_refused);
+		if (rc == 0)
+			break;
+		if (queue_refused && n->queue_kind == NFT_QUEUE_NATIVE)
+			n->queue_kind = NFT_QUEUE_XT;
+		else if (how == START_IN_PLACE)
+			how = START_REPLACE;	/* not the shape this run makes */
+		else if (rc == -ENOENT || rc == -EEXIST)
+			/* the earlier table went, or came, since we looked */
+			how = nft_table_present(n, cfg) == 1 ? START_IN_PLACE :
+							       START_CREATE;
+		else
+			break;
+	}
+	return rc;
+}
+
 int nft_install(struct nft *n, const struct rpcgate_config *cfg, bool reload,
 		char *err, size_t errlen)
 {
 	bool queue_refused;
 	int rc;
 
-	if (!reload) {
-		/* a table left behind by a daemon that died goes first */
-		nft_remove(n, cfg);
-		n->queue_kind = NFT_QUEUE_NATIVE;
-	}
+	if (!reload)
+		return nft_install_adopting(n, cfg, NULL, 0, err, errlen);
 	rc = install_with(n, cfg, reload, n->queue_kind, err, errlen,
 			  &queue_refused);
 	if (rc != 0 && queue_refused && n->queue_kind == NFT_QUEUE_NATIVE) {
@@ -244,6 +321,27 @@ static int query(struct nft *n, char *buf, size_t size, struct nlmsghdr *nlh,
 		rc = mnl_cb_run(buf, (size_t)got, seq, n->portid, cb, data);
 	} while (rc > 0);
 	return rc < 0 ? -errno : 0;
+}
+
+int nft_table_present(struct nft *n, const struct rpcgate_config *cfg)
+{
+	struct nftnl_table *t = nftnl_table_alloc();
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	uint32_t seq = n->seq++;
+	struct nlmsghdr *nlh;
+	int rc;
+
+	if (!t)
+		return -ENOMEM;
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, nft_rules_table(cfg));
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, NFPROTO_INET,
+				    NLM_F_ACK, seq);
+	nftnl_table_nlmsg_build_payload(nlh, t);
+	nftnl_table_free(t);
+	rc = query(n, buf, sizeof(buf), nlh, seq, NULL, NULL);
+	if (rc == -ENOENT)
+		return 0;
+	return rc < 0 ? rc : 1;
 }
 
 /* Dump answers run to 32 KiB a message batch (the kernel sizes them to
@@ -417,15 +515,27 @@ unsigned nft_events_read(struct nft_events *ev, const struct rpcgate_config *cfg
 	return concerns;
 }
 
+/* A GETSETELEM request for set's elements (freed here), answers to cb. */
+static int query_elements(struct nft *n, struct nftnl_set *set, uint16_t flags,
+			  mnl_cb_t cb, void *data)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	uint32_t seq = n->seq++;
+	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM,
+						     NFPROTO_INET, flags, seq);
+
+	nftnl_set_elems_nlmsg_build_payload(nlh, set);
+	nftnl_set_free(set);
+	return query(n, buf, sizeof(buf), nlh, seq, cb, data);
+}
+
 int64_t nft_pinhole_remaining(struct nft *n, const struct rpcgate_config *cfg,
 			      const struct pinhole *p, int64_t *admitted)
 {
 	const struct nft_family *f = nft_family_of(p->family);
 	struct nftnl_set *s = nft_element_list(cfg->nft_table, f->pinholes_set);
-	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nft_element_state r = { .ms = -ENOENT };
-	struct nlmsghdr *nlh;
-	uint32_t seq = n->seq++, len;
+	uint32_t len;
 	uint8_t key[NFT_PINHOLE_KEY_MAX];
 	int rc;
 
@@ -433,11 +543,7 @@ int64_t nft_pinhole_remaining(struct nft *n, const struct rpcgate_config *cfg,
 		return -ENOMEM;
 	nft_pinhole_key(p, key, &len);
 	nft_element_add(s, key, len, 0, 0);
-	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, NFPROTO_INET,
-				    NLM_F_ACK, seq);
-	nftnl_set_elems_nlmsg_build_payload(nlh, s);
-	nftnl_set_free(s);
-	rc = query(n, buf, sizeof(buf), nlh, seq, nft_element_state_cb, &r);
+	rc = query_elements(n, s, NLM_F_ACK, nft_element_state_cb, &r);
 	if (rc < 0)
 		return rc;
 	/*
@@ -449,6 +555,26 @@ int64_t nft_pinhole_remaining(struct nft *n, const struct rpcgate_config *cfg,
 		*admitted = r.counted ? (int64_t)(r.packets / 2) : -1;
 	return r.ms;
 }
+int nft_pinhole_dump(struct nft *n, const struct rpcgate_config *cfg,
+		     nft_pinhole_fn fn, void *arg)
+{
+	for (size_t i = 0; i < 2; i++) {
+		struct nftnl_set *s = nft_element_list(cfg->nft_table,
+						       nft_families[i].pinholes_set);
+		struct nft_element_dump d = {
+			.family = i == 0 ? AF_INET : AF_INET6, .fn = fn, .arg = arg,
+		};
+		int rc;
+
+		if (!s)
+			return -ENOMEM;
+		rc = query_elements(n, s, NLM_F_DUMP, nft_element_dump_cb, &d);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
 /*
  * Three batches of their own and one GET, at start only: the delete
  * queues the deferred destroy work the verdict path must never wait for.

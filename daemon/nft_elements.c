@@ -39,13 +39,14 @@ struct element {
 };
 
 /*
- * With expires: the add says the expiration too, which is what makes a
+ * With expires_ms: the add says the expiration too, which is what makes a
  * kernel that updates timeouts renew an element it holds (the same
- * timeout alone changes nothing).
+ * timeout alone changes nothing), and what gives an adopted pinhole its
+ * remaining time.
  */
 static void element_message(struct nft_batch *b, uint16_t type,
 			    const struct element *el, uint64_t timeout_ms,
-			    bool expires)
+			    uint64_t expires_ms)
 {
 	const struct nft_family *f = nft_family_of(el->p->family);
 	const char *table = el->public_addr ? nft_rules_table(b->cfg) :
@@ -66,8 +67,8 @@ static void element_message(struct nft_batch *b, uint16_t type,
 		memcpy(key.server, el->public_addr, f->addr_len);
 	nft_pinhole_key(&key, bytes, &len);
 	e = nft_element_add(s, bytes, len, 0, timeout_ms);
-	if (e && expires)
-		nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_EXPIRATION, timeout_ms);
+	if (e && expires_ms)
+		nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_EXPIRATION, expires_ms);
 	if (e && el->public_addr) {
 		memcpy(data, el->p->server, f->addr_len);
 		memcpy(data + f->addr_len, &port, sizeof(port));
@@ -90,13 +91,13 @@ static void write_element(struct nft_batch *b, const struct element *el,
 	case NFT_ELEMENT_ADD:
 	case NFT_ELEMENT_REFRESH:
 		element_message(b, NFT_MSG_NEWSETELEM, el, el->timeout_ms,
-				how == NFT_ELEMENT_REFRESH);
+				how == NFT_ELEMENT_REFRESH ? el->timeout_ms : 0);
 		break;
 	case NFT_ELEMENT_REPLACE:
 		/* makes sure it exists: never a delete of something absent */
-		element_message(b, NFT_MSG_NEWSETELEM, el, el->timeout_ms, false);
-		element_message(b, NFT_MSG_DELSETELEM, el, 0, false);
-		element_message(b, NFT_MSG_NEWSETELEM, el, el->timeout_ms, false);
+		element_message(b, NFT_MSG_NEWSETELEM, el, el->timeout_ms, 0);
+		element_message(b, NFT_MSG_DELSETELEM, el, 0, 0);
+		element_message(b, NFT_MSG_NEWSETELEM, el, el->timeout_ms, 0);
 		break;
 	}
 }
@@ -104,8 +105,8 @@ static void write_element(struct nft_batch *b, const struct element *el,
 static void delete_element(struct nft_batch *b, const struct element *el)
 {
 	/* absent already is fine: make sure it exists, then delete */
-	element_message(b, NFT_MSG_NEWSETELEM, el, 1000, false);
-	element_message(b, NFT_MSG_DELSETELEM, el, 0, false);
+	element_message(b, NFT_MSG_NEWSETELEM, el, 1000, 0);
+	element_message(b, NFT_MSG_DELSETELEM, el, 0, 0);
 }
 
 void nft_batch_pinhole_add(struct nft_batch *b, const struct pinhole *p,
@@ -114,6 +115,14 @@ void nft_batch_pinhole_add(struct nft_batch *b, const struct pinhole *p,
 	struct element el = { p, NULL, (uint64_t)timeout_s * 1000 };
 
 	write_element(b, &el, how);
+}
+
+void nft_batch_pinhole_adopt(struct nft_batch *b, const struct pinhole *p,
+			     uint32_t timeout_s, uint64_t remaining_ms)
+{
+	struct element el = { p, NULL, (uint64_t)timeout_s * 1000 };
+
+	element_message(b, NFT_MSG_NEWSETELEM, &el, el.timeout_ms, remaining_ms);
 }
 
 void nft_batch_pinhole_del(struct nft_batch *b, const struct pinhole *p)
@@ -152,9 +161,10 @@ static int counter_cb(struct nftnl_expr *e, void *data)
 	return 0;
 }
 
-int nft_element_state_cb(const struct nlmsghdr *nlh, void *data)
+/* Hands each element of a GETSETELEM answer to fn. */
+static int each_element(const struct nlmsghdr *nlh,
+			void (*fn)(struct nftnl_set_elem *e, void *arg), void *arg)
 {
-	struct nft_element_state *r = data;
 	struct nftnl_set *s = nftnl_set_alloc();
 	struct nftnl_set_elems_iter *it;
 	struct nftnl_set_elem *e;
@@ -166,14 +176,64 @@ int nft_element_state_cb(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_ERROR;
 	}
 	it = nftnl_set_elems_iter_create(s);
-	while (it && (e = nftnl_set_elems_iter_next(it)) != NULL) {
-		if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPIRATION))
-			r->ms = (int64_t)nftnl_set_elem_get_u64(
-				e, NFTNL_SET_ELEM_EXPIRATION);
-		nftnl_set_elem_expr_foreach(e, counter_cb, r);
-	}
+	while (it && (e = nftnl_set_elems_iter_next(it)) != NULL)
+		fn(e, arg);
 	if (it)
 		nftnl_set_elems_iter_destroy(it);
 	nftnl_set_free(s);
 	return MNL_CB_OK;
+}
+
+static void note_state(struct nftnl_set_elem *e, void *arg)
+{
+	struct nft_element_state *r = arg;
+
+	if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPIRATION))
+		r->ms = (int64_t)nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_EXPIRATION);
+	nftnl_set_elem_expr_foreach(e, counter_cb, r);
+}
+
+int nft_element_state_cb(const struct nlmsghdr *nlh, void *data)
+{
+	return each_element(nlh, note_state, data);
+}
+
+bool nft_pinhole_from_key(uint8_t family, const void *key, uint32_t len,
+			  struct pinhole *out)
+{
+	const struct nft_family *f = nft_family_of(family);
+	const uint8_t *k = key;
+	uint16_t port;
+
+	if (len != nft_pinhole_key_len(f))
+		return false;
+	memset(out, 0, sizeof(*out));
+	out->family = family;
+	memcpy(out->client, k, f->addr_len);
+	k += f->addr_len;
+	memcpy(out->server, k, f->addr_len);
+	k += f->addr_len;
+	out->proto = k[0];
+	memcpy(&port, k + 4, sizeof(port));
+	out->port = ntohs(port);
+	return out->proto == IPPROTO_TCP || out->proto == IPPROTO_UDP;
+}
+
+static void hand_on(struct nftnl_set_elem *e, void *arg)
+{
+	struct nft_element_dump *d = arg;
+	struct pinhole p;
+	uint32_t len = 0;
+	const void *key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len);
+	uint64_t left = 0;
+
+	if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_EXPIRATION))
+		left = nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_EXPIRATION);
+	if (key && left > 0 && nft_pinhole_from_key(d->family, key, len, &p))
+		d->fn(d->arg, &p, left);
+}
+
+int nft_element_dump_cb(const struct nlmsghdr *nlh, void *data)
+{
+	return each_element(nlh, hand_on, data);
 }

@@ -168,6 +168,7 @@ void printconf(const struct rpcgate_config *cfg, FILE *out)
 	fprintf(out, "nft_mode = \"%s\";\n",
 		cfg->nft_mode == NFT_MODE_SETS ? "sets" : "table");
 	fprintf(out, "nft_table = \"%s\";\n", cfg->nft_table);
+	fprintf(out, "state_file = \"%s\";\n", cfg->state_file);
 	fprintf(out, "pinhole_mark = 0x%08x;\n", cfg->pinhole_mark);
 	fprintf(out, "reverse_path_mark = 0x%08x;\n", cfg->reverse_path_mark);
 	fprintf(out, "sync_pinholes = %s;\n", cfg->sync_pinholes ? "true" : "false");

@@ -3,10 +3,13 @@
  * a DCE/RPC endpoint mapper advertises, for the servers and interfaces the
  * administrator allows.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -23,6 +26,7 @@
 #define OPT_PRINT_RULESET 256
 #define OPT_REPORT 257
 #define OPT_JSON 258
+#define OPT_REMOVE 259
 
 /* To stdout with status 0 when asked for (-h), else to stderr with 64. */
 static _Noreturn void usage(FILE *out, int status)
@@ -31,6 +35,7 @@ static _Noreturn void usage(FILE *out, int status)
 		"usage: rpcgated [-fv] [-c FILE] [-s SOCKET] [-u USER]  run the daemon\n"
 		"       rpcgated -t [-c FILE]             check the configuration\n"
 		"       rpcgated --print-ruleset [-c FILE]\n"
+		"       rpcgated --remove [-c FILE] [-s SOCKET]\n"
 		"       rpcgated [-v] [-c FILE] -r CAPTURE [-p PORT]...\n"
 		"       rpcgated -r CAPTURE [-p PORT]... --report [--json]\n"
 		"       rpcgated -V | --version\n"
@@ -53,6 +58,10 @@ static _Noreturn void usage(FILE *out, int status)
 		"  --json   the report as one JSON object\n"
 		"  --print-ruleset  print a ruleset for a forward-policy-drop\n"
 		"           router that works with this configuration\n"
+		"  --remove take away what a stopped rpcgated left in nftables\n"
+		"           (its table; in sets mode its queue table and its\n"
+		"           pinholes) and its state file: the router's own\n"
+		"           ruleset alone decides again\n"
 		"  -v       more detail in the log\n"
 		"  -V       print the version and exit\n"
 		"  -h       print this and exit\n");
@@ -97,10 +106,74 @@ static int replay_report(const char *capture, const struct flow_config *flows,
 	return rc;
 }
 
+/* Whether a daemon answers on the control socket. */
+static bool daemon_running(const char *control_path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool up;
+
+	if (fd < 0 || strlen(control_path) >= sizeof(sun.sun_path)) {
+		if (fd >= 0)
+			close(fd);
+		return false;
+	}
+	memcpy(sun.sun_path, control_path, strlen(control_path) + 1);
+	up = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
+	close(fd);
+	return up;
+}
+
+/*
+ * --remove: a stopped daemon leaves its table (the high range stays
+ * closed, pinholes run out); this gives the router its own ruleset back.
+ * 0 when it is done or there was nothing, 1 when it could not be done.
+ */
+static int remove_leftovers(const struct rpcgate_config *cfg,
+			    const char *control_path)
+{
+	const char *table = cfg->nft_mode == NFT_MODE_SETS ? "rpcgate_queue" :
+							     cfg->nft_table;
+	struct nft *n;
+	int present, rc;
+
+	if (daemon_running(control_path)) {
+		log_warnx("rpcgated is running (%s answers): stop it first, or "
+			  "it puts its table back within a second", control_path);
+		return 1;
+	}
+	n = nft_open();
+	if (!n) {
+		log_warn("netlink socket for nftables");
+		return 1;
+	}
+	/* nothing there: nothing is sent but the question */
+	present = nft_table_present(n, cfg);
+	rc = present == 1 ? nft_remove(n, cfg) : present;
+	nft_close(n);
+	if (rc < 0) {
+		log_warnx("removing table inet %s: %s", table, strerror(-rc));
+		return 1;
+	}
+	if (cfg->state_file[0] && unlink(cfg->state_file) < 0 && errno != ENOENT)
+		log_warn("state file %s", cfg->state_file);
+	if (present && cfg->nft_mode == NFT_MODE_SETS)
+		printf("rpcgated: removed table inet %s and emptied pinholes4 "
+		       "and pinholes6 in table inet %s; your ruleset alone "
+		       "decides now\n", table, cfg->nft_table);
+	else if (present)
+		printf("rpcgated: removed table inet %s; your ruleset alone "
+		       "decides now\n", table);
+	else
+		printf("rpcgated: no table inet %s to remove\n", table);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option long_options[] = {
 		{ "print-ruleset", no_argument, NULL, OPT_PRINT_RULESET },
+		{ "remove", no_argument, NULL, OPT_REMOVE },
 		{ "help", no_argument, NULL, 'h' },
 		{ "report", no_argument, NULL, OPT_REPORT },
 		{ "json", no_argument, NULL, OPT_JSON },
@@ -112,7 +185,7 @@ int main(int argc, char **argv)
 	const char *config_path = NULL, *replay = NULL;
 	struct service_options service = { .control_path = CONTROL_DEFAULT_PATH };
 	bool foreground = false, check_only = false, print_ruleset = false;
-	bool want_report = false, json = false;
+	bool want_report = false, json = false, remove = false;
 	int verbose = 0, ch, rc;
 
 	extra_ports.n_epm_ports = 0;
@@ -153,6 +226,9 @@ int main(int argc, char **argv)
 			return 0;
 		case OPT_PRINT_RULESET:
 			print_ruleset = true;
+			break;
+		case OPT_REMOVE:
+			remove = true;
 			break;
 		case OPT_REPORT:
 			want_report = true;
@@ -200,6 +276,8 @@ int main(int argc, char **argv)
 		nft_print_ruleset(stdout, &cfg);
 		return 0;
 	}
+	if (remove)
+		return remove_leftovers(&cfg, service.control_path);
 	if (verbose < cfg.log_verbose)
 		verbose = cfg.log_verbose;
 	/* under systemd (Type=notify) the main process must stay */

@@ -1,5 +1,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
 #include <net/if.h>
 #include <signal.h>
 #include <stdio.h>
@@ -7,6 +9,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
@@ -23,6 +26,7 @@
 #include "queue.h"
 #include "report.h"
 #include "service.h"
+#include "state.h"
 #include "stats.h"
 #include "version.h"
 
@@ -176,6 +180,10 @@ struct service {
 	uint64_t started_ms;
 	uint64_t last_repair_warning_ms;
 	struct log_limit repair_lines;
+	/* the state file: written when these changes moved on, once a tick */
+	bool state_owned;		/* the start took over the earlier run's */
+	uint64_t state_changes_written;
+	uint64_t last_state_warning_ms;
 	bool running;
 };
 
@@ -1022,11 +1030,12 @@ static int reload(struct service *s, FILE *echo)
 	    next->on_failure != previous->on_failure ||
 	    next->ipv6_host_prefix != previous->ipv6_host_prefix ||
 	    next->sync_pinholes != previous->sync_pinholes ||
-	    next->sync_mark != previous->sync_mark) {
+	    next->sync_mark != previous->sync_mark ||
+	    strcmp(next->state_file, previous->state_file) != 0) {
 		log_warnx("reload: nft_mode, nft_table, queue_num, "
 			  "queue_max_len, on_failure, ipv6_host_prefix, "
-			  "sync_pinholes and sync_mark take effect at restart; "
-			  "keeping their running values");
+			  "sync_pinholes, sync_mark and state_file take effect "
+			  "at restart; keeping their running values");
 		next->sync_pinholes = previous->sync_pinholes;
 		next->sync_mark = previous->sync_mark;
 		next->nft_mode = previous->nft_mode;
@@ -1036,6 +1045,8 @@ static int reload(struct service *s, FILE *echo)
 		next->queue_max_len = previous->queue_max_len;
 		next->on_failure = previous->on_failure;
 		next->ipv6_host_prefix = previous->ipv6_host_prefix;
+		memcpy(next->state_file, previous->state_file,
+		       sizeof(next->state_file));
 	}
 	if (nft_install(s->nft, next, true, err, sizeof(err)) != 0) {
 		log_warnx("reload: %s; keeping the running policy", err);
@@ -1086,6 +1097,377 @@ static void on_signal(struct service *s)
 			break;
 		}
 	}
+}
+
+/* ---- restart: the state file and the pinholes of an earlier run ---------- */
+
+/* The state file's clock: it runs on across restarts of the daemon. */
+static uint64_t boot_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* What makes the state file out of date: pinholes opened, renewed or gone. */
+static uint64_t state_changes(const struct service *s)
+{
+	return s->stats.opened + s->stats.expired + s->stats.revoked +
+	       s->stats.evicted;
+}
+
+struct state_out {
+	uint8_t *next;
+	uint32_t count;
+	uint64_t now;
+};
+
+static bool save_one(void *arg, struct gate_pinhole *p)
+{
+	struct state_out *o = arg;
+	struct state_record r = { .facts = p->facts, .published = p->published };
+
+	if (p->expires_ms <= o->now)
+		return false;
+	r.remaining_ms = (uint32_t)(p->expires_ms - o->now < STATE_MAX_REMAINING_MS ?
+				    p->expires_ms - o->now : STATE_MAX_REMAINING_MS);
+	memcpy(r.public_addr, p->public_addr, sizeof(r.public_addr));
+	state_write_record(o->next, &r);
+	o->next += STATE_RECORD_SIZE;
+	o->count++;
+	return false;
+}
+
+static bool write_all(int fd, const uint8_t *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+/*
+ * The pinholes and the facts they were opened on, for the next start:
+ * written to FILE.tmp and renamed over FILE, so a crash leaves the old
+ * file or the new one, never half of one.
+ */
+static void write_state(struct service *s)
+{
+	const char *path = s->cfg->state_file;
+	size_t size = STATE_HEADER_SIZE + s->gate.n_pinholes * STATE_RECORD_SIZE;
+	struct state_out o = { .now = now_ms() };
+	char tmp[CONFIG_PATH_MAX + 8];
+	uint8_t *buf;
+	int fd, e = 0;
+
+	s->state_changes_written = state_changes(s);
+	if (!path[0])
+		return;
+	buf = malloc(size);
+	if (!buf) {
+		e = ENOMEM;
+		goto failed;
+	}
+	o.next = buf + STATE_HEADER_SIZE;
+	gate_visit(&s->gate, save_one, &o);
+	state_write_header(buf, o.count, boot_ms());
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		e = errno;
+	else if (!write_all(fd, buf, STATE_HEADER_SIZE +
+					     (size_t)o.count * STATE_RECORD_SIZE))
+		e = errno ? errno : EIO;
+	if (fd >= 0 && close(fd) < 0 && !e)
+		e = errno;
+	if (!e && rename(tmp, path) < 0)
+		e = errno;
+	if (e && fd >= 0)
+		unlink(tmp);
+	free(buf);
+	if (!e)
+		return;
+failed:
+	if (o.now - s->last_state_warning_ms >= (uint64_t)s->cfg->log_interval * 1000 ||
+	    !s->last_state_warning_ms) {
+		log_warnx("state file %s: %s; a restart now would not keep the "
+			  "pinholes", path, strerror(e));
+		s->last_state_warning_ms = o.now ? o.now : 1;
+	}
+}
+
+/* A pinhole the kernel holds from the earlier run, and whether it is claimed. */
+struct kernel_pinhole {
+	struct pinhole key;
+	uint64_t remaining_ms;
+	bool recorded;
+};
+
+struct adoption {
+	struct service *s;
+	uint64_t now;
+	uint64_t elapsed_ms;		/* since the state file was written */
+	bool kernel_knows;		/* the pinhole sets were there to ask */
+	struct kernel_pinhole *kernel;
+	size_t n_kernel, cap_kernel;
+	struct nft_adopted *pins;
+	size_t n_pins, cap_pins;
+	size_t n_refused, n_gone, n_from_kernel;
+	bool no_memory;
+};
+
+/* Room for one more of n items of size bytes in *items; false: no memory. */
+static bool room_for_one(void **items, size_t n, size_t *cap, size_t size)
+{
+	void *grown;
+	size_t more;
+
+	if (n < *cap)
+		return true;
+	more = *cap ? 2 * *cap : 64;
+	grown = realloc(*items, more * size);
+	if (!grown)
+		return false;
+	*items = grown;
+	*cap = more;
+	return true;
+}
+
+static void note_kernel_pinhole(void *arg, const struct pinhole *p,
+				uint64_t remaining_ms)
+{
+	struct adoption *a = arg;
+
+	if (!room_for_one((void **)&a->kernel, a->n_kernel, &a->cap_kernel,
+			  sizeof(*a->kernel))) {
+		a->no_memory = true;
+		return;
+	}
+	a->kernel[a->n_kernel++] = (struct kernel_pinhole){ *p, remaining_ms, false };
+}
+
+static int pinhole_order(const void *x, const void *y)
+{
+	return memcmp(&((const struct kernel_pinhole *)x)->key,
+		      &((const struct kernel_pinhole *)y)->key, sizeof(struct pinhole));
+}
+
+static void log_not_restored(struct service *s, const struct pinhole *k,
+			     enum gate_reason reason, const char *why)
+{
+	char more[64], rest[192];
+
+	if (!line_may_go(s, LINE_REVOKED, more))
+		return;
+	snprintf(rest, sizeof(rest), " of the earlier run: %s%s",
+		 why ? why : gate_reason_text(reason), more);
+	log_pinhole_event((struct log_event){ .id = LOG_ID_REVOKED,
+					      .decision = "revoke",
+					      .reason = why ? "expired" :
+							      gate_reason_code(reason) },
+			  k, "not restored", rest);
+}
+
+/*
+ * One record of the state file: the current policy decides on its facts
+ * as it would on a new answer (policy_decide, through the gate, caps
+ * included), and the kernel says how long it has left when the earlier
+ * run's sets are there (traffic renews it there), else the file does.
+ */
+static void restore_record(void *arg, const struct state_record *r)
+{
+	struct adoption *a = arg;
+	struct service *s = a->s;
+	struct pinhole key, out;
+	struct kernel_pinhole *found = NULL;
+	enum gate_reason reason = policy_decide(s->cfg, &r->facts, &key);
+	uint64_t left, longest = (uint64_t)s->cfg->pinhole_timeout * 1000;
+
+	if (reason != GATE_OPEN) {
+		struct pinhole said = { .family = r->facts.family,
+					.proto = r->facts.proto == EPM_PROTO_UDP ?
+							 IPPROTO_UDP : IPPROTO_TCP,
+					.port = r->facts.port };
+
+		memcpy(said.client, r->facts.client, sizeof(said.client));
+		memcpy(said.server, r->facts.epm_server, sizeof(said.server));
+		a->n_refused++;
+		log_not_restored(s, reason == GATE_NOT_SERVER ? &said : &key,
+				 reason, NULL);
+		return;
+	}
+	if (a->kernel_knows) {
+		struct kernel_pinhole probe = { .key = key };
+
+		found = bsearch(&probe, a->kernel, a->n_kernel, sizeof(*a->kernel),
+				pinhole_order);
+		left = found ? found->remaining_ms : 0;
+	} else {
+		left = r->remaining_ms > a->elapsed_ms ? r->remaining_ms - a->elapsed_ms : 0;
+	}
+	if (left == 0 || (found && found->recorded)) {
+		if (left == 0) {
+			a->n_gone++;
+			log_not_restored(s, &key, GATE_OPEN, "it expired meanwhile");
+		}
+		return;
+	}
+	if (left > longest)
+		left = longest;	/* pinhole_timeout is shorter now */
+	reason = gate_restore(&s->gate, &r->facts, a->now, a->now + left, r->published,
+			      r->public_addr, &out);
+	if (reason != GATE_OPEN) {
+		a->n_refused++;
+		log_not_restored(s, &key, reason, NULL);
+		return;
+	}
+	if (found) {
+		found->recorded = true;
+		a->n_from_kernel++;
+	}
+	if (!room_for_one((void **)&a->pins, a->n_pins, &a->cap_pins,
+			  sizeof(*a->pins))) {
+		a->no_memory = true;
+		return;
+	}
+	a->pins[a->n_pins] = (struct nft_adopted){
+		.key = out, .remaining_ms = left, .published = r->published,
+		.dnat_ms = left + DNAT_MARGIN_MS,
+	};
+	memcpy(a->pins[a->n_pins].public_addr, r->public_addr, 16);
+	a->n_pins++;
+}
+
+/* The whole file, or NULL (a missing file is no error: nothing to keep). */
+static uint8_t *read_state(const char *path, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	size_t most = STATE_HEADER_SIZE + (size_t)STATE_MAX_RECORDS * STATE_RECORD_SIZE;
+	struct stat st;
+	uint8_t *buf = NULL;
+	size_t got = 0;
+
+	if (fd < 0) {
+		if (errno != ENOENT)
+			log_warn("state file %s: ignored", path);
+		return NULL;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > most) {
+		log_warnx("state file %s: not a regular file of at most %zu "
+			  "bytes; ignored", path, most);
+		close(fd);
+		return NULL;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	while (buf) {
+		ssize_t n = read(fd, buf + got, (size_t)st.st_size + 1 - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			log_warn("state file %s: ignored", path);
+			free(buf);
+			buf = NULL;
+		}
+		if (n <= 0 || got + (size_t)n > (size_t)st.st_size)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	*len = got;
+	return buf;
+}
+
+/*
+ * Before the start's batch: what the earlier run left -- its pinhole sets
+ * in the kernel (each element and its remaining time) and its state file
+ * (the facts) -- judged again by the current policy.  What passes is in
+ * the gate's records and in a->pins for the batch.
+ */
+static void adopt_earlier_run(struct service *s, struct adoption *a)
+{
+	char err[160];
+	size_t len = 0;
+	uint64_t written = 0, now_boot = boot_ms();
+	uint8_t *file;
+	int rc;
+
+	a->s = s;
+	a->now = now_ms();
+	rc = nft_pinhole_dump(s->nft, s->cfg, note_kernel_pinhole, a);
+	a->kernel_knows = rc == 0 && !a->no_memory;
+	if (rc < 0 && rc != -ENOENT)
+		log_warnx("reading the pinholes of an earlier run: %s; the state "
+			  "file alone says what is left", strerror(-rc));
+	qsort(a->kernel, a->n_kernel, sizeof(*a->kernel), pinhole_order);
+	file = s->cfg->state_file[0] ? read_state(s->cfg->state_file, &len) : NULL;
+	if (file && state_parse(file, len, &written, NULL, NULL, err, sizeof(err)) < 0)
+		log_warnx("state file %s: %s; ignored", s->cfg->state_file, err);
+	else if (file && written > now_boot)
+		/* not written since this boot */
+		log_warnx("state file %s: written after now; ignored",
+			  s->cfg->state_file);
+	else if (file) {
+		a->elapsed_ms = now_boot - written;
+		state_parse(file, len, &written, restore_record, a, err, sizeof(err));
+	}
+	free(file);
+	if (a->no_memory)
+		log_warnx("out of memory taking over the earlier run's pinholes; "
+			  "some are not restored");
+}
+
+/* One line for the start: what was kept of the earlier run, and what not. */
+static void log_adoption(const struct adoption *a)
+{
+	size_t unrecorded = 0;
+
+	for (size_t i = 0; i < a->n_kernel; i++)
+		unrecorded += !a->kernel[i].recorded;
+	if (a->n_pins == 0 && a->n_refused == 0 && a->n_gone == 0 && unrecorded == 0)
+		return;
+	log_info("restored %zu pinhole(s) of the earlier run (%zu with the "
+		 "kernel's remaining time, %zu with the state file's); not "
+		 "restored: %zu no longer allowed, %zu expired, %zu without a "
+		 "record of what opened them", a->n_pins, a->n_from_kernel,
+		 a->n_pins - a->n_from_kernel, a->n_refused, a->n_gone, unrecorded);
+}
+
+/*
+ * The state file's directory, made if missing (its parent, /run/rpcgate,
+ * comes from the unit's RuntimeDirectory= or tmpfiles.d) and given to the
+ * user the daemon is about to run as: it alone writes there, so no member
+ * of group rpcgate can hand the next start pinholes.
+ */
+static void prepare_state_dir(struct service *s)
+{
+	char path[CONFIG_PATH_MAX], err[256];
+	struct privileges priv;
+	const char *dir;
+
+	if (!s->cfg->state_file[0])
+		return;
+	snprintf(path, sizeof(path), "%s", s->cfg->state_file);
+	dir = dirname(path);
+	if (mkdir(dir, 0700) < 0) {
+		if (errno != EEXIST)
+			log_warn("state file directory %s", dir);
+		return;
+	}
+	if (!s->opt->user)
+		return;
+	if (!privileges_lookup(s->opt->user, &priv, err, sizeof(err)))
+		log_warnx("%s", err);
+	else if (chown(dir, priv.uid, priv.gid) < 0)
+		log_warn("state file directory %s: chown", dir);
 }
 
 struct restoring {
@@ -1247,6 +1629,8 @@ static void on_tick(struct service *s)
 	gate_visit(&s->gate, expire_one, &e);
 	if (e.batch && nft_batch_commit(e.batch, err, sizeof(err)) != 0)
 		log_warnx("renewing DNAT mappings: %s", err);
+	if (s->state_owned && state_changes(s) != s->state_changes_written)
+		write_state(s);
 	flow_table_expire(&s->flows, now * 1000);
 	log_evictions(s, now);
 	count_queue_drops(s);
@@ -1865,6 +2249,7 @@ static bool setup(struct service *s)
 		.it_interval = { .tv_sec = TICK_MS / 1000 },
 		.it_value = { .tv_sec = TICK_MS / 1000 },
 	};
+	struct adoption earlier = { 0 };
 	sigset_t mask;
 	char err[256];
 
@@ -1887,11 +2272,23 @@ static bool setup(struct service *s)
 		log_warn("netlink socket for nftables");
 		return false;
 	}
-	if (nft_install(s->nft, s->cfg, false, err, sizeof(err)) != 0) {
-		log_warnx("installing the nftables %s: %s",
+	prepare_state_dir(s);
+	adopt_earlier_run(s, &earlier);
+	if (nft_install_adopting(s->nft, s->cfg, earlier.pins, earlier.n_pins,
+				 err, sizeof(err)) != 0) {
+		log_warnx("installing the nftables %s: %s; what an earlier run "
+			  "left is as it was",
 			  s->cfg->nft_mode == NFT_MODE_SETS ? "sets" : "table", err);
+		free(earlier.kernel);
+		free(earlier.pins);
 		return false;
 	}
+	log_adoption(&earlier);
+	free(earlier.kernel);
+	free(earlier.pins);
+	/* from now on this run's state is the one to keep; the first tick writes it */
+	s->state_owned = true;
+	s->state_changes_written = UINT64_MAX;
 	s->nft_events = nft_events_open(s->nft);
 	if (!s->nft_events) {
 		log_warn("netlink socket for nftables events");
@@ -1952,10 +2349,16 @@ static bool setup(struct service *s)
 	return true;
 }
 
+/*
+ * The table stays: its drop rule keeps the high range closed, its queue
+ * rule (no one listening) drops endpoint-mapper traffic or, with
+ * on_failure "open", lets it pass, and the pinholes run out by their
+ * timeouts.  `rpcgated --remove` takes it away.
+ */
 static void teardown(struct service *s)
 {
-	if (s->nft)
-		nft_remove(s->nft, s->cfg);
+	if (s->state_owned)
+		write_state(s);
 	queue_close(s->queue);
 	conntrack_close(s->conntrack);
 	nft_events_close(s->nft_events);

@@ -24,6 +24,8 @@
 #define CONFIG_MAX_GROUPS 16
 #define CONFIG_MAX_FIXED 32
 #define CONFIG_NAME_MAX 64
+#define CONFIG_PATH_MAX 256
+#define CONFIG_DEFAULT_STATE_FILE "/run/rpcgate/state/pinholes"
 
 struct addr_prefix {
 	uint8_t family;		/* AF_INET or AF_INET6 */
@@ -109,6 +111,8 @@ struct rpcgate_config {
 	uint32_t queue_max_len;		/* packets waiting for a verdict */
 	enum nft_mode nft_mode;
 	char nft_table[CONFIG_NAME_MAX];	/* inet family */
+	/* the pinholes and their facts, for a restart; "" for none */
+	char state_file[CONFIG_PATH_MAX];
 	uint32_t pinhole_mark;		/* ct mark bit for ruleset shape (b) */
 	uint32_t reverse_path_mark;	/* packet mark bit: a forged answer */
 	/* an HA pair: pinholes travel as conntrack entries (conntrackd) */

@@ -135,6 +135,16 @@ enum nft_element_write gate_element_write(const struct gate *g,
 					  const struct gate_pinhole *known,
 					  uint64_t now_ms);
 
+/*
+ * A pinhole of an earlier run (the state file's facts) recorded again
+ * until expires_ms, if the current policy and the caps allow it: the
+ * same policy_decide as an answer, but when max_pinholes is full nothing
+ * gives way (GATE_TOTAL_CAP).  out as for gate_admit.
+ */
+enum gate_reason gate_restore(struct gate *g, const struct policy_facts *facts,
+			      uint64_t now_ms, uint64_t expires_ms, bool published,
+			      const uint8_t *public_addr, struct pinhole *out);
+
 /* The record of an open pinhole, or NULL. */
 struct gate_pinhole *gate_find(struct gate *g, const struct pinhole *p);
 

@@ -31,6 +31,34 @@ void nft_close(struct nft *n);
 int nft_install(struct nft *n, const struct rpcgate_config *cfg, bool reload,
 		char *err, size_t errlen);
 enum nft_queue_kind nft_queue_kind(const struct nft *n);
+
+/* A pinhole of an earlier run, to go back into the kernel at start. */
+struct nft_adopted {
+	struct pinhole key;
+	uint64_t remaining_ms;
+	bool published;		/* and then its DNAT mapping, for dnat_ms */
+	uint8_t public_addr[16];
+	uint64_t dnat_ms;
+};
+/*
+ * The start (nft_install without reload is this without pinholes): one
+ * atomic batch takes over the table an earlier run left -- its chains
+ * and sets flushed and refilled as on reload, or, when it has another
+ * shape, deleted and made anew -- or creates it, and puts pins in it with
+ * their remaining time; the pinhole sets (in sets mode the
+ * administrator's) hold only pins.  Refused, it changes nothing.
+ * Returns 0, or -errno with err.
+ */
+int nft_install_adopting(struct nft *n, const struct rpcgate_config *cfg,
+			 const struct nft_adopted *pins, size_t n_pins,
+			 char *err, size_t errlen);
+/*
+ * Hands fn each element of the pinhole sets (cfg's table) with the
+ * milliseconds it has left (elements of another shape are passed over).
+ * 0, -ENOENT when the sets are not there, -errno on another failure.
+ */
+int nft_pinhole_dump(struct nft *n, const struct rpcgate_config *cfg,
+		     nft_pinhole_fn fn, void *arg);
 /*
  * Whether rpcgated's tables, chains, rules and sets are what it installs
  * (GETTABLE, GETCHAIN, GETSET, GETRULE and GETSETELEM dumps against an
@@ -67,7 +95,18 @@ int nft_events_fd(const struct nft_events *ev);
 unsigned nft_events_read(struct nft_events *ev, const struct rpcgate_config *cfg,
 			 bool *more);
 
-/* Deletes rpcgate's table, or in sets mode flushes the pinhole sets. */
+/*
+ * 1 while the table rpcgated installs (its own, or in sets mode its
+ * queue table) is there, 0 when it is not, -errno when the kernel could
+ * not be asked.
+ */
+int nft_table_present(struct nft *n, const struct rpcgate_config *cfg);
+/*
+ * Deletes rpcgate's table (in sets mode: its queue table, and empties the
+ * pinhole sets in the administrator's); what is not there is no error.
+ * The daemon leaves its table when it stops; `rpcgated --remove` calls
+ * this.
+ */
 int nft_remove(struct nft *n, const struct rpcgate_config *cfg);
 
 /*

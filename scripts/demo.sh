@@ -71,4 +71,8 @@ say "nft list set inet rpcgate pinholes4 / pinholes6"
 in_router nft list set inet rpcgate pinholes4 | grep elements | show
 in_router nft list set inet rpcgate pinholes6 | grep elements | show
 gate_stop
-say "Done: rpcgated removed its table; the namespaces go now."
+say "rpcgated stopped and left its table: the high range stays closed, the pinholes run out"
+in_router nft list tables | show
+say "rpcgated --remove: the router's own ruleset alone decides again"
+in_router "$RG_BIN" --remove -c "$RG_DIR/rpcgate.conf" -s "$RG_DIR/control" | show
+say "Done; the namespaces go now."

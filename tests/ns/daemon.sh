@@ -1,9 +1,10 @@
 # shellcheck shell=bash
 # tests/ns/daemon.sh: running rpcgated in the lab's router namespace.
 # Source after lib.sh.
-#   gate_start CONF_TEXT [rpcgated args...]  writes $RG_DIR/rpcgate.conf,
-#       starts rpcgated -f -s $RG_DIR/control in the router, waits for its
-#       "started" line
+#   gate_start CONF_TEXT [rpcgated args...]  writes $RG_DIR/rpcgate.conf
+#       (with state_file = "$RG_DIR/state/pinholes" unless CONF_TEXT sets
+#       one), starts rpcgated -f -s $RG_DIR/control in the router, waits
+#       for its "started" line
 #   gate_stop                                 SIGTERM, wait, reap
 #   gate_log                                  the daemon's log so far
 #   map_and_connect CLIENT_NS SERVER IFACE [epm_client args...]
@@ -20,6 +21,12 @@ gate_log() { cat "$RG_DIR/rpcgated.log" 2>/dev/null; }
 
 gate_start() {
 	local conf=$1 i; shift
+	# never the host's /run/rpcgate: each lab keeps its own
+	case $conf in
+	*state_file*) ;;
+	*) conf="$conf
+state_file = \"$RG_DIR/state/pinholes\";" ;;
+	esac
 	printf '%s\n' "$conf" >"$RG_DIR/rpcgate.conf"
 	: >"$RG_DIR/rpcgated.log"
 	ns_bg router "$RG_BIN" -f -c "$RG_DIR/rpcgate.conf" -s "$RG_DIR/control" "$@" 2>>"$RG_DIR/rpcgated.log"

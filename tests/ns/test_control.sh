@@ -5,7 +5,8 @@
 # lookup opened, revoke closes it, stats counts a refusal by its reason, a
 # bad file on reload is reported with file:line and changes nothing;
 # malformed, oversized and unknown requests, idle and surplus clients get
-# an error or are closed while the daemon keeps serving.  Then the shipped
+# an error or are closed while the daemon keeps serving; at stop it writes
+# its state file as rpcgate.  Then the shipped
 # unit: systemd-analyze security exposure <= 2.0, systemd-analyze verify clean.
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -65,7 +66,8 @@ conf="servers = [ \"$RG_SERVER4\" ];
 interfaces = [ \"exchange\" ];
 pinhole_timeout = 60;
 control_max_clients = 2;
-control_timeout = 2;"
+control_timeout = 2;
+state_file = \"$RG_DIR/state/pinholes\";"
 gate_start "$conf" -u rpcgate || { t_fail control/daemon-start "$(gate_log | tail -n 3)"; exit 1; }
 chmod 0644 "$RG_DIR/rpcgate.conf"
 "$RG_BIN" --print-ruleset -c "$RG_DIR/rpcgate.conf" | in_router nft -f - ||
@@ -141,7 +143,7 @@ t_check control/flows json_check "isinstance(j['flows'], list)" <<<"$(ctl --json
 # ---- reload: a bad file is refused with file:line, the old policy stays
 printf '%s\npinhole_timout = 60;\n' "$conf" >"$RG_DIR/rpcgate.conf"
 t_check control/reload-bad-exit expect_exit 78 ctl reload
-t_check control/reload-bad-file-line grep -q "rpcgate.conf:6: unknown key \"pinhole_timout\"" "$RG_DIR/err"
+t_check control/reload-bad-file-line grep -q "rpcgate.conf:7: unknown key \"pinhole_timout\"" "$RG_DIR/err"
 t_check control/old-policy-after-bad-reload first_try "$(map_and_connect client "$RG_SERVER4" EMSMDB)"
 printf '%s\n' "$conf" >"$RG_DIR/rpcgate.conf"
 t_check control/reload-good expect_exit 0 ctl reload
@@ -181,7 +183,13 @@ t_check control/idle-clients-timed-out expect_exit 0 ctl status
 kill "$idle" 2>/dev/null; wait "$idle" 2>/dev/null
 t_check control/daemon-alive kill -0 "$RG_GATE_PID"
 gate_stop
-t_check control/table-removed-as-rpcgate bash -c "! ip netns exec $RG_NS_ROUTER nft list table inet rpcgate 2>/dev/null"
+# the state file: written at stop by rpcgate alone (its directory is rpcgate's, 0700)
+t_check control/state-dir-rpcgates [ "$(stat -c '%U %a' "$RG_DIR/state")" = "rpcgate 700" ]
+t_check control/state-written-as-rpcgate [ "$(stat -c '%U %a' "$RG_DIR/state/pinholes" 2>&1)" = "rpcgate 600" ]
+t_check control/no-state-warning bash -c "! grep -q 'state file' '$RG_DIR/rpcgated.log'"
+t_check control/table-left-at-stop in_router nft list table inet rpcgate
+t_check control/remove in_router "$RG_BIN" --remove -c "$RG_DIR/rpcgate.conf" -s "$RG_DIR/control"
+t_check control/table-removed bash -c "! ip netns exec $RG_NS_ROUTER nft list table inet rpcgate 2>/dev/null"
 
 # ---- the shipped unit
 if command -v systemd-analyze >/dev/null; then

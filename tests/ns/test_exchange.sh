@@ -53,7 +53,9 @@ pinhole_timeout = $TIMEOUT;" || { t_fail "exchange$fam/daemon-start" "$(gate_log
 	t_check "exchange$fam/logged-refused-interface" grep -q "refused 1 endpoint.*SAMR.*interface not in interfaces" <<<"$(gate_log)"
 	t_check "exchange$fam/logged-expired" grep -q "expired tcp .*:$emsmdb" <<<"$(gate_log)"
 	gate_stop
-	t_check "exchange$fam/table-removed-at-exit" bash -c "! ip netns exec $RG_NS_ROUTER nft list table inet rpcgate 2>/dev/null"
+	t_check "exchange$fam/table-left-at-exit" in_router nft list table inet rpcgate
+	in_router "$RG_BIN" --remove -c "$RG_DIR/rpcgate.conf" -s "$RG_DIR/control" >/dev/null
+	t_check "exchange$fam/table-removed-by-remove" bash -c "! ip netns exec $RG_NS_ROUTER nft list table inet rpcgate 2>/dev/null"
 	in_router nft delete table inet filter
 	ns_stop "$srv_pid"; ns_stop "$srv2_pid"
 done

@@ -24,7 +24,7 @@ listener=$!
 ns_at_exit "kill $listener 2>/dev/null"
 for i in $(seq 50); do [ -S "$sock" ] && break; sleep 0.05; done
 
-printf 'servers = [ "%s" ];\n' "$RG_SERVER4" >"$RG_DIR/rpcgate.conf"
+printf 'servers = [ "%s" ];\nstate_file = "%s/state/pinholes";\n' "$RG_SERVER4" "$RG_DIR" >"$RG_DIR/rpcgate.conf"
 ns_bg router env NOTIFY_SOCKET="$sock" WATCHDOG_USEC=2000000 "$RG_BIN" -c "$RG_DIR/rpcgate.conf" -s "$RG_DIR/control" 2>"$RG_DIR/stderr"
 pid=$RG_LAST_PID
 for i in $(seq 100); do grep -q READY=1 "$RG_DIR/notify.log" && break; sleep 0.05; done

@@ -143,6 +143,8 @@ pinhole_timeout = $TIMEOUT;" || { t_fail "refresh-$path/daemon-start" "$(gate_lo
 	t_check "refresh-$path/published-connects-after" first_try "$(connect_only client2 "$PUBLIC" "$emsmdb")"
 	gate_stop
 	ns_stop "$mon_pid"
+	# the next run starts afresh: not with this one's pinholes adopted
+	in_router "$RG_BIN" --remove -c "$RG_DIR/rpcgate.conf" -s "$RG_DIR/control" >/dev/null
 	in_router nft delete table inet filter
 	in_router nft delete table inet publish
 done

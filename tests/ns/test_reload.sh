@@ -16,8 +16,8 @@ epm_server_start server "$RG_DIR/epm" --addr "$RG_SERVER4" --addr "$RG_SERVER6" 
 	{ t_fail reload/epm-server; exit 1; }
 emsmdb=$(epm_port "$RG_DIR/epm" EMSMDB) nspi=$(epm_port "$RG_DIR/epm" NSPI)
 conf() { # conf INTERFACES [MORE]: the configuration text
-	printf 'servers = [ "%s", "%s" ];\ninterfaces = [ %s ];\nrevoke_established = true;\npinhole_timeout = 60;\n%s' \
-		"$RG_SERVER4" "$RG_SERVER6" "$1" "${2:-}"
+	printf 'servers = [ "%s", "%s" ];\ninterfaces = [ %s ];\nrevoke_established = true;\npinhole_timeout = 60;\n%s\nstate_file = "%s/state/pinholes";\n' \
+		"$RG_SERVER4" "$RG_SERVER6" "$1" "${2:-}" "$RG_DIR"
 }
 # hup UNTIL: SIGHUP, then wait (5 s at most) for a new log line matching UNTIL
 hup() {

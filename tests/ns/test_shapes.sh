@@ -3,13 +3,14 @@
 #  open-range: the administrator already opens 135 and the whole high range
 #     to the servers (forward policy drop otherwise). Without rpcgated a
 #     client reaches EMSMDB's port without a lookup; with it, only after its
-#     own ept_map; stopping rpcgated gives the administrator's shape back.
+#     own ept_map; a stopped rpcgated leaves its table (the range stays
+#     closed), and `rpcgated --remove` gives the administrator's shape back.
 #  printed: `rpcgated --print-ruleset` loads as printed (nft -f), and the
 #     flow works through it.
 #  sets: nft_mode "sets", nft_table "filter": the printed ruleset for sets
 #     mode loads as printed, rpcgated fills pinholes4 in that table, the
-#     flow works end to end (IPv4), and at exit rpcgated empties the set and
-#     leaves no table of its own.
+#     flow works end to end (IPv4), and `rpcgated --remove` after the stop
+#     empties the set and leaves no table of its own.
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$RG_LIB_DIR/daemon.sh"
@@ -62,11 +63,14 @@ if gate_start "$CONF"; then
 		t_check "open-range$fam/other-client-dropped" blocked "$(connect_only client2 "$server" "$emsmdb")"
 	done
 	gate_stop
+	t_check open-range/table-left-at-stop in_router nft list table inet rpcgate
+	t_check open-range/closed-after-stop blocked "$(connect_only client2 "$RG_SERVER4" "$emsmdb")"
+	t_check open-range/remove in_router "$RG_BIN" --remove -c "$RG_DIR/rpcgate.conf" -s "$RG_DIR/control"
 	t_check open-range/table-removed bash -c "! ip netns exec $RG_NS_ROUTER nft list table inet rpcgate 2>/dev/null"
 	t_check open-range/admin-ruleset-unchanged [ "$(in_router nft list ruleset)" = "$admin" ]
 	for fam in 4 6; do
 		eval server=\$RG_SERVER"$fam"
-		t_check "open-range$fam/open-again-after-stop" first_try "$(connect_only client2 "$server" "$emsmdb")"
+		t_check "open-range$fam/open-again-after-remove" first_try "$(connect_only client2 "$server" "$emsmdb")"
 	done
 else
 	t_fail open-range/daemon-start "$(gate_log | tail -n 3)"
@@ -103,6 +107,8 @@ else
 	t_check sets/pinhole-in-admin-set grep -q "$RG_CLIENT4 . $RG_SERVER4 . tcp . $emsmdb" <<<"$(pinholes 4 filter)"
 	t_check sets/other-client-dropped blocked "$(connect_only client2 "$RG_SERVER4" "$emsmdb")"
 	gate_stop
-	t_check sets/stop-empties-set [ -z "$(pinholes 4 filter)" ]
-	t_check sets/only-admin-table-left [ "$(in_router nft list tables)" = "table inet filter" ]
+	t_check sets/stop-keeps-pinhole grep -q "$RG_CLIENT4 . $RG_SERVER4 . tcp . $emsmdb" <<<"$(pinholes 4 filter)"
+	t_check sets/remove in_router "$RG_BIN" --remove -c "$RG_DIR/rpcgate.conf" -s "$RG_DIR/control"
+	t_check sets/remove-empties-set [ -z "$(pinholes 4 filter)" ]
+	t_check sets/only-admin-table-left-after-remove [ "$(in_router nft list tables)" = "table inet filter" ]
 fi

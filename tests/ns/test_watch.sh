@@ -86,7 +86,7 @@ lookup() { # lookup NAME FAMILIES
 measure() {
 	local what=$1 out; shift
 	[ -x "$RG_PROBE" ] || { echo "# $what: no $RG_PROBE (make tools)"; return; }
-	in_client "$RG_PROBE" "$RG_SERVER4" "$nspi" -i 10 -n 400 >"$RG_DIR/probe.out" &
+	in_client "$RG_PROBE" "$RG_SERVER4" "$nspi" 10 4 >"$RG_DIR/probe.out" &
 	sleep 1
 	in_router "$@"
 	wait $!

@@ -342,6 +342,7 @@ static void test_load_every_key(void)
 		   "queue_max_len = 16;\n"
 		   "nft_mode = \"sets\";\n"
 		   "nft_table = \"filter_2\";\n"
+		   "state_file = \"/run/rpcgate/state/filter_2\";\n"
 		   "pinhole_mark = 0x80000000;\n"
 		   "reverse_path_mark = 0x40000000;\n"
 		   "sync_pinholes = true;\n"
@@ -402,6 +403,7 @@ static void test_load_every_key(void)
 	want.queue_max_len = 16;
 	want.nft_mode = NFT_MODE_SETS;
 	strcpy(want.nft_table, "filter_2");
+	strcpy(want.state_file, "/run/rpcgate/state/filter_2");
 	want.pinhole_mark = 0x80000000u;
 	want.reverse_path_mark = 0x40000000u;
 	want.sync_pinholes = true;
@@ -481,10 +483,11 @@ static void test_bad_values_each_reported(void)
 		"log_level = \"verbose\";\n"
 		"epm_ports = [];\n"
 		"max_flows = 1.5;\n"
-		"nft_mode = [\"table\"];\n";
+		"nft_mode = [\"table\"];\n"
+		"state_file = \"/run/rpcgate/\";\n";
 
-	CHECK(load(text, &cfg) == 18);
-	CHECK(lines_in(errs) == 18);
+	CHECK(load(text, &cfg) == 19);
+	CHECK(lines_in(errs) == 19);
 	CHECK(reported(1, "servers[0]: \"198.51.100.300\" is not an IPv4 or "
 			  "IPv6 address or prefix"));
 	CHECK(reported(1, "servers[1]: \"198.51.100.1/24\" has host bits set "
@@ -517,6 +520,7 @@ static void test_bad_values_each_reported(void)
 			   "(1-1048576), got a floating-point number"));
 	CHECK(reported(15, "nft_mode: expected \"table\" or \"sets\", got an "
 			   "array"));
+	CHECK(reported(16, "state_file: expected an absolute file path"));
 }
 
 /* The queue's length: its receive buffer must fit the kernel's int. */

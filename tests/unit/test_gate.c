@@ -164,6 +164,56 @@ static void test_caps_per_client_and_total(void)
 	gate_release(&g);
 }
 
+/* A pinhole of an earlier run: the current policy and caps decide, nothing gives way. */
+static void test_restore_decides_again_and_evicts_nothing(void)
+{
+	struct policy_facts facts;
+	struct pinhole p;
+	struct gate g;
+	struct gate_pinhole *rec;
+	uint8_t public_addr[16] = { 203, 0, 113, 5 };
+
+	reset();
+	cfg.max_pinholes_per_client = 2;
+	cfg.max_pinholes = 3;
+	CHECK(gate_init(&g, &cfg));
+	policy_facts_of(key.family, key.client, key.server, &req, &ep, &facts);
+	CHECK(gate_restore(&g, &facts, 0, 5000, true, public_addr, &p) == GATE_OPEN);
+	rec = gate_find(&g, &p);
+	CHECK(rec && rec->expires_ms == 5000 && rec->published &&
+	      memcmp(rec->public_addr, public_addr, 16) == 0);
+	CHECK(rec && memcmp(&rec->facts, &facts, sizeof(facts)) == 0);
+	CHECK(p.port == 49160 && memcmp(p.server, key.server, 4) == 0);
+	/* a restored record is re-checked on reload like any other */
+	CHECK(rec && gate_still_allowed(&cfg, rec));
+	/* what the policy no longer allows is not recorded */
+	uuid_parse("12345778-1234-abcd-ef00-0123456789ac", &ep.iface);
+	req.iface = ep.iface;
+	policy_facts_of(key.family, key.client, key.server, &req, &ep, &facts);
+	CHECK(gate_restore(&g, &facts, 0, 5000, false, NULL, &p) == GATE_IFACE);
+	CHECK(g.n_pinholes == 1);
+	/* the per-client cap holds */
+	reset();
+	cfg.max_pinholes_per_client = 2;
+	cfg.max_pinholes = 3;
+	ep.port = 49161;
+	policy_facts_of(key.family, key.client, key.server, &req, &ep, &facts);
+	CHECK(gate_restore(&g, &facts, 0, 5000, false, NULL, &p) == GATE_OPEN);
+	ep.port = 49162;
+	policy_facts_of(key.family, key.client, key.server, &req, &ep, &facts);
+	CHECK(gate_restore(&g, &facts, 0, 5000, false, NULL, &p) == GATE_CLIENT_CAP);
+	/* max_pinholes full: a restore is refused, where an answer would evict */
+	inet_pton(AF_INET, "192.0.2.11", key.client);
+	policy_facts_of(key.family, key.client, key.server, &req, &ep, &facts);
+	CHECK(gate_restore(&g, &facts, 0, 5000, false, NULL, &p) == GATE_OPEN);
+	inet_pton(AF_INET, "192.0.2.12", key.client);
+	policy_facts_of(key.family, key.client, key.server, &req, &ep, &facts);
+	CHECK(gate_restore(&g, &facts, 0, 5000, false, NULL, &p) == GATE_TOTAL_CAP);
+	CHECK(g.n_pinholes == 3);
+	CHECK(gate_admit(&g, &key, &ans, &ep, 0, &p, &ev) == GATE_OPEN && ev.evicted);
+	gate_release(&g);
+}
+
 static bool forget_all(void *arg, struct gate_pinhole *p)
 {
 	(*(int *)arg)++;
@@ -624,6 +674,7 @@ int main(void)
 	RUN(test_tower_address_forms);
 	RUN(test_any_preset_and_map_without_tower);
 	RUN(test_caps_per_client_and_total);
+	RUN(test_restore_decides_again_and_evicts_nothing);
 	RUN(test_visit_forgets_and_recheck_after_reload);
 	RUN(test_element_write_refresh_keep_replace);
 	RUN(test_fixed_mode_fixed_drift_and_lookup_first);
