@@ -259,7 +259,9 @@ ha_wait_master() {
 # ha_gate_start R CONF_TEXT: rpcgated in R, its log $RG_DIR/rpcgated-rR.log
 ha_gate_start() {
 	local r=$1 conf=$2 i log="$RG_DIR/rpcgated-r$1.log"
-	printf '%s\n' "$conf" >"$RG_DIR/rpcgate-r$r.conf"
+	# each router its own state file, never the host's /run
+	printf '%s\nstate_file = "%s";\n' "$conf" "$RG_DIR/state-r$r/pinholes" \
+		>"$RG_DIR/rpcgate-r$r.conf"
 	: >"$log"
 	ns_bg "$(ha_router "$r")" "$RG_BIN" -f -c "$RG_DIR/rpcgate-r$r.conf" \
 		-s "$RG_DIR/control-r$r" 2>>"$log"

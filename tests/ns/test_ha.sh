@@ -168,9 +168,12 @@ t_check ha/after/denied-logged grep -q "refused tcp $RG_HA_CLIENT4 -> $RG_HA_SER
 
 t_check ha/daemons-alive kill -0 "${RG_HA_GATE_PID[1]}" "${RG_HA_GATE_PID[2]}"
 
-# 4. rpcgated restarted on the new master: its stop removed its table, not
-# the carriers, and the start re-opens what they stand for
+# 4. rpcgated restarted on the new master after `rpcgated --remove` (its
+# table and state file gone, not the carriers): the start re-opens what
+# they stand for
 ns_stop "${RG_HA_GATE_PID[2]}" 5
+in_r 2 "$RG_BIN" --remove -c "$RG_DIR/rpcgate-r2.conf" -s "$RG_DIR/control-r2" >/dev/null 2>&1 ||
+	t_fail ha/restart/remove "rpcgated --remove"
 t_check ha/restart/table-gone-with-daemon [ -z "$(r2_pinholes)" ]
 ha_gate_start 2 "$conf
 deny_ports = [ $nspi ];" || t_fail ha/restart/daemon-r2 "$(tail -n 3 "$RG_DIR/rpcgated-r2.log")"
