@@ -93,14 +93,20 @@ static void ct_expr(struct nftnl_rule *r, uint32_t key, bool set)
 	expr_add(r, e);
 }
 
-/* ct state & states != 0 */
-static void match_ct_state(struct nftnl_rule *r, uint32_t states)
+/* ct KEY & bits != 0 (state, status) */
+static void match_ct_bits(struct nftnl_rule *r, uint32_t key, uint32_t bits)
 {
 	uint32_t zero = 0;
 
-	ct_expr(r, NFT_CT_STATE, false);
-	bitwise(r, states, 0);
+	ct_expr(r, key, false);
+	bitwise(r, bits, 0);
 	compare(r, NFT_CMP_NEQ, &zero, sizeof(zero));
+}
+
+/* ct state & states != 0 */
+static void match_ct_state(struct nftnl_rule *r, uint32_t states)
+{
+	match_ct_bits(r, NFT_CT_STATE, states);
 }
 
 static void match_u8(struct nftnl_rule *r, uint32_t meta_key, uint8_t value)
@@ -538,9 +544,17 @@ static struct nftnl_rule *rule_for(const struct nft_family *f)
 	return r;
 }
 
-/* EPM traffic with a server, one direction and protocol: to the daemon. */
+static void mark_packet(struct nftnl_rule *r, uint32_t bit);
+
+/*
+ * Endpoint-mapper traffic with a server, one direction and protocol, goes
+ * to the daemon.  With `published`, only the server's packets of
+ * connections DNAT translated, marked with published_mark: the daemon
+ * asks conntrack for the public address of those conversations only, and
+ * clears the bit again at the verdict.
+ */
 static void put_queue_rule(struct nft_batch *b, const struct nft_family *f,
-			   uint8_t proto, bool to_server,
+			   uint8_t proto, bool to_server, bool published,
 			   enum nft_queue_kind kind)
 {
 	struct nftnl_rule *r = rule_for(f);
@@ -558,10 +572,15 @@ static void put_queue_rule(struct nft_batch *b, const struct nft_family *f,
 	lookup(r, SET_EPM_PORTS, false);
 	match_ct_state(r, NF_CT_STATE_BIT(IP_CT_NEW) |
 				  NF_CT_STATE_BIT(IP_CT_ESTABLISHED));
+	if (published) {
+		match_ct_bits(r, NFT_CT_STATUS, IPS_DST_NAT);
+		mark_packet(r, b->cfg->published_mark);
+	}
 	queue(r, kind, b->cfg);
-	snprintf(what, sizeof(what), "add rule: %s %s EPM traffic %s a server -> %s",
+	snprintf(what, sizeof(what), "add rule: %s %s EPM traffic %s a %sserver -> %s",
 		 f->nfproto == NFPROTO_IPV4 ? "IPv4" : "IPv6",
 		 proto == IPPROTO_TCP ? "TCP" : "UDP", to_server ? "to" : "from",
+		 published ? "published " : "",
 		 kind == NFT_QUEUE_NATIVE ? "queue" : "xt NFQUEUE");
 	put_rule(b, r, what, true);
 }
@@ -806,8 +825,9 @@ void nft_rules_build(struct nft_batch *b, bool reload, enum nft_queue_kind kind)
 	for (size_t i = 0; i < 2; i++) {
 		for (size_t p = 0; p < 2; p++) {
 			put_forged_answer_rule(b, &nft_families[i], protos[p], kind);
-			put_queue_rule(b, &nft_families[i], protos[p], true, kind);
-			put_queue_rule(b, &nft_families[i], protos[p], false, kind);
+			put_queue_rule(b, &nft_families[i], protos[p], true, false, kind);
+			put_queue_rule(b, &nft_families[i], protos[p], false, true, kind);
+			put_queue_rule(b, &nft_families[i], protos[p], false, false, kind);
 		}
 		put_fixed_rule(b, &nft_families[i]);
 		if (own_pinholes) {

@@ -169,6 +169,7 @@ void printconf(const struct rpcgate_config *cfg, FILE *out)
 	fprintf(out, "nft_table = \"%s\";\n", cfg->nft_table);
 	fprintf(out, "pinhole_mark = 0x%08x;\n", cfg->pinhole_mark);
 	fprintf(out, "reverse_path_mark = 0x%08x;\n", cfg->reverse_path_mark);
+	fprintf(out, "published_mark = 0x%08x;\n", cfg->published_mark);
 	fprintf(out, "log_level = \"%s\";\n", cfg->log_verbose ? "debug" : "info");
 	fprintf(out, "log_burst = %u;\n", cfg->log_burst);
 	fprintf(out, "log_interval = %u;\n", cfg->log_interval);

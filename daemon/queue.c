@@ -172,3 +172,13 @@ int queue_drop(struct queue *q, uint32_t id)
 {
 	return send_verdict(q, id, NF_DROP);
 }
+
+int queue_accept_with_mark(struct queue *q, uint32_t id, uint32_t mark)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = nfq_nlmsg_put(buf, NFQNL_MSG_VERDICT, q->num);
+
+	nfq_nlmsg_verdict_put(nlh, (int)id, NF_ACCEPT);
+	nfq_nlmsg_verdict_put_mark(nlh, mark);
+	return mnl_socket_sendto(q->nl, nlh, nlh->nlmsg_len) < 0 ? -errno : 0;
+}

@@ -110,6 +110,7 @@ struct rpcgate_config {
 	char nft_table[CONFIG_NAME_MAX];	/* inet family */
 	uint32_t pinhole_mark;		/* ct mark bit for ruleset shape (b) */
 	uint32_t reverse_path_mark;	/* packet mark bit: a forged answer */
+	uint32_t published_mark;	/* packet mark bit: a DNAT conversation */
 	int log_verbose;		/* 0 decisions only, 1 debug */
 };
 

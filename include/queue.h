@@ -41,5 +41,11 @@ int queue_receive(struct queue *q, queue_packet_fn fn, void *arg);
 int queue_accept(struct queue *q, uint32_t id);
 /* The packet goes no further (a forged answer). */
 int queue_drop(struct queue *q, uint32_t id);
+/*
+ * Accepts with the packet's mark set to `mark`: the bits rpcgated's own
+ * rules set for the daemon are cleared before the packet meets anyone
+ * else's rules.
+ */
+int queue_accept_with_mark(struct queue *q, uint32_t id, uint32_t mark);
 
 #endif

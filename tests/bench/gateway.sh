@@ -17,7 +17,8 @@
 # listening sockets, 16 client addresses, so every lookup needs a pinhole
 # of its own.  rpcgated is started afresh for each B run; its CPU is
 # /proc/PID/schedstat (run time in ns, user + system) before and after the
-# run, its RSS VmRSS at the end and VmHWM.
+# run, its RSS VmRSS at the end and VmHWM, the packets it read from the
+# queue (its statistics line) per lookup.
 #
 # Then the data plane: new connections per second through a pinhole
 # (epm_load -C) with 0, 100k and 1M other pinholes in rpcgated's set
@@ -122,7 +123,7 @@ unconfigure() {
 
 # run_lookups CONFIG CONCURRENCY SECONDS ROUND: one line of runs.txt
 run_lookups() {
-	local cfg=$1 conc=$2 secs=$3 round=$4 out cpu0=0 cpu1=0 rss="-" hwm="-" cpu="-" stats="-"
+	local cfg=$1 conc=$2 secs=$3 round=$4 out cpu0=0 cpu1=0 rss="-" hwm="-" cpu="-" stats="-" queued="-" per_lookup="-"
 	configure "$cfg" || { echo "bench-gateway: $cfg would not start: $(gate_log | tail -n 3)" >&2; return 1; }
 	[ "$cfg" = B ] && cpu0=$(gate_cpu_ns)
 	out=$(in_client "$LOAD" -s "$RG_SERVER4" -S "$SOURCES" -c "$conc" -d "$secs")
@@ -132,11 +133,13 @@ run_lookups() {
 		kill -USR1 "$RG_GATE_PID"
 		sleep 0.2
 		stats=$(gate_log | grep -o 'flows .*' | tail -n 1 | sed 's/ /_/g')
+		queued=$(gate_log | grep -o 'statistics: [0-9]* packets' | tail -n 1 | grep -o '[0-9][0-9]*')
 	fi
 	local lookups; lookups=$(grep -o 'lookups=[0-9]*' <<<"$out" | cut -d= -f2)
-	[ "$cfg" = B ] && [ "${lookups:-0}" -gt 0 ] && cpu=$(((cpu1 - cpu0) / 1000 / lookups))
+	[ "$cfg" = B ] && [ "${lookups:-0}" -gt 0 ] && cpu=$(((cpu1 - cpu0) / 1000 / lookups)) &&
+		per_lookup=$(awk -v q="${queued:-0}" -v l="$lookups" 'BEGIN{printf "%.2f", q / l}')
 	unconfigure "$cfg"
-	echo "cfg=$cfg round=$round $out cpu_us=$cpu rss_kb=$rss hwm_kb=$hwm stats=$stats" | tee -a "$RG_DIR/runs.txt" >&2
+	echo "cfg=$cfg round=$round $out cpu_us=$cpu queued_per_lookup=$per_lookup rss_kb=$rss hwm_kb=$hwm stats=$stats" | tee -a "$RG_DIR/runs.txt" >&2
 }
 
 # ---------------------------------------------------------------- lookups
@@ -261,8 +264,8 @@ print("### bench-gateway, %s, commit %s" % (when, commit))
 print()
 print("Machine: %s; %s s in all." % (machine, elapsed))
 print()
-print("| concurrency | runs | A lookups/s | B lookups/s | B/A | A p50 / p99 | B p50 / p99 | B−A p99 | first-SYN failures A / B | no pinhole A / B | B CPU/lookup | B RSS (HWM) |")
-print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+print("| concurrency | runs | A lookups/s | B lookups/s | B/A | A p50 / p99 | B p50 / p99 | B−A p99 | first-SYN failures A / B | no pinhole A / B | B CPU/lookup | B queued/lookup | B RSS (HWM) |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 concs = sorted({int(r["concurrency"]) for r in runs if r.get("mode") == "lookup"})
 for c in concs:
     a = [r for r in runs if r.get("mode") == "lookup" and r["cfg"] == "A" and int(r["concurrency"]) == c]
@@ -273,11 +276,12 @@ for c in concs:
     added = fmt(pb - pa, "us") if pa is not None and pb is not None and pb >= pa else ("-%s" % fmt(pa - pb, "us") if pa is not None and pb is not None else "-")
     cpu = med(b, "cpu_us")
     rss = "%s KiB (%s)" % (b[-1]["rss_kb"], b[-1]["hwm_kb"]) if b else "-"
-    print("| %d | %d+%d | %s | %s | %s | %s / %s | %s / %s | %s | %d / %d | %d / %d | %s | %s |" % (
+    queued = med(b, "queued_per_lookup")
+    print("| %d | %d+%d | %s | %s | %s | %s / %s | %s / %s | %s | %d / %d | %d / %d | %s | %s | %s |" % (
         c, len(a), len(b), fmt(ra), fmt(rb), ratio, fmt(med(a, "p50_us"), "us"), fmt(pa, "us"),
         fmt(med(b, "p50_us"), "us"), fmt(pb, "us"), added,
         total(a, "first_syn_fail"), total(b, "first_syn_fail"), total(a, "no_pinhole"), total(b, "no_pinhole"),
-        "%d µs" % cpu if cpu is not None else "-", rss))
+        "%d µs" % cpu if cpu is not None else "-", "%.1f" % queued if queued is not None else "-", rss))
 print()
 print("Medians over the runs (lookups/s, percentiles, CPU); failures summed. "
       "A lookup is counted when its answer arrived within the run; the connects "

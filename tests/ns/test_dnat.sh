@@ -4,7 +4,11 @@
 # must open the pinhole (client, server, port) and the mapping
 # (client, P, port) -> server:port, learned from the EPM connection's
 # conntrack entry; the mapping expires with the pinhole.  Masqueraded
-# clients keep working.  IPv4 and IPv6.
+# clients keep working.  IPv4 and IPv6.  Conntrack is asked once per
+# published conversation (rpcgated's rule marks a DNAT connection's packets
+# with published_mark), never for a lookup straight to the server, and the
+# administrator's rules after rpcgated's see a packet's own mark, not that
+# bit.
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$RG_LIB_DIR/daemon.sh"
@@ -30,8 +34,27 @@ table inet publish {
 		type nat hook postrouting priority srcnat; policy accept;
 		meta mark 0x1 masquerade
 	}
+	chain marking {
+		type filter hook prerouting priority mangle; policy accept;
+		tcp sport 135 meta mark set 0x2
+	}
+	chain forward {
+		type filter hook forward priority filter; policy accept;
+		tcp sport 135 ct status dnat meta mark != 0x2 counter
+		tcp sport 135 ct status dnat meta mark 0x2 counter
+	}
 }
 NFT
+CTL=$(dirname "$RG_BIN")/rpcgatectl
+# counter N: packets the Nth counter of the administrator's forward chain saw
+counter() {
+	in_router nft list chain inet publish forward | grep -o 'counter packets [0-9]*' |
+		sed -n "$1p" | grep -o '[0-9]*$'
+}
+conntrack_lookups() {
+	"$CTL" -s "$RG_DIR/control" --json stats |
+		"$RG_PY" -c 'import json,sys; print(json.load(sys.stdin)["counters"]["conntrack_lookups"])'
+}
 
 for fam in 4 6; do
 	eval public=\$PUBLIC$fam
@@ -48,6 +71,15 @@ for fam in 4 6; do
 	t_check "dnat$fam/other-client-closed" blocked "$out"
 done
 t_check dnat/logged-published grep -q "published as $PUBLIC4" <<<"$(gate_log)"
+t_check dnat/conntrack-asked-once-per-published-conversation test "$(conntrack_lookups)" = 2
+for fam in 4 6; do
+	eval server=\$RG_SERVER$fam
+	out=$(map_and_connect client "$server" EMSMDB)
+	t_check "dnat$fam/unpublished-lookup" first_try "$out"
+done
+t_check dnat/conntrack-not-asked-unpublished test "$(conntrack_lookups)" = 2
+t_check dnat/published-mark-not-seen-by-later-rules test "$(counter 1)" = 0
+t_check dnat/own-mark-seen-by-later-rules test "$(counter 2)" -gt 0
 
 sleep $((TIMEOUT + 3))
 for fam in 4 6; do

@@ -264,6 +264,7 @@ static void test_defaults(void)
 	CHECK(strcmp(cfg.nft_table, "rpcgate") == 0);
 	CHECK(cfg.pinhole_mark == 0x00100000);
 	CHECK(cfg.reverse_path_mark == 0x00200000);
+	CHECK(cfg.published_mark == 0x00400000);
 	CHECK(cfg.log_verbose == 0);
 }
 
@@ -342,6 +343,7 @@ static void test_load_every_key(void)
 		   "nft_table = \"filter_2\";\n"
 		   "pinhole_mark = 0x80000000;\n"
 		   "reverse_path_mark = 0x40000000;\n"
+		   "published_mark = 0x20000000;\n"
 		   "log_level = \"debug\";\n"
 		   "control_max_clients = 4;\n"
 		   "control_timeout = 60;\n"
@@ -399,6 +401,7 @@ static void test_load_every_key(void)
 	strcpy(want.nft_table, "filter_2");
 	want.pinhole_mark = 0x80000000u;
 	want.reverse_path_mark = 0x40000000u;
+	want.published_mark = 0x20000000u;
 	want.log_verbose = 1;
 	want.control_max_clients = 4;
 	want.control_timeout = 60;
@@ -606,6 +609,18 @@ static void test_wrapped_integers(void)
 	CHECK(load(SERVERS "pinhole_mark = 0x00200000;\n", &cfg) == 1);
 	CHECK(load(SERVERS "pinhole_mark = 0x00200000;\n"
 		   "reverse_path_mark = 0x1;\n", &cfg) == 0);
+	/* the DNAT conversation's mark is one bit too, apart from both */
+	CHECK(load(SERVERS "published_mark = 0x00600000;\n", &cfg) == 1);
+	CHECK(reported(2, "published_mark: expected an integer with exactly "
+			  "one bit set (e.g. 0x00400000), got 0x600000"));
+	CHECK(load(SERVERS "published_mark = 0x00100000;\n", &cfg) == 1);
+	CHECK(reported(2, "published_mark and pinhole_mark are both "
+			  "0x00100000: they must be different bits"));
+	CHECK(load(SERVERS "published_mark = 0x00200000;\n", &cfg) == 1);
+	CHECK(reported(2, "published_mark and reverse_path_mark are both "
+			  "0x00200000: they must be different bits"));
+	CHECK(load(SERVERS "published_mark = 0x00200000;\n"
+		   "reverse_path_mark = 0x00400000;\n", &cfg) == 0);
 }
 
 /*
