@@ -206,6 +206,7 @@ void config_defaults(struct rpcgate_config *cfg)
 	cfg->on_failure = ON_FAILURE_OPEN;
 	cfg->revoke_established = false;
 	cfg->queue_num = 135;
+	cfg->queue_max_len = 4096;
 	cfg->nft_mode = NFT_MODE_TABLE;
 	snprintf(cfg->nft_table, sizeof(cfg->nft_table), "rpcgate");
 	cfg->pinhole_mark = 0x00100000;
@@ -1201,6 +1202,10 @@ static const struct key keys[] = {
 	  BOOL(revoke_established), NULL },
 	{ "queue_num", "an NFQUEUE number (0-65535)", h_queue_num, 0, 65535,
 	  0, NULL },
+	/* 16000: about the most whose receive buffer, at 128 KiB for each of
+	 * the largest packets, fits the kernel's int (queue.c) */
+	{ "queue_max_len", "an integer number of packets (16-16000)", h_u32,
+	  16, 16000, U32(queue_max_len), NULL },
 	{ "nft_mode", "\"table\" or \"sets\"", h_nft_mode, 0, 0, 0,
 	  nft_mode_choices },
 	{ "nft_table", "an nftables table name (a letter, then letters, "

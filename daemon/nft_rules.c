@@ -259,19 +259,7 @@ static void flush_chain(struct nft_batch *b, const char *chain)
 	nft_batch_message_done(b);
 }
 
-struct set_spec {
-	const char *table;
-	const char *name;
-	uint32_t flags;
-	uint32_t key_type, key_len;
-	uint32_t data_type, data_len;	/* maps only */
-	uint32_t size;			/* 0: the kernel's default */
-	uint8_t fields[2];		/* concatenated interval keys: part lengths */
-	uint32_t n_fields;
-	bool counter;			/* each element counts what matches it */
-};
-
-static void put_set(struct nft_batch *b, const struct set_spec *spec,
+static void put_set(struct nft_batch *b, const struct nft_set_spec *spec,
 		    uint16_t msg_flags)
 {
 	struct nftnl_set *s = nftnl_set_alloc();
@@ -311,6 +299,9 @@ static void put_set(struct nft_batch *b, const struct set_spec *spec,
 	nft_batch_message_done(b);
 }
 
+/* ------------------------------------------------------------------ */
+/* the description: what goes into the ruleset                         */
+
 /* addr += 1 over len bytes; false when it wrapped past the top. */
 static bool addr_increment(uint8_t *addr, size_t len)
 {
@@ -329,15 +320,10 @@ static void prefix_last(const struct addr_prefix *p, size_t addr_len,
 		last[bit / 8] |= (uint8_t)(0x80 >> (bit % 8));
 }
 
-struct range {
-	uint8_t first[16];
-	uint8_t last[16];	/* inclusive */
-};
-
 static int range_order(const void *a, const void *b)
 {
-	return memcmp(((const struct range *)a)->first,
-		      ((const struct range *)b)->first, 16);
+	return memcmp(((const struct nft_range *)a)->first,
+		      ((const struct nft_range *)b)->first, 16);
 }
 
 /*
@@ -345,9 +331,9 @@ static int range_order(const void *a, const void *b)
  * as sorted ranges, overlapping and adjacent ones merged: the kernel
  * refuses overlapping interval elements.  Returns how many.
  */
-static size_t server_ranges(const struct rpcgate_config *cfg,
-			    const struct nft_family *f, uint8_t af, int group,
-			    struct range ranges[CONFIG_MAX_SERVERS])
+static size_t server_ranges(const struct rpcgate_config *cfg, uint8_t af,
+			    size_t addr_len, int group,
+			    struct nft_range ranges[CONFIG_MAX_SERVERS])
 {
 	size_t n = 0, merged = 0;
 
@@ -357,8 +343,8 @@ static size_t server_ranges(const struct rpcgate_config *cfg,
 		if (p->family != af || (group >= 0 && cfg->server_group[i] != group))
 			continue;
 		memset(&ranges[n], 0, sizeof(ranges[n]));
-		memcpy(ranges[n].first, p->addr, f->addr_len);
-		prefix_last(p, f->addr_len, ranges[n].last);
+		memcpy(ranges[n].first, p->addr, addr_len);
+		prefix_last(p, addr_len, ranges[n].last);
 		n++;
 	}
 	if (n == 0)
@@ -369,7 +355,7 @@ static size_t server_ranges(const struct rpcgate_config *cfg,
 		bool to_top;
 
 		memcpy(after, ranges[merged].last, 16);
-		to_top = !addr_increment(after, f->addr_len);
+		to_top = !addr_increment(after, addr_len);
 		if (to_top || memcmp(ranges[i].first, after, 16) <= 0) {
 			if (memcmp(ranges[i].last, ranges[merged].last, 16) > 0)
 				memcpy(ranges[merged].last, ranges[i].last, 16);
@@ -380,106 +366,40 @@ static size_t server_ranges(const struct rpcgate_config *cfg,
 	return merged + 1;
 }
 
-/* The servers of one family as an interval set: start and end elements. */
-static void put_servers(struct nft_batch *b, const struct nft_family *f, uint8_t af)
-{
-	struct range ranges[CONFIG_MAX_SERVERS];
-	size_t n = server_ranges(b->cfg, f, af, -1, ranges);
-	struct nftnl_set *s;
-
-	if (n == 0 || !(s = nft_element_list(nft_rules_table(b->cfg), f->servers_set)))
-		return;
-	for (size_t i = 0; i < n; i++) {
-		uint8_t after[16];
-
-		nft_element_add(s, ranges[i].first, f->addr_len, 0, 0);
-		memcpy(after, ranges[i].last, 16);
-		/* a range that runs to the top has no end element */
-		if (addr_increment(after, f->addr_len))
-			nft_element_add(s, after, f->addr_len,
-				    NFT_SET_ELEM_INTERVAL_END, 0);
-	}
-	nft_batch_put_elements(b, NFT_MSG_NEWSETELEM, s, "add server elements");
-	nftnl_set_free(s);
-}
-
-static void put_epm_ports(struct nft_batch *b)
-{
-	struct nftnl_set *s = nft_element_list(nft_rules_table(b->cfg), SET_EPM_PORTS);
-
-	if (!s)
-		return;
-	for (size_t i = 0; i < b->cfg->n_epm_ports; i++) {
-		uint16_t port = htons(b->cfg->epm_ports[i]);
-
-		nft_element_add(s, &port, sizeof(port), 0, 0);
-	}
-	nft_batch_put_elements(b, NFT_MSG_NEWSETELEM, s, "add " SET_EPM_PORTS " elements");
-	nftnl_set_free(s);
-}
-
 /*
- * Fixed ports open to every client: server range . port, one element per
- * server prefix and port of each fixed-mode group that does not ask for
- * a lookup first.
+ * The fixed-mode groups that open their ports to every client (those
+ * that ask for a lookup first open pinholes instead), each with its
+ * servers of this family and its ports, once each.
  */
-static void put_fixed_elements(struct nft_batch *b, const struct nft_family *f,
-			       uint8_t af)
+static void describe_fixed(const struct rpcgate_config *cfg,
+			   struct nft_family_rules *fr)
 {
-	const struct rpcgate_config *cfg = b->cfg;
-	struct nftnl_set *s = nft_element_list(nft_rules_table(cfg), f->fixed_set);
-	struct range ranges[CONFIG_MAX_SERVERS];
-	bool any = false;
-
-	if (!s)
-		return;
 	for (size_t g = 0; g < cfg->n_groups; g++) {
 		const struct server_policy *policy = &cfg->groups[g];
-		size_t n;
+		struct nft_fixed_group *group = &fr->fixed_groups[fr->n_fixed_groups];
 
 		if (policy->mode != MODE_FIXED || policy->fixed_require_lookup)
 			continue;
-		n = server_ranges(cfg, f, af, (int)g, ranges);
+		group->first_range = fr->n_fixed_ranges;
+		group->n_ranges = server_ranges(cfg, fr->af, fr->family->addr_len,
+						(int)g,
+						&fr->fixed_ranges[fr->n_fixed_ranges]);
+		group->n_ports = 0;
 		for (size_t k = 0; k < policy->n_fixed; k++) {
-			uint16_t port = htons(policy->fixed[k].port);
 			bool seen = false;
 
-			for (size_t m = 0; m < k; m++)
-				seen |= policy->fixed[m].port == policy->fixed[k].port;
-			for (size_t i = 0; i < n && !seen; i++) {
-				uint8_t first[20] = { 0 }, last[20] = { 0 };
-				struct nftnl_set_elem *e;
-
-				memcpy(first, ranges[i].first, f->addr_len);
-				memcpy(last, ranges[i].last, f->addr_len);
-				memcpy(first + f->addr_len, &port, sizeof(port));
-				memcpy(last + f->addr_len, &port, sizeof(port));
-				e = nft_element_add(s, first, f->addr_len + 4, 0, 0);
-				if (e)
-					nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY_END,
-							   last, f->addr_len + 4);
-				any = true;
-			}
+			for (size_t m = 0; m < group->n_ports; m++)
+				seen |= group->ports[m] == policy->fixed[k].port;
+			if (!seen)
+				group->ports[group->n_ports++] = policy->fixed[k].port;
 		}
+		if (group->n_ranges == 0 || group->n_ports == 0) {
+			memset(group, 0, sizeof(*group));
+			continue;
+		}
+		fr->n_fixed_ranges += group->n_ranges;
+		fr->n_fixed_groups++;
 	}
-	if (any)
-		nft_batch_put_elements(b, NFT_MSG_NEWSETELEM, s, "add fixed-port elements");
-	nftnl_set_free(s);
-}
-
-static void put_fixed_set(struct nft_batch *b, const struct nft_family *f)
-{
-	struct set_spec spec = {
-		.table = nft_rules_table(b->cfg),
-		.name = f->fixed_set,
-		.flags = NFT_SET_INTERVAL | NFT_SET_CONCAT,
-		.key_type = f->addr_type << TYPE_BITS | TYPE_INET_SERVICE,
-		.key_len = f->addr_len + 4u,
-		.fields = { f->addr_len, 2 },
-		.n_fields = 2,
-	};
-
-	put_set(b, &spec, NLM_F_CREATE | NLM_F_EXCL);
 }
 
 static uint32_t pinhole_key_type(const struct nft_family *f)
@@ -488,22 +408,185 @@ static uint32_t pinhole_key_type(const struct nft_family *f)
 		TYPE_INET_PROTOCOL) << TYPE_BITS | TYPE_INET_SERVICE;
 }
 
-/* client . public address . l4proto . port : server . port */
-static void put_dnat_map(struct nft_batch *b, const struct nft_family *f)
-{
-	struct set_spec spec = {
-		.table = nft_rules_table(b->cfg),
-		.name = f->dnat_map,
-		.flags = NFT_SET_MAP | NFT_SET_TIMEOUT,
-		.key_type = pinhole_key_type(f),
-		.key_len = nft_pinhole_key_len(f),
-		.data_type = f->addr_type << TYPE_BITS | TYPE_INET_SERVICE,
-		.data_len = f->addr_len + 4u,
-		.size = b->cfg->max_pinholes,
-	};
+/*
+ * A TCP segment without payload and without SYN, FIN or RST carries
+ * nothing the stream decoder uses: it is not queued.  The test is exact,
+ * a lookup of (network header word . TCP data offset and flags) in a
+ * constant set:
+ *   IPv4: version/IHL, total length (TOS masked out) . data offset,
+ *         FIN/SYN/RST; the set holds IHL 5 with total length
+ *         20 + 4 * data offset and no flag: no payload, no IP options;
+ *   IPv6: payload length, next header (hop limit masked out) . the same;
+ *         the set holds next header TCP with payload length 4 * data
+ *         offset: no payload, no extension header.
+ * Anything else -- IP options, extension headers, a GSO packet whose
+ * length field is 0, one payload byte -- is not in the set and is queued.
+ */
+#define PURE_ACK_FLAGS 0xf007	/* data offset, RST, SYN, FIN */
+#define TYPE_INTEGER 4
+#define TCP_DOFF_MIN 5
+#define TCP_DOFF_MAX 15
 
-	put_set(b, &spec, NLM_F_CREATE | NLM_F_EXCL);
+static const char *pure_acks_set(const struct nft_family *f)
+{
+	return f->nfproto == NFPROTO_IPV4 ? "pure_acks4" : "pure_acks6";
 }
+
+void nft_ruleset_describe(const struct rpcgate_config *cfg, struct nft_ruleset *rs)
+{
+	const char *table = nft_rules_table(cfg);
+
+	memset(rs, 0, sizeof(*rs));
+	rs->cfg = cfg;
+	rs->epm_ports_set = (struct nft_set_spec){
+		.table = table,
+		.name = SET_EPM_PORTS,
+		.key_type = TYPE_INET_SERVICE,
+		.key_len = 2,
+	};
+	for (size_t i = 0; i < 2; i++) {
+		const struct nft_family *f = &nft_families[i];
+		struct nft_family_rules *fr = &rs->families[i];
+
+		fr->family = f;
+		fr->af = f->nfproto == NFPROTO_IPV4 ? AF_INET : AF_INET6;
+		fr->n_servers = server_ranges(cfg, fr->af, f->addr_len, -1,
+					      fr->servers);
+		describe_fixed(cfg, fr);
+		fr->servers_set = (struct nft_set_spec){
+			.table = table,
+			.name = f->servers_set,
+			.flags = NFT_SET_INTERVAL,
+			.key_type = f->addr_type,
+			.key_len = f->addr_len,
+		};
+		/* server . port of the fixed groups */
+		fr->fixed_set = (struct nft_set_spec){
+			.table = table,
+			.name = f->fixed_set,
+			.flags = NFT_SET_INTERVAL | NFT_SET_CONCAT,
+			.key_type = f->addr_type << TYPE_BITS | TYPE_INET_SERVICE,
+			.key_len = f->addr_len + 4u,
+			.fields = { f->addr_len, 2 },
+			.n_fields = 2,
+		};
+		/* client . public address . l4proto . port : server . port */
+		fr->dnat_map = (struct nft_set_spec){
+			.table = table,
+			.name = f->dnat_map,
+			.flags = NFT_SET_MAP | NFT_SET_TIMEOUT,
+			.key_type = pinhole_key_type(f),
+			.key_len = nft_pinhole_key_len(f),
+			.data_type = f->addr_type << TYPE_BITS | TYPE_INET_SERVICE,
+			.data_len = f->addr_len + 4u,
+			.size = cfg->max_pinholes,
+		};
+		/*
+		 * In rpcgated's own table each element counts the new
+		 * connections it admits (rpcgatectl pinholes).  In the
+		 * administrator's table the sets are declared as
+		 * --print-ruleset prints them, without a counter: the kernel
+		 * refuses a set declaration that differs from the existing
+		 * one, so both sides must agree, and they count nothing there.
+		 */
+		fr->pinholes_set = (struct nft_set_spec){
+			.table = cfg->nft_table,
+			.name = f->pinholes_set,
+			.flags = NFT_SET_TIMEOUT | NFT_SET_EVAL,
+			.key_type = pinhole_key_type(f),
+			.key_len = nft_pinhole_key_len(f),
+			.size = cfg->max_pinholes,
+			.counter = cfg->nft_mode == NFT_MODE_TABLE,
+		};
+		fr->pure_acks_set = (struct nft_set_spec){
+			.table = table,
+			.name = pure_acks_set(f),
+			.key_type = TYPE_INTEGER << TYPE_BITS | TYPE_INTEGER,
+			.key_len = 8,	/* two fields, each padded to 4 bytes */
+		};
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* elements                                                            */
+
+/* The servers of one family as an interval set: start and end elements. */
+static void put_servers(struct nft_batch *b, const struct nft_family_rules *fr)
+{
+	size_t addr_len = fr->family->addr_len;
+	struct nftnl_set *s;
+
+	if (fr->n_servers == 0 ||
+	    !(s = nft_element_list(fr->servers_set.table, fr->servers_set.name)))
+		return;
+	for (size_t i = 0; i < fr->n_servers; i++) {
+		uint8_t after[16];
+
+		nft_element_add(s, fr->servers[i].first, addr_len, 0, 0);
+		memcpy(after, fr->servers[i].last, 16);
+		/* a range that runs to the top has no end element */
+		if (addr_increment(after, addr_len))
+			nft_element_add(s, after, addr_len,
+					NFT_SET_ELEM_INTERVAL_END, 0);
+	}
+	nft_batch_put_elements(b, NFT_MSG_NEWSETELEM, s, "add server elements");
+	nftnl_set_free(s);
+}
+
+static void put_epm_ports(struct nft_batch *b, const struct nft_ruleset *rs)
+{
+	struct nftnl_set *s = nft_element_list(rs->epm_ports_set.table,
+					       rs->epm_ports_set.name);
+
+	if (!s)
+		return;
+	for (size_t i = 0; i < rs->cfg->n_epm_ports; i++) {
+		uint16_t port = htons(rs->cfg->epm_ports[i]);
+
+		nft_element_add(s, &port, sizeof(port), 0, 0);
+	}
+	nft_batch_put_elements(b, NFT_MSG_NEWSETELEM, s, "add " SET_EPM_PORTS " elements");
+	nftnl_set_free(s);
+}
+
+/* Fixed ports open to every client: server range . port. */
+static void put_fixed_elements(struct nft_batch *b, const struct nft_family_rules *fr)
+{
+	size_t addr_len = fr->family->addr_len;
+	struct nftnl_set *s;
+
+	if (fr->n_fixed_groups == 0 ||
+	    !(s = nft_element_list(fr->fixed_set.table, fr->fixed_set.name)))
+		return;
+	for (size_t g = 0; g < fr->n_fixed_groups; g++) {
+		const struct nft_fixed_group *group = &fr->fixed_groups[g];
+
+		for (size_t k = 0; k < group->n_ports; k++) {
+			uint16_t port = htons(group->ports[k]);
+
+			for (size_t i = 0; i < group->n_ranges; i++) {
+				const struct nft_range *r =
+					&fr->fixed_ranges[group->first_range + i];
+				uint8_t first[20] = { 0 }, last[20] = { 0 };
+				struct nftnl_set_elem *e;
+
+				memcpy(first, r->first, addr_len);
+				memcpy(last, r->last, addr_len);
+				memcpy(first + addr_len, &port, sizeof(port));
+				memcpy(last + addr_len, &port, sizeof(port));
+				e = nft_element_add(s, first, addr_len + 4, 0, 0);
+				if (e)
+					nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY_END,
+							   last, addr_len + 4);
+			}
+		}
+	}
+	nft_batch_put_elements(b, NFT_MSG_NEWSETELEM, s, "add fixed-port elements");
+	nftnl_set_free(s);
+}
+
+/* ------------------------------------------------------------------ */
+/* rules                                                               */
 
 /* ct mark |= pinhole_mark, so that a policy-drop chain can admit it */
 static void mark_admitted(struct nftnl_rule *r, uint32_t mark)
@@ -545,31 +628,7 @@ static struct nftnl_rule *rule_for(const struct nft_family *f)
 }
 
 /* ------------------------------------------------------------------ */
-/* pure acknowledgements                                               */
-
-/*
- * A TCP segment without payload and without SYN, FIN or RST carries
- * nothing the stream decoder uses: it is not queued.  The test is exact,
- * a lookup of (network header word . TCP data offset and flags) in a
- * constant set:
- *   IPv4: version/IHL, total length (TOS masked out) . data offset,
- *         FIN/SYN/RST; the set holds IHL 5 with total length
- *         20 + 4 * data offset and no flag: no payload, no IP options;
- *   IPv6: payload length, next header (hop limit masked out) . the same;
- *         the set holds next header TCP with payload length 4 * data
- *         offset: no payload, no extension header.
- * Anything else -- IP options, extension headers, a GSO packet whose
- * length field is 0, one payload byte -- is not in the set and is queued.
- */
-#define PURE_ACK_FLAGS 0xf007	/* data offset, RST, SYN, FIN */
-#define TYPE_INTEGER 4
-#define TCP_DOFF_MIN 5
-#define TCP_DOFF_MAX 15
-
-static const char *pure_acks_set(const struct nft_family *f)
-{
-	return f->nfproto == NFPROTO_IPV4 ? "pure_acks4" : "pure_acks6";
-}
+/* pure acknowledgements: the rule and the set's elements              */
 
 /* reg &= mask over len bytes (mask in network order) */
 static void mask_register(struct nftnl_rule *r, uint32_t reg, const void *mask,
@@ -600,19 +659,15 @@ static void load_pure_ack_key(struct nftnl_rule *r, const struct nft_family *f)
 	mask_register(r, NFT_REG32_01, &tcp_mask, sizeof(tcp_mask));
 }
 
-static void put_pure_acks(struct nft_batch *b, const struct nft_family *f)
+/* The set and its constant elements: each data offset, no payload. */
+static void put_pure_acks(struct nft_batch *b, const struct nft_family_rules *fr)
 {
-	bool ip4 = f->nfproto == NFPROTO_IPV4;
-	struct set_spec spec = {
-		.table = nft_rules_table(b->cfg),
-		.name = pure_acks_set(f),
-		.key_type = TYPE_INTEGER << TYPE_BITS | TYPE_INTEGER,
-		.key_len = 8,	/* two fields, each padded to 4 bytes */
-	};
+	const struct nft_set_spec *spec = &fr->pure_acks_set;
+	bool ip4 = fr->af == AF_INET;
 	struct nftnl_set *s;
 
-	put_set(b, &spec, NLM_F_CREATE | NLM_F_EXCL);
-	if (!(s = nft_element_list(spec.table, spec.name)))
+	put_set(b, spec, NLM_F_CREATE | NLM_F_EXCL);
+	if (!(s = nft_element_list(spec->table, spec->name)))
 		return;
 	for (unsigned doff = TCP_DOFF_MIN; doff <= TCP_DOFF_MAX; doff++) {
 		uint16_t length = htons((uint16_t)((ip4 ? 20 : 0) + 4 * doff));
@@ -838,64 +893,26 @@ static void put_drop_rule(struct nft_batch *b, const struct nft_family *f,
 	put_rule(b, r, "add rule: drop unadmitted", false);
 }
 
-/*
- * In rpcgated's own table each element counts the new connections it
- * admits (rpcgatectl pinholes).  In the administrator's table the sets
- * are declared as --print-ruleset prints them, without a counter: the
- * kernel refuses a set declaration that differs from the existing one,
- * so both sides must agree, and they count nothing there.
- */
-static void put_pinhole_sets(struct nft_batch *b, uint16_t msg_flags,
-			     bool counter)
-{
-	for (size_t i = 0; i < 2; i++) {
-		struct set_spec spec = {
-			.table = b->cfg->nft_table,
-			.name = nft_families[i].pinholes_set,
-			.flags = NFT_SET_TIMEOUT | NFT_SET_EVAL,
-			.key_type = pinhole_key_type(&nft_families[i]),
-			.key_len = nft_pinhole_key_len(&nft_families[i]),
-			.size = b->cfg->max_pinholes,
-			.counter = counter,
-		};
-
-		put_set(b, &spec, msg_flags);
-	}
-}
-
 void nft_rules_build(struct nft_batch *b, bool reload, enum nft_queue_kind kind)
 {
 	static const uint8_t protos[] = { IPPROTO_TCP, IPPROTO_UDP };
-	const char *table = nft_rules_table(b->cfg);
 	bool own_pinholes = b->cfg->nft_mode == NFT_MODE_TABLE;
+	struct nft_ruleset rs;
 
+	nft_ruleset_describe(b->cfg, &rs);
 	if (!reload) {
 		put_table(b, NFT_MSG_NEWTABLE, NLM_F_CREATE);
-		struct set_spec epm_ports = {
-			.table = table,
-			.name = SET_EPM_PORTS,
-			.key_type = TYPE_INET_SERVICE,
-			.key_len = 2,
-		};
-
-		put_set(b, &epm_ports, NLM_F_CREATE | NLM_F_EXCL);
+		put_set(b, &rs.epm_ports_set, NLM_F_CREATE | NLM_F_EXCL);
 		for (size_t i = 0; i < 2; i++) {
-			struct set_spec servers = {
-				.table = table,
-				.name = nft_families[i].servers_set,
-				.flags = NFT_SET_INTERVAL,
-				.key_type = nft_families[i].addr_type,
-				.key_len = nft_families[i].addr_len,
-			};
-
-			put_set(b, &servers, NLM_F_CREATE | NLM_F_EXCL);
-			put_fixed_set(b, &nft_families[i]);
-			put_dnat_map(b, &nft_families[i]);
-			put_pure_acks(b, &nft_families[i]);
+			put_set(b, &rs.families[i].servers_set, NLM_F_CREATE | NLM_F_EXCL);
+			put_set(b, &rs.families[i].fixed_set, NLM_F_CREATE | NLM_F_EXCL);
+			put_set(b, &rs.families[i].dnat_map, NLM_F_CREATE | NLM_F_EXCL);
+			put_pure_acks(b, &rs.families[i]);
 		}
 		/* in the administrator's table they may exist already */
-		put_pinhole_sets(b, own_pinholes ? NLM_F_CREATE | NLM_F_EXCL :
-						   NLM_F_CREATE, own_pinholes);
+		for (size_t i = 0; i < 2; i++)
+			put_set(b, &rs.families[i].pinholes_set,
+				own_pinholes ? NLM_F_CREATE | NLM_F_EXCL : NLM_F_CREATE);
 		put_chain(b, &answers_chain);
 		put_chain(b, &forward_chain);
 		put_chain(b, &dnat_chain);
@@ -904,17 +921,19 @@ void nft_rules_build(struct nft_batch *b, bool reload, enum nft_queue_kind kind)
 	} else {
 		flush_chain(b, answers_chain.name);
 		flush_chain(b, CHAIN_NAME);
-		nft_batch_flush_set(b, table, nft_families[0].servers_set);
-		nft_batch_flush_set(b, table, nft_families[1].servers_set);
-		nft_batch_flush_set(b, table, SET_EPM_PORTS);
-		nft_batch_flush_set(b, table, nft_families[0].fixed_set);
-		nft_batch_flush_set(b, table, nft_families[1].fixed_set);
+		for (size_t i = 0; i < 2; i++)
+			nft_batch_flush_set(b, rs.families[i].servers_set.table,
+					    rs.families[i].servers_set.name);
+		nft_batch_flush_set(b, rs.epm_ports_set.table, rs.epm_ports_set.name);
+		for (size_t i = 0; i < 2; i++)
+			nft_batch_flush_set(b, rs.families[i].fixed_set.table,
+					    rs.families[i].fixed_set.name);
 	}
 	for (size_t i = 0; i < 2; i++) {
-		put_servers(b, &nft_families[i], i == 0 ? AF_INET : AF_INET6);
-		put_fixed_elements(b, &nft_families[i], i == 0 ? AF_INET : AF_INET6);
+		put_servers(b, &rs.families[i]);
+		put_fixed_elements(b, &rs.families[i]);
 	}
-	put_epm_ports(b);
+	put_epm_ports(b, &rs);
 	for (size_t i = 0; i < 2; i++) {
 		for (size_t p = 0; p < 2; p++) {
 			put_forged_answer_rule(b, &nft_families[i], protos[p], kind);
@@ -941,30 +960,53 @@ void nft_rules_build_remove(struct nft_batch *b, bool pinhole_sets)
 	}
 }
 
-/* The prefixes of one family, of one group or (group -1) of all. */
-static bool print_prefixes(FILE *out, const struct rpcgate_config *cfg,
-			   uint8_t af, int group)
+/* ------------------------------------------------------------------ */
+/* the printed ruleset                                                 */
+
+static bool addr_bit(const uint8_t *addr, size_t bit)
 {
-	const char *sep = "";
-
-	for (size_t i = 0; i < cfg->n_servers; i++) {
-		char text[INET6_ADDRSTRLEN];
-
-		if (cfg->servers[i].family != af ||
-		    (group >= 0 && cfg->server_group[i] != group))
-			continue;
-		inet_ntop(af, cfg->servers[i].addr, text, sizeof(text));
-		if (out)
-			fprintf(out, "%s%s/%u", sep, text, cfg->servers[i].len);
-		sep = ", ";
-	}
-	return *sep != '\0';
+	return addr[bit / 8] & (0x80 >> (bit % 8));
 }
 
-static void print_ports(FILE *out, const struct rpcgate_config *cfg)
+/*
+ * One address bare, a prefix as "addr/len", any other range as nft's
+ * "first-last": as `nft list` shows an interval set's elements.
+ */
+static void print_range(FILE *out, const struct nft_family_rules *fr,
+			const struct nft_range *r)
 {
-	for (size_t i = 0; i < cfg->n_epm_ports; i++)
-		fprintf(out, "%s%u", i ? ", " : "", cfg->epm_ports[i]);
+	size_t bits = 8u * fr->family->addr_len, len = 0;
+	char first[INET6_ADDRSTRLEN], last[INET6_ADDRSTRLEN];
+	bool prefix = true;
+
+	while (len < bits && addr_bit(r->first, len) == addr_bit(r->last, len))
+		len++;
+	for (size_t bit = len; bit < bits && prefix; bit++)
+		prefix = !addr_bit(r->first, bit) && addr_bit(r->last, bit);
+	inet_ntop(fr->af, r->first, first, sizeof(first));
+	if (len == bits) {
+		fputs(first, out);
+	} else if (prefix) {
+		fprintf(out, "%s/%zu", first, len);
+	} else {
+		inet_ntop(fr->af, r->last, last, sizeof(last));
+		fprintf(out, "%s-%s", first, last);
+	}
+}
+
+static void print_ranges(FILE *out, const struct nft_family_rules *fr,
+			 const struct nft_range *ranges, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		fputs(i ? ", " : "", out);
+		print_range(out, fr, &ranges[i]);
+	}
+}
+
+static void print_ports(FILE *out, const uint16_t *ports, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		fprintf(out, "%s%u", i ? ", " : "", ports[i]);
 }
 
 /*
@@ -972,48 +1014,96 @@ static void print_ports(FILE *out, const struct rpcgate_config *cfg)
  * ACTION" (saddr and sport for packets from the servers); false, and
  * nothing printed, when the family has no servers.
  */
-static bool print_epm_rule(FILE *out, const struct rpcgate_config *cfg,
-			   uint8_t af, bool from_server, const char *action)
+static bool print_epm_rule(FILE *out, const struct nft_ruleset *rs,
+			   const struct nft_family_rules *fr, bool from_server,
+			   const char *action)
 {
-	if (!print_prefixes(NULL, cfg, af, -1))
+	if (fr->n_servers == 0)
 		return false;
-	fprintf(out, "\t\t%s %s { ", af == AF_INET ? "ip" : "ip6",
+	fprintf(out, "\t\t%s %s { ", fr->af == AF_INET ? "ip" : "ip6",
 		from_server ? "saddr" : "daddr");
-	print_prefixes(out, cfg, af, -1);
+	print_ranges(out, fr, fr->servers, fr->n_servers);
 	fprintf(out, " } meta l4proto { tcp, udp } th %s { ",
 		from_server ? "sport" : "dport");
-	print_ports(out, cfg);
+	print_ports(out, rs->cfg->epm_ports, rs->cfg->n_epm_ports);
 	fprintf(out, " } %s\n", action);
 	return true;
 }
 
-/* A fixed-mode group's ports, open to every client. */
-static void print_fixed_ports(FILE *out, const struct rpcgate_config *cfg,
-			      size_t g)
+/* The fixed-mode groups' ports, open to every client. */
+static void print_fixed_ports(FILE *out, const struct nft_family_rules *fr)
 {
-	static const char *const ip[] = { "ip", "ip6" };
-	static const uint8_t af[] = { AF_INET, AF_INET6 };
-	const struct server_policy *policy = &cfg->groups[g];
+	for (size_t g = 0; g < fr->n_fixed_groups; g++) {
+		const struct nft_fixed_group *group = &fr->fixed_groups[g];
 
-	if (policy->mode != MODE_FIXED || policy->fixed_require_lookup)
-		return;
-	for (size_t i = 0; i < 2; i++) {
-		if (!print_prefixes(NULL, cfg, af[i], (int)g))
-			continue;
-		fprintf(out, "\t\t%s daddr { ", ip[i]);
-		print_prefixes(out, cfg, af[i], (int)g);
+		fprintf(out, "\t\t%s daddr { ", fr->af == AF_INET ? "ip" : "ip6");
+		print_ranges(out, fr, &fr->fixed_ranges[group->first_range],
+			     group->n_ranges);
 		fprintf(out, " } tcp dport { ");
-		for (size_t k = 0; k < policy->n_fixed; k++)
-			fprintf(out, "%s%u", k ? ", " : "", policy->fixed[k].port);
+		print_ports(out, group->ports, group->n_ports);
 		fprintf(out, " } accept\n");
 	}
 }
 
+/* A set key's type: a concatenation packs its parts TYPE_BITS each. */
+static void print_set_type(FILE *out, uint32_t type)
+{
+	static const char *const names[] = {
+		[TYPE_IPADDR] = "ipv4_addr",
+		[TYPE_IP6ADDR] = "ipv6_addr",
+		[TYPE_INET_PROTOCOL] = "inet_proto",
+		[TYPE_INET_SERVICE] = "inet_service",
+	};
+	uint32_t part = type & ((1u << TYPE_BITS) - 1);
+
+	if (type >> TYPE_BITS) {
+		print_set_type(out, type >> TYPE_BITS);
+		fputs(" . ", out);
+	}
+	/* a type without a name here makes nft -f refuse the file, loudly */
+	if (part < sizeof(names) / sizeof(names[0]) && names[part])
+		fputs(names[part], out);
+	else
+		fprintf(out, "type%u", part);
+}
+
+/* A set's declaration as the batch makes it (NFT_SET_CONCAT nft infers). */
+static void print_set(FILE *out, const struct nft_set_spec *spec)
+{
+	static const struct {
+		uint32_t flag;
+		const char *name;
+	} flags[] = {
+		{ NFT_SET_EVAL, "dynamic" },
+		{ NFT_SET_INTERVAL, "interval" },
+		{ NFT_SET_TIMEOUT, "timeout" },
+	};
+	const char *sep = "\t\tflags ";
+
+	fprintf(out, "\tset %s {\n\t\ttype ", spec->name);
+	print_set_type(out, spec->key_type);
+	fputs("\n", out);
+	if (spec->size)
+		fprintf(out, "\t\tsize %u\n", spec->size);
+	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+		if (spec->flags & flags[i].flag) {
+			fprintf(out, "%s%s", sep, flags[i].name);
+			sep = ",";
+		}
+	}
+	if (*sep == ',')
+		fputs("\n", out);
+	if (spec->counter)
+		fputs("\t\tcounter\n", out);
+	fputs("\t}\n", out);
+}
+
 void nft_print_ruleset(FILE *out, const struct rpcgate_config *cfg)
 {
-	static const char *const ip[] = { "ip", "ip6" };
-	static const uint8_t af[] = { AF_INET, AF_INET6 };
 	bool sets = cfg->nft_mode == NFT_MODE_SETS;
+	struct nft_ruleset rs;
+
+	nft_ruleset_describe(cfg, &rs);
 
 	fprintf(out, "# A router whose forward policy is drop, for rpcgated "
 		     "(nft -f FILE).\n"
@@ -1041,35 +1131,33 @@ void nft_print_ruleset(FILE *out, const struct rpcgate_config *cfg)
 			cfg->nft_table, cfg->pinhole_mark);
 	fprintf(out, "table inet %s {\n", sets ? cfg->nft_table : "filter");
 	for (size_t i = 0; sets && i < 2; i++)
-		fprintf(out,
-			"\tset pinholes%s {\n"
-			"\t\ttype %s_addr . %s_addr . inet_proto . inet_service\n"
-			"\t\tsize %u\n\t\tflags dynamic,timeout\n\t}\n",
-			i ? "6" : "4", i ? "ipv6" : "ipv4", i ? "ipv6" : "ipv4",
-			cfg->max_pinholes);
+		print_set(out, &rs.families[i].pinholes_set);
 	/* rpcgated's own rules drop these too, but only while it runs */
 	fprintf(out, "\tchain prerouting {\n"
 		     "\t\ttype filter hook prerouting priority raw; policy accept;\n");
 	for (size_t i = 0; i < 2; i++)
-		print_epm_rule(out, cfg, af[i], true,
+		print_epm_rule(out, &rs, &rs.families[i], true,
 			       "fib saddr . iif oif missing drop");
 	fprintf(out, "\t}\n");
 	fprintf(out, "\tchain forward {\n"
 		     "\t\ttype filter hook forward priority filter; policy drop;\n"
 		     "\t\tct state established,related accept\n");
 	for (size_t i = 0; i < 2; i++) {
-		if (!print_epm_rule(out, cfg, af[i], false, "accept"))
+		const struct nft_family_rules *fr = &rs.families[i];
+		const char *ip = fr->af == AF_INET ? "ip" : "ip6";
+
+		if (!print_epm_rule(out, &rs, fr, false, "accept"))
 			continue;
 		if (sets)
 			fprintf(out,
 				"\t\tct state new %s saddr . %s daddr . meta l4proto . "
-				"th dport @pinholes%s update @pinholes%s { %s saddr . "
+				"th dport @%s update @%s { %s saddr . "
 				"%s daddr . meta l4proto . th dport timeout %us } accept\n",
-				ip[i], ip[i], i ? "6" : "4", i ? "6" : "4", ip[i],
-				ip[i], cfg->pinhole_timeout);
+				ip, ip, fr->pinholes_set.name, fr->pinholes_set.name,
+				ip, ip, cfg->pinhole_timeout);
 	}
-	for (size_t g = 0; sets && g < cfg->n_groups; g++)
-		print_fixed_ports(out, cfg, g);
+	for (size_t i = 0; sets && i < 2; i++)
+		print_fixed_ports(out, &rs.families[i]);
 	if (!sets)
 		fprintf(out, "\t\tct mark & 0x%08x == 0x%08x accept\n",
 			cfg->pinhole_mark, cfg->pinhole_mark);

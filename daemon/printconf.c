@@ -164,6 +164,7 @@ void printconf(const struct rpcgate_config *cfg, FILE *out)
 	fprintf(out, "revoke_established = %s;\n",
 		cfg->revoke_established ? "true" : "false");
 	fprintf(out, "queue_num = %u;\n", cfg->queue_num);
+	fprintf(out, "queue_max_len = %u;\n", cfg->queue_max_len);
 	fprintf(out, "nft_mode = \"%s\";\n",
 		cfg->nft_mode == NFT_MODE_SETS ? "sets" : "table");
 	fprintf(out, "nft_table = \"%s\";\n", cfg->nft_table);

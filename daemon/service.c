@@ -47,7 +47,9 @@ struct service_stats {
 	uint64_t revoked;
 	uint64_t evicted;
 	uint64_t nft_errors;
-	uint64_t queue_overruns;
+	uint64_t queue_overruns;	/* the socket overran (ENOBUFS) */
+	uint64_t queue_full;		/* the kernel dropped: queue full */
+	uint64_t queue_undelivered;	/* ... could not send it to us */
 	uint64_t repairs;	/* the table put back after someone removed it */
 	uint64_t conntrack_lookups;	/* public addresses asked of conntrack */
 };
@@ -70,6 +72,17 @@ struct flow_refusals {
 	uint64_t logged;	/* counter value at the last line */
 	uint64_t last_ms;
 	const char *what;
+};
+
+/*
+ * Packets the kernel dropped instead of queueing them: its counters at
+ * the last reading (32 bits, they wrap), and the totals the last line
+ * told about; at most one line per log_interval.
+ */
+struct queue_drops {
+	uint32_t full, undelivered;
+	uint64_t logged_full, logged_undelivered, logged_overruns;
+	uint64_t last_ms;
 };
 
 /* Pinholes that gave way because max_pinholes was full, logged rate-limited. */
@@ -124,7 +137,6 @@ enum line_kind {
 	LINE_DRIFT,
 	LINE_EXPIRED,
 	LINE_REVOKED,
-	LINE_OVERRUN,
 	N_LINE_KINDS
 };
 
@@ -134,7 +146,6 @@ static const char *const line_kind_what[N_LINE_KINDS] = {
 	[LINE_DRIFT] = "\"drift\" warnings",
 	[LINE_EXPIRED] = "\"expired\" lines",
 	[LINE_REVOKED] = "\"revoked\" lines",
-	[LINE_OVERRUN] = "\"NFQUEUE overrun\" warnings",
 };
 
 struct service {
@@ -153,6 +164,7 @@ struct service {
 	struct packet_decisions decisions;
 	struct flow_refusals flow_logs[N_FLOW_LOGS];
 	struct evictions evictions;
+	struct queue_drops queue_drops;
 	struct forgery_log forgeries;
 	struct decision_stats tally;	/* for rpcgatectl stats and metrics */
 	struct report report;		/* for rpcgatectl report */
@@ -164,6 +176,8 @@ struct service {
 };
 
 static uint64_t now_ms(void);
+static void count_queue_drops(struct service *s);
+static void log_queue_drops(struct service *s, uint64_t now);
 
 /*
  * Whether a line of this kind may go out now; *more is empty or says how
@@ -667,6 +681,9 @@ static void on_packet(void *arg, uint32_t id, const uint8_t *data, size_t len,
 					      on_endpoint, s);
 		if (endpoints > 0) {
 			s->stats.answers++;
+			/* released once the kernel holds its pinholes */
+			if (s->decisions.batch)
+				queue_hold(s->queue, id);
 			settle_decisions(s);
 		} else if (endpoints < 0) {
 			drop = true;
@@ -680,7 +697,8 @@ static void on_packet(void *arg, uint32_t id, const uint8_t *data, size_t len,
 	     s->packet_published ?
 		   queue_accept_with_mark(s->queue, id, in->mark & ~published) :
 		   queue_accept(s->queue, id)) < 0)
-		log_warn("verdict for queued packet %u", id);
+		log_warnx("verdict for queued packet %u: more packets held "
+			  "than a burst records", id);
 }
 
 struct expiry {
@@ -719,9 +737,10 @@ static bool expire_one(void *arg, struct gate_pinhole *p)
 	return true;
 }
 
-static void log_stats(const struct service *s)
+static void log_stats(struct service *s)
 {
 	const struct flow_stats *f = &s->flows.stats;
+	const struct queue_verdict_stats *v = queue_verdict_stats(s->queue);
 
 	log_info("statistics: %llu packets, %llu answers, %llu opened, "
 		 "%llu refused, %llu drift, %llu expired, %llu revoked, "
@@ -731,6 +750,8 @@ static void log_stats(const struct service *s)
 		 "%llu half-open expired, "
 		 "%llu desynchronized, %llu forged packets dropped; "
 		 "%llu nftables errors, %llu queue overruns, "
+		 "%llu dropped by the kernel (queue full), %llu not delivered; "
+		 "%llu verdict batches for %llu packets, %llu single verdicts; "
 		 "%llu ruleset repairs",
 		 (unsigned long long)s->stats.packets,
 		 (unsigned long long)s->stats.answers,
@@ -749,6 +770,11 @@ static void log_stats(const struct service *s)
 		 (unsigned long long)f->forged,
 		 (unsigned long long)s->stats.nft_errors,
 		 (unsigned long long)s->stats.queue_overruns,
+		 (unsigned long long)s->stats.queue_full,
+		 (unsigned long long)s->stats.queue_undelivered,
+		 (unsigned long long)v->batches,
+		 (unsigned long long)v->batched_packets,
+		 (unsigned long long)v->singles,
 		 (unsigned long long)s->stats.repairs);
 }
 
@@ -851,15 +877,17 @@ static int reload(struct service *s, FILE *echo)
 	if (next->nft_mode != previous->nft_mode ||
 	    strcmp(next->nft_table, previous->nft_table) != 0 ||
 	    next->queue_num != previous->queue_num ||
+	    next->queue_max_len != previous->queue_max_len ||
 	    next->on_failure != previous->on_failure ||
 	    next->ipv6_host_prefix != previous->ipv6_host_prefix) {
-		log_warnx("reload: nft_mode, nft_table, queue_num, on_failure "
-			  "and ipv6_host_prefix take effect at restart; keeping "
-			  "their running values");
+		log_warnx("reload: nft_mode, nft_table, queue_num, "
+			  "queue_max_len, on_failure and ipv6_host_prefix take "
+			  "effect at restart; keeping their running values");
 		next->nft_mode = previous->nft_mode;
 		snprintf(next->nft_table, sizeof(next->nft_table), "%s",
 			 previous->nft_table);
 		next->queue_num = previous->queue_num;
+		next->queue_max_len = previous->queue_max_len;
 		next->on_failure = previous->on_failure;
 		next->ipv6_host_prefix = previous->ipv6_host_prefix;
 	}
@@ -902,6 +930,7 @@ static void on_signal(struct service *s)
 			reload(s, NULL);
 			break;
 		case SIGUSR1:
+			count_queue_drops(s);
 			log_stats(s);
 			break;
 		default:
@@ -988,6 +1017,8 @@ static void on_tick(struct service *s)
 		log_warnx("renewing DNAT mappings: %s", err);
 	flow_table_expire(&s->flows, now * 1000);
 	log_evictions(s, now);
+	count_queue_drops(s);
+	log_queue_drops(s, now);
 	flush_line_limits(s, now);
 	control_expire(s->control, now);
 	if (s->watchdog_usec &&
@@ -1147,10 +1178,56 @@ static bool kernel_queue_drops(uint16_t num, uint64_t *queue_dropped,
 	return found;
 }
 
+static void count_queue_drops(struct service *s)
+{
+	struct queue_drops *q = &s->queue_drops;
+	uint64_t full, undelivered;
+
+	if (!kernel_queue_drops(s->cfg->queue_num, &full, &undelivered))
+		return;
+	s->stats.queue_full += (uint32_t)((uint32_t)full - q->full);
+	s->stats.queue_undelivered +=
+		(uint32_t)((uint32_t)undelivered - q->undelivered);
+	q->full = (uint32_t)full;
+	q->undelivered = (uint32_t)undelivered;
+}
+
+/*
+ * Overload drops packets (queue_max_len full, or the socket overran) and
+ * never passes them unseen: the sender sends them again.  One line per
+ * log_interval while it lasts.
+ */
+static void log_queue_drops(struct service *s, uint64_t now)
+{
+	struct queue_drops *q = &s->queue_drops;
+	uint64_t full = s->stats.queue_full - q->logged_full,
+		 undelivered = s->stats.queue_undelivered - q->logged_undelivered,
+		 overruns = s->stats.queue_overruns - q->logged_overruns,
+		 since = q->last_ms ? q->last_ms : s->started_ms;
+
+	if ((!full && !undelivered && !overruns) ||
+	    (q->last_ms && now - q->last_ms < (uint64_t)s->cfg->log_interval * 1000))
+		return;
+	log_event(&(struct log_event){ .id = LOG_ID_OVERLOAD,
+				       .decision = "overrun", .warning = true },
+		  "NFQUEUE overload: %llu packet(s) dropped in %llu s, %llu "
+		  "with the queue full (queue_max_len = %u) and %llu the "
+		  "kernel could not hand to rpcgated (%llu socket overrun(s)); "
+		  "none passed unseen, TCP sends them again",
+		  (unsigned long long)(full + undelivered),
+		  (unsigned long long)((now - since + 999) / 1000),
+		  (unsigned long long)full, s->cfg->queue_max_len,
+		  (unsigned long long)undelivered, (unsigned long long)overruns);
+	q->logged_full = s->stats.queue_full;
+	q->logged_undelivered = s->stats.queue_undelivered;
+	q->logged_overruns = s->stats.queue_overruns;
+	q->last_ms = now;
+}
+
 static void answer_stats(struct service *s, struct control_answer *a)
 {
 	const struct decision_stats *t = &s->tally;
-	uint64_t queue_dropped = 0, user_dropped = 0;
+	const struct queue_verdict_stats *v = queue_verdict_stats(s->queue);
 	char host[INET6_ADDRSTRLEN], iface[UUID_TEXT_LEN + 1];
 
 	control_section(a, "reasons", "decisions by reason", CONTROL_TABLE);
@@ -1191,14 +1268,18 @@ static void answer_stats(struct service *s, struct control_answer *a)
 		control_field_u64(a, "count", t->drift[i].count);
 	}
 	control_end_section(a);
-	kernel_queue_drops(s->cfg->queue_num, &queue_dropped, &user_dropped);
+	count_queue_drops(s);
 	control_section(a, "counters", "counters", CONTROL_PAIRS);
 	control_row(a);
 	control_field_u64(a, "packets", s->stats.packets);
 	control_field_u64(a, "answers", s->stats.answers);
 	control_field_u64(a, "queue_overruns", s->stats.queue_overruns);
-	control_field_u64(a, "queue_dropped_by_kernel", queue_dropped);
-	control_field_u64(a, "queue_user_dropped", user_dropped);
+	control_field_u64(a, "queue_dropped_by_kernel", s->stats.queue_full);
+	control_field_u64(a, "queue_user_dropped", s->stats.queue_undelivered);
+	control_field_u64(a, "verdict_batches", v->batches);
+	control_field_u64(a, "verdict_batched_packets", v->batched_packets);
+	control_field_u64(a, "verdict_singles", v->singles);
+	control_field_u64(a, "verdict_errors", v->send_errors);
 	control_field_u64(a, "nft_errors", s->stats.nft_errors);
 	control_field_u64(a, "conntrack_lookups", s->stats.conntrack_lookups);
 	control_field_u64(a, "flows_refused", s->flows.stats.flows_refused);
@@ -1297,7 +1378,7 @@ static void metric(struct control_answer *a, const char *name,
 static void answer_metrics(struct service *s, struct control_answer *a)
 {
 	const struct decision_stats *t = &s->tally;
-	uint64_t queue_dropped = 0, user_dropped = 0;
+	const struct queue_verdict_stats *v = queue_verdict_stats(s->queue);
 	char host[INET6_ADDRSTRLEN], iface[UUID_TEXT_LEN + 1];
 
 	control_text(a, "# HELP rpcgate_info The running rpcgated.\n"
@@ -1347,15 +1428,24 @@ static void answer_metrics(struct service *s, struct control_answer *a)
 		control_text(a, "rpcgate_drift_total{server=\"%s\",interface=\"%s\"} %llu\n",
 			     host, iface, (unsigned long long)t->drift[i].count);
 	}
-	kernel_queue_drops(s->cfg->queue_num, &queue_dropped, &user_dropped);
+	count_queue_drops(s);
 	metric(a, "queue_overruns_total", "counter",
-	       "Times the queue socket overran (packets not seen).",
+	       "Times the queue socket overran (packets dropped, not seen).",
 	       s->stats.queue_overruns);
 	metric(a, "queue_kernel_dropped_total", "counter",
 	       "Packets the kernel dropped because the queue was full.",
-	       queue_dropped);
+	       s->stats.queue_full);
 	metric(a, "queue_user_dropped_total", "counter",
-	       "Packets the kernel failed to deliver to rpcgated.", user_dropped);
+	       "Packets the kernel failed to deliver to rpcgated.",
+	       s->stats.queue_undelivered);
+	metric(a, "verdict_batches_total", "counter",
+	       "Batch verdicts sent (each accepts several packets).", v->batches);
+	metric(a, "verdict_batched_packets_total", "counter",
+	       "Packets accepted by batch verdicts.", v->batched_packets);
+	metric(a, "verdict_singles_total", "counter",
+	       "One-packet verdicts sent.", v->singles);
+	metric(a, "verdict_errors_total", "counter",
+	       "Verdict writes the kernel refused.", v->send_errors);
 	metric(a, "nft_errors_total", "counter", "nftables batches that failed.",
 	       s->stats.nft_errors);
 	metric(a, "conntrack_lookups_total", "counter",
@@ -1539,8 +1629,9 @@ static bool setup(struct service *s)
 		log_warn("netlink socket for conntrack");
 		return false;
 	}
-	s->queue = queue_open(s->cfg->queue_num,
-			      s->cfg->on_failure == ON_FAILURE_OPEN);
+	/* on_failure is the queue rule's bypass (nft.c): whether traffic
+	 * passes while no daemon is there; a full queue always drops */
+	s->queue = queue_open(s->cfg->queue_num, s->cfg->queue_max_len);
 	if (!s->queue) {
 		log_warn("binding NFQUEUE %u", s->cfg->queue_num);
 		return false;
@@ -1641,20 +1732,9 @@ int service_run(const struct service_options *opt,
 			} else if (s.control && fd == control_fd(s.control)) {
 				control_serve(s.control, now_ms());
 			} else if (queue_receive(s.queue, on_packet, &s) == -ENOBUFS) {
-				/* the kernel dropped (or, fail-open, passed)
-				 * packets we never saw; their flows will notice */
-				char more[64];
-
+				/* the kernel dropped packets we never saw
+				 * (queue_user_dropped); the tick logs it */
 				s.stats.queue_overruns++;
-				if (line_may_go(&s, LINE_OVERRUN, more))
-					log_event(&(struct log_event){
-							  .id = LOG_ID_OVERLOAD,
-							  .decision = "overrun",
-							  .warning = true },
-						  "NFQUEUE overrun: packets were not "
-						  "seen (%llu so far)%s",
-						  (unsigned long long)s.stats.queue_overruns,
-						  more);
 			}
 		}
 	}

@@ -106,6 +106,7 @@ struct rpcgate_config {
 	enum on_failure on_failure;
 	bool revoke_established;
 	uint16_t queue_num;
+	uint32_t queue_max_len;		/* packets waiting for a verdict */
 	enum nft_mode nft_mode;
 	char nft_table[CONFIG_NAME_MAX];	/* inet family */
 	uint32_t pinhole_mark;		/* ct mark bit for ruleset shape (b) */

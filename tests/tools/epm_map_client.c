@@ -7,13 +7,21 @@
  * answer's first TCP tower.  Prints one line per lookup,
  *
  *     SOURCE PORT             (answered)
+ *     SOURCE PORT first-syn   (with -c: answered, and the connection to
+ *                             PORT made it on its first SYN)
+ *     SOURCE PORT error: WHAT (with -c: answered, the connection did not)
  *     SOURCE error: WHAT      (anything else)
  *
- * and exits 0 only when every lookup was answered with a TCP tower.
+ * and exits 0 only when every lookup was answered with a TCP tower (and,
+ * with -c, connected on its first SYN).
  *
- *   epm_map_client [-f SOURCE [-n COUNT]] [-i UUID[:MAJOR.MINOR]] [-p PORT]
- *                  [-t SECONDS] SERVER
+ *   epm_map_client [-c] [-f SOURCE [-n COUNT]] [-i UUID[:MAJOR.MINOR]]
+ *                  [-p PORT] [-t SECONDS] SERVER
  *
+ *   -c         connect to the advertised port, from the same source, as
+ *              Outlook does: did the first SYN get through (a pinhole in
+ *              place when the answer arrived)?  No SYN retransmitted,
+ *              by TCP_INFO, whatever the time it took.
  *   -f SOURCE  bind to SOURCE; with -n, to SOURCE, SOURCE+1, ... in turn
  *   -n COUNT   lookups, one per source address (default 1)
  *   -i UUID    the interface (default EMSMDB a4f1db00-ca47-1067-b31f-00dd010662da:0.81)
@@ -26,6 +34,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -402,6 +412,48 @@ out:
 	return err;
 }
 
+/* NULL when a connection to port got through on its first SYN. */
+static const char *connect_first_syn(const struct sockaddr_storage *server,
+				     socklen_t server_len,
+				     const struct sockaddr_storage *src,
+				     int timeout_s, int port)
+{
+	struct sockaddr_storage to = *server;
+	struct tcp_info info;
+	socklen_t len = sizeof(info);
+	struct pollfd p = { .events = POLLOUT };
+	const char *err = NULL;
+	int so_error = 0;
+	socklen_t so_len = sizeof(so_error);
+
+	if (to.ss_family == AF_INET)
+		((struct sockaddr_in *)&to)->sin_port = htons((uint16_t)port);
+	else
+		((struct sockaddr_in6 *)&to)->sin6_port = htons((uint16_t)port);
+	p.fd = socket(to.ss_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	if (p.fd < 0)
+		return strerror(errno);
+	if (src && bind(p.fd, (const struct sockaddr *)src,
+			src->ss_family == AF_INET ? sizeof(struct sockaddr_in) :
+						    sizeof(struct sockaddr_in6)) < 0) {
+		err = strerror(errno);
+	} else if (connect(p.fd, (const struct sockaddr *)&to, server_len) < 0 &&
+		   errno != EINPROGRESS) {
+		err = strerror(errno);
+	} else if (poll(&p, 1, timeout_s * 1000) != 1) {
+		err = "no connection";
+	} else if (getsockopt(p.fd, SOL_SOCKET, SO_ERROR, &so_error, &so_len) < 0 ||
+		   so_error) {
+		err = so_error ? strerror(so_error) : strerror(errno);
+	} else if (getsockopt(p.fd, IPPROTO_TCP, TCP_INFO, &info, &len) < 0) {
+		err = strerror(errno);
+	} else if (info.tcpi_total_retrans) {
+		err = "connected, but not on the first SYN";
+	}
+	close(p.fd);
+	return err;
+}
+
 /* addr + 1, carrying into the higher bytes */
 static void next_addr(uint8_t *addr, size_t len)
 {
@@ -412,7 +464,7 @@ static void next_addr(uint8_t *addr, size_t len)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: epm_map_client [-f SOURCE [-n COUNT]] "
+	fprintf(stderr, "usage: epm_map_client [-c] [-f SOURCE [-n COUNT]] "
 			"[-i UUID[:MAJOR.MINOR]] [-p PORT] [-t SECONDS] SERVER\n");
 	return 64;
 }
@@ -427,13 +479,17 @@ int main(int argc, char **argv)
 	uint8_t *src_addr = NULL;
 	size_t src_len = 0;
 	long answered = 0;
+	bool connect_after = false;
 	int opt;
 
 	parse_syntax("e1af8308-5d1f-11c9-91a4-08002b14a0fa:3.0", &epm_syntax);
 	parse_syntax("8a885d04-1ceb-11c9-9fe8-08002b104860:2.0", &ndr_syntax);
 	parse_syntax("a4f1db00-ca47-1067-b31f-00dd010662da:0.81", &iface);
-	while ((opt = getopt(argc, argv, "f:n:i:p:t:")) != -1) {
+	while ((opt = getopt(argc, argv, "cf:n:i:p:t:")) != -1) {
 		switch (opt) {
+		case 'c':
+			connect_after = true;
+			break;
 		case 'f':
 			from = optarg;
 			break;
@@ -489,8 +545,15 @@ int main(int argc, char **argv)
 			inet_ntop(src.ss_family, src_addr, text, sizeof(text));
 		if (err) {
 			printf("%s error: %s\n", text, err);
-		} else {
+		} else if (!connect_after) {
 			printf("%s %d\n", text, got);
+			answered++;
+		} else if ((err = connect_first_syn(&server, server_len,
+						    from ? &src : NULL,
+						    (int)timeout_s, got))) {
+			printf("%s %d error: %s\n", text, got, err);
+		} else {
+			printf("%s %d first-syn\n", text, got);
 			answered++;
 		}
 		if (from)

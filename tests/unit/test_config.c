@@ -260,6 +260,7 @@ static void test_defaults(void)
 	CHECK(cfg.on_failure == ON_FAILURE_OPEN);
 	CHECK(!cfg.revoke_established);
 	CHECK(cfg.queue_num == 135);
+	CHECK(cfg.queue_max_len == 4096);
 	CHECK(cfg.nft_mode == NFT_MODE_TABLE);
 	CHECK(strcmp(cfg.nft_table, "rpcgate") == 0);
 	CHECK(cfg.pinhole_mark == 0x00100000);
@@ -339,6 +340,7 @@ static void test_load_every_key(void)
 		   "on_failure = \"closed\";\n"
 		   "revoke_established = true;\n"
 		   "queue_num = 0;\n"
+		   "queue_max_len = 16;\n"
 		   "nft_mode = \"sets\";\n"
 		   "nft_table = \"filter_2\";\n"
 		   "pinhole_mark = 0x80000000;\n"
@@ -397,6 +399,7 @@ static void test_load_every_key(void)
 	want.on_failure = ON_FAILURE_CLOSED;
 	want.revoke_established = true;
 	want.queue_num = 0;
+	want.queue_max_len = 16;
 	want.nft_mode = NFT_MODE_SETS;
 	strcpy(want.nft_table, "filter_2");
 	want.pinhole_mark = 0x80000000u;
@@ -513,6 +516,19 @@ static void test_bad_values_each_reported(void)
 			   "(1-1048576), got a floating-point number"));
 	CHECK(reported(15, "nft_mode: expected \"table\" or \"sets\", got an "
 			   "array"));
+}
+
+/* The queue's length: its receive buffer must fit the kernel's int. */
+static void test_queue_max_len_range(void)
+{
+	struct rpcgate_config cfg;
+
+	CHECK(load(SERVERS "queue_max_len = 16000;\n", &cfg) == 0);
+	CHECK(cfg.queue_max_len == 16000);
+	CHECK(load(SERVERS "queue_max_len = 15;\n", &cfg) == 1);
+	CHECK(reported(2, "queue_max_len: expected an integer number of "
+			  "packets (16-16000), got 15"));
+	CHECK(load(SERVERS "queue_max_len = 16001;\n", &cfg) == 1);
 }
 
 /* A file with problems leaves cfg as it was. */
@@ -1149,6 +1165,7 @@ int main(void)
 	RUN(test_load_every_key);
 	RUN(test_presets);
 	RUN(test_servers_required);
+	RUN(test_queue_max_len_range);
 	RUN(test_bad_values_each_reported);
 	RUN(test_bad_file_leaves_cfg_alone);
 	RUN(test_syntax_error_line);
