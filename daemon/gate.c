@@ -38,6 +38,7 @@ bool gate_init(struct gate *g, const struct rpcgate_config *cfg)
 	g->clients = calloc(BUCKETS, sizeof(*g->clients));
 	g->hosts = calloc(BUCKETS, sizeof(*g->hosts));
 	g->bucket_mask = BUCKETS - 1;
+	g->kernel_updates_timeouts = true;
 	return g->clients && g->hosts;
 }
 
@@ -191,6 +192,22 @@ struct gate_pinhole *gate_find(struct gate *g, const struct pinhole *p)
 	return NULL;
 }
 
+enum nft_element_write gate_element_write(const struct gate *g,
+					  const struct gate_pinhole *known,
+					  uint64_t now_ms)
+{
+	uint64_t left_ms;
+
+	if (g->kernel_updates_timeouts)
+		return NFT_ELEMENT_REFRESH;
+	if (!known)
+		return g->kernel_may_hold_unrecorded ? NFT_ELEMENT_REPLACE :
+						       NFT_ELEMENT_ADD;
+	left_ms = known->expires_ms > now_ms ? known->expires_ms - now_ms : 0;
+	return 2 * left_ms > (uint64_t)g->cfg->pinhole_timeout * 1000 ?
+		       NFT_ELEMENT_KEEP : NFT_ELEMENT_REPLACE;
+}
+
 static void host_append(struct gate_host *h, struct gate_pinhole *p)
 {
 	p->host_older = h->newest;
@@ -282,6 +299,7 @@ enum gate_reason gate_admit(struct gate *g, const struct flow_key *flow,
 		h = p->client->host;
 		host_unlink(h, p);
 		host_append(h, p);
+		p->write = gate_element_write(g, p, now_ms);
 		goto record;
 	}
 	clink = find_client(g, flow->family, flow->client);
@@ -327,6 +345,7 @@ enum gate_reason gate_admit(struct gate *g, const struct flow_key *flow,
 	if (g->n_pinholes >= g->cfg->max_pinholes)
 		evict_from(g, biggest, evicted);
 	p->key = *out;
+	p->write = gate_element_write(g, NULL, now_ms);
 	p->client = c;
 	p->next = c->pinholes;
 	c->pinholes = p;
@@ -337,7 +356,8 @@ enum gate_reason gate_admit(struct gate *g, const struct flow_key *flow,
 	g->n_pinholes++;
 record:
 	p->facts = facts;
-	p->expires_ms = now_ms + (uint64_t)g->cfg->pinhole_timeout * 1000;
+	if (p->write != NFT_ELEMENT_KEEP)
+		p->expires_ms = now_ms + (uint64_t)g->cfg->pinhole_timeout * 1000;
 	return GATE_OPEN;
 no_memory:
 	free(p);

@@ -300,3 +300,43 @@ int64_t nft_pinhole_remaining(struct nft *n, const struct rpcgate_config *cfg,
 		*admitted = r.counted ? (int64_t)(r.packets / 2) : -1;
 	return r.ms;
 }
+/*
+ * Three batches of their own and one GET, at start only: the delete
+ * queues the deferred destroy work the verdict path must never wait for.
+ */
+int nft_probe_element_update(struct nft *n, const struct rpcgate_config *cfg)
+{
+	/* protocol 0 and port 0: no pinhole has this key */
+	const struct pinhole probe = { .family = AF_INET };
+	static const struct {
+		uint32_t timeout_s;
+		enum nft_element_write how;
+	} steps[] = {
+		{ 1, NFT_ELEMENT_ADD },
+		{ 3600, NFT_ELEMENT_REFRESH },
+	};
+	char err[256];
+	int64_t remaining = 0;
+	struct nft_batch *b;
+	int rc = 0;
+
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]) && rc == 0; i++) {
+		b = nft_batch_begin(n, cfg);
+		if (!b)
+			return -ENOMEM;
+		nft_batch_pinhole_add(b, &probe, steps[i].timeout_s, steps[i].how);
+		rc = nft_batch_commit(b, err, sizeof(err));
+	}
+	if (rc == 0)
+		remaining = nft_pinhole_remaining(n, cfg, &probe, NULL);
+	b = nft_batch_begin(n, cfg);
+	if (!b)
+		return -ENOMEM;
+	nft_batch_pinhole_del(b, &probe);
+	if (nft_batch_commit(b, err, sizeof(err)) != 0 && rc == 0)
+		rc = -EIO;
+	if (rc < 0)
+		return rc;
+	/* -ENOENT: the second's timeout ran out first, so it was not renewed */
+	return remaining > 1000;
+}

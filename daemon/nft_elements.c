@@ -38,8 +38,14 @@ struct element {
 	uint64_t timeout_ms;
 };
 
+/*
+ * With expires: the add says the expiration too, which is what makes a
+ * kernel that updates timeouts renew an element it holds (the same
+ * timeout alone changes nothing).
+ */
 static void element_message(struct nft_batch *b, uint16_t type,
-			    const struct element *el, uint64_t timeout_ms)
+			    const struct element *el, uint64_t timeout_ms,
+			    bool expires)
 {
 	const struct nft_family *f = nft_family_of(el->p->family);
 	const char *table = el->public_addr ? nft_rules_table(b->cfg) :
@@ -60,6 +66,8 @@ static void element_message(struct nft_batch *b, uint16_t type,
 		memcpy(key.server, el->public_addr, f->addr_len);
 	nft_pinhole_key(&key, bytes, &len);
 	e = nft_element_add(s, bytes, len, 0, timeout_ms);
+	if (e && expires)
+		nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_EXPIRATION, timeout_ms);
 	if (e && el->public_addr) {
 		memcpy(data, el->p->server, f->addr_len);
 		memcpy(data + f->addr_len, &port, sizeof(port));
@@ -73,31 +81,39 @@ static void element_message(struct nft_batch *b, uint16_t type,
 	nftnl_set_free(s);
 }
 
-/*
- * Adding an element that exists does not renew its timeout, so the batch
- * makes sure it exists, deletes it and adds it afresh: atomic, and never
- * a delete of something absent.
- */
-static void replace_element(struct nft_batch *b, const struct element *el)
+static void write_element(struct nft_batch *b, const struct element *el,
+			  enum nft_element_write how)
 {
-	element_message(b, NFT_MSG_NEWSETELEM, el, el->timeout_ms);
-	element_message(b, NFT_MSG_DELSETELEM, el, 0);
-	element_message(b, NFT_MSG_NEWSETELEM, el, el->timeout_ms);
+	switch (how) {
+	case NFT_ELEMENT_KEEP:
+		break;
+	case NFT_ELEMENT_ADD:
+	case NFT_ELEMENT_REFRESH:
+		element_message(b, NFT_MSG_NEWSETELEM, el, el->timeout_ms,
+				how == NFT_ELEMENT_REFRESH);
+		break;
+	case NFT_ELEMENT_REPLACE:
+		/* makes sure it exists: never a delete of something absent */
+		element_message(b, NFT_MSG_NEWSETELEM, el, el->timeout_ms, false);
+		element_message(b, NFT_MSG_DELSETELEM, el, 0, false);
+		element_message(b, NFT_MSG_NEWSETELEM, el, el->timeout_ms, false);
+		break;
+	}
 }
 
 static void delete_element(struct nft_batch *b, const struct element *el)
 {
 	/* absent already is fine: make sure it exists, then delete */
-	element_message(b, NFT_MSG_NEWSETELEM, el, 1000);
-	element_message(b, NFT_MSG_DELSETELEM, el, 0);
+	element_message(b, NFT_MSG_NEWSETELEM, el, 1000, false);
+	element_message(b, NFT_MSG_DELSETELEM, el, 0, false);
 }
 
 void nft_batch_pinhole_add(struct nft_batch *b, const struct pinhole *p,
-			   uint32_t timeout_s)
+			   uint32_t timeout_s, enum nft_element_write how)
 {
 	struct element el = { p, NULL, (uint64_t)timeout_s * 1000 };
 
-	replace_element(b, &el);
+	write_element(b, &el, how);
 }
 
 void nft_batch_pinhole_del(struct nft_batch *b, const struct pinhole *p)
@@ -108,11 +124,12 @@ void nft_batch_pinhole_del(struct nft_batch *b, const struct pinhole *p)
 }
 
 void nft_batch_dnat_add(struct nft_batch *b, const struct pinhole *p,
-			const uint8_t *public_addr, uint64_t timeout_ms)
+			const uint8_t *public_addr, uint64_t timeout_ms,
+			enum nft_element_write how)
 {
 	struct element el = { p, public_addr, timeout_ms };
 
-	replace_element(b, &el);
+	write_element(b, &el, how);
 }
 
 void nft_batch_dnat_del(struct nft_batch *b, const struct pinhole *p,

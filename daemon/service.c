@@ -373,8 +373,11 @@ static void on_endpoint(void *arg, struct flow *flow,
 	struct packet_decisions *d = &s->decisions;
 	struct pinhole p;
 	struct gate_eviction evicted;
+	uint64_t now = now_ms();
 	enum gate_reason reason = gate_admit(&s->gate, &flow->key, ans, ep,
-					     now_ms(), &p, &evicted);
+					     now, &p, &evicted);
+	struct gate_pinhole *record;
+	enum nft_element_write write, dnat_write;
 	char what[160], endpoint[96], more[64];
 	bool published;
 
@@ -403,32 +406,38 @@ static void on_endpoint(void *arg, struct flow *flow,
 			s->stats.refused++;
 		return;
 	}
-	if (!d->batch)
-		d->batch = nft_batch_begin(s->nft, s->cfg);
-	if (!d->batch)
-		return;
-	if (evicted.evicted) {
-		nft_batch_pinhole_del(d->batch, &evicted.key);
-		if (evicted.published)
-			nft_batch_dnat_del(d->batch, &evicted.key,
-					   evicted.public_addr);
-		note_eviction(s, &evicted);
-	}
-	nft_batch_pinhole_add(d->batch, &p, s->cfg->pinhole_timeout);
-	remember_opened(d, &p);
+	record = gate_find(&s->gate, &p);
+	write = record ? record->write : NFT_ELEMENT_REPLACE;
 	if (flow->note.published == FLOW_PUBLISHED_UNKNOWN)
 		learn_published(s, flow);
 	published = flow->note.published == FLOW_PUBLISHED;
-	if (published) {
-		struct gate_pinhole *record = gate_find(&s->gate, &p);
-
-		nft_batch_dnat_add(d->batch, &p, flow->note.public_addr,
-				   s->cfg->pinhole_timeout * 1000ull +
-					   DNAT_MARGIN_MS);
-		if (record) {
-			record->published = true;
-			memcpy(record->public_addr, flow->note.public_addr, 16);
+	/* a mapping the pinhole did not have yet is written as new */
+	dnat_write = !published ? NFT_ELEMENT_KEEP :
+		     record && record->published &&
+				     memcmp(record->public_addr,
+					    flow->note.public_addr, 16) == 0 ?
+			     write : gate_element_write(&s->gate, NULL, now);
+	if (record && published) {
+		record->published = true;
+		memcpy(record->public_addr, flow->note.public_addr, 16);
+	}
+	if (write != NFT_ELEMENT_KEEP || dnat_write != NFT_ELEMENT_KEEP) {
+		if (!d->batch)
+			d->batch = nft_batch_begin(s->nft, s->cfg);
+		if (!d->batch)
+			return;
+		if (evicted.evicted) {
+			nft_batch_pinhole_del(d->batch, &evicted.key);
+			if (evicted.published)
+				nft_batch_dnat_del(d->batch, &evicted.key,
+						   evicted.public_addr);
+			note_eviction(s, &evicted);
 		}
+		nft_batch_pinhole_add(d->batch, &p, s->cfg->pinhole_timeout, write);
+		nft_batch_dnat_add(d->batch, &p, flow->note.public_addr,
+				   s->cfg->pinhole_timeout * 1000ull + DNAT_MARGIN_MS,
+				   dnat_write);
+		remember_opened(d, &p);
 	}
 	s->stats.opened++;
 	if (line_may_go(s, LINE_OPENED, more)) {
@@ -447,8 +456,11 @@ static void on_endpoint(void *arg, struct flow *flow,
 					       .server = d->server,
 					       .iface = name ? name : iface,
 					       .port = p.port },
-			  "opened %s for %us%s%s: %s advertised by %s to %s%s",
-			  what, s->cfg->pinhole_timeout,
+			  "opened %s for %us%s%s%s: %s advertised by %s to %s%s",
+			  what, write == NFT_ELEMENT_KEEP ?
+					(unsigned)((record->expires_ms - now) / 1000) :
+					s->cfg->pinhole_timeout,
+			  write == NFT_ELEMENT_KEEP ? " more (open already)" : "",
 			  published ? ", published as " : "", public_addr,
 			  endpoint, d->server, d->client, more);
 	}
@@ -479,6 +491,7 @@ static void settle_decisions(struct service *s)
 			  d->client, err);
 		s->stats.nft_errors++;
 		gate_visit(&s->gate, forget_failed, d);
+		s->gate.kernel_may_hold_unrecorded = true;
 	}
 	d->batch = NULL;
 	for (int r = 0; r < GATE_N_REASONS; r++) {
@@ -725,10 +738,16 @@ static bool expire_one(void *arg, struct gate_pinhole *p)
 				e->batch = nft_batch_begin(e->s->nft, e->s->cfg);
 			if (e->batch)
 				nft_batch_dnat_add(e->batch, &p->key, p->public_addr,
-						   (uint64_t)remaining + DNAT_MARGIN_MS);
+						   (uint64_t)remaining + DNAT_MARGIN_MS,
+						   e->s->gate.kernel_updates_timeouts ?
+							   NFT_ELEMENT_REFRESH :
+							   NFT_ELEMENT_REPLACE);
 		}
 		return false;
 	}
+	/* not asked: the kernel may hold it still, with no record */
+	if (remaining < 0 && remaining != -ENOENT)
+		e->s->gate.kernel_may_hold_unrecorded = true;
 	e->s->stats.expired++;
 	if (line_may_go(e->s, LINE_EXPIRED, more))
 		log_pinhole_event((struct log_event){ .id = LOG_ID_EXPIRED,
@@ -908,8 +927,10 @@ static int reload(struct service *s, FILE *echo)
 	log_set_verbose(next->log_verbose);
 	r.cut_established = next->revoke_established;
 	gate_visit(&s->gate, revoke_one, &r);
-	if (r.batch && nft_batch_commit(r.batch, err, sizeof(err)) != 0)
+	if (r.batch && nft_batch_commit(r.batch, err, sizeof(err)) != 0) {
 		log_warnx("reload: removing revoked pinholes: %s", err);
+		s->gate.kernel_may_hold_unrecorded = true;
+	}
 	log_info("reloaded %s", s->config_path);
 	next = previous;
 	status = 0;
@@ -956,12 +977,21 @@ static bool restore_one(void *arg, struct gate_pinhole *p)
 	if (p->expires_ms <= r->now || !r->batch)
 		return false;	/* the next tick expires it */
 	left_ms = p->expires_ms - r->now;
-	nft_batch_pinhole_add(r->batch, &p->key, (uint32_t)((left_ms + 999) / 1000));
+	/* into a table installed afresh: plain adds */
+	nft_batch_pinhole_add(r->batch, &p->key, (uint32_t)((left_ms + 999) / 1000),
+			      NFT_ELEMENT_ADD);
 	if (p->published)
 		nft_batch_dnat_add(r->batch, &p->key, p->public_addr,
-				   left_ms + DNAT_MARGIN_MS);
+				   left_ms + DNAT_MARGIN_MS, NFT_ELEMENT_ADD);
 	r->n++;
 	return false;
+}
+
+static bool forget_unrestored(void *arg, struct gate_pinhole *p)
+{
+	(void)arg;
+	(void)p;
+	return true;
 }
 
 /*
@@ -990,11 +1020,20 @@ static void repair_ruleset(struct service *s, uint64_t now)
 		}
 		return;
 	}
+	s->gate.kernel_may_hold_unrecorded = false;
 	r.batch = nft_batch_begin(s->nft, s->cfg);
 	gate_visit(&s->gate, restore_one, &r);
-	if (r.batch && nft_batch_commit(r.batch, err, sizeof(err)) != 0) {
+	if (!r.batch || nft_batch_commit(r.batch, err, sizeof(err)) != 0) {
 		s->stats.nft_errors++;
-		log_warnx("nftables: re-adding %zu pinhole(s): %s", r.n, err);
+		log_warnx("nftables: re-adding %zu pinhole(s): %s; forgot them "
+			  "(a lookup opens them again)", s->gate.n_pinholes,
+			  r.batch ? err : "out of memory");
+		/*
+		 * The table holds none of them: a record without its element
+		 * would be left alone when re-advertised with time to spare.
+		 */
+		gate_visit(&s->gate, forget_unrestored, NULL);
+		r.n = 0;
 	}
 	s->stats.repairs++;
 	log_warnx("nftables: table inet %s was removed (nft flush ruleset?); "
@@ -1030,6 +1069,12 @@ static void on_tick(struct service *s)
 
 /* ---- rpcgatectl: answers from the live state ------------------------------ */
 
+/* How a re-advertised pinhole is renewed, for status and the started line. */
+static const char *refresh_text(const struct service *s)
+{
+	return s->gate.kernel_updates_timeouts ? "update" : "replace when short";
+}
+
 static void answer_status(struct service *s, struct control_answer *a)
 {
 	control_section(a, "status", NULL, CONTROL_PAIRS);
@@ -1041,6 +1086,7 @@ static void answer_status(struct service *s, struct control_answer *a)
 	control_field(a, "queue", nft_queue_kind(s->nft) == NFT_QUEUE_NATIVE ?
 					  "nft queue" : "xt NFQUEUE");
 	control_field_u64(a, "queue_num", s->cfg->queue_num);
+	control_field(a, "pinhole_refresh", refresh_text(s));
 	control_field(a, "on_failure",
 		      s->cfg->on_failure == ON_FAILURE_OPEN ? "open" : "closed");
 	control_field_u64(a, "servers", s->cfg->n_servers);
@@ -1590,6 +1636,39 @@ static uint64_t *flow_log_counter(struct flow_stats *st, int kind)
 	}
 }
 
+/*
+ * Whether the kernel renews a pinhole added again, or the daemon must
+ * replace it; RPCGATE_NO_ELEMENT_UPDATE=1 forces the latter (tests, and
+ * a kernel that says it updates but does not).
+ */
+static void learn_element_update(struct service *s)
+{
+	const char *forced = getenv("RPCGATE_NO_ELEMENT_UPDATE");
+	int rc;
+
+	if (forced && *forced && strcmp(forced, "0") != 0) {
+		s->gate.kernel_updates_timeouts = false;
+		log_info("nftables: RPCGATE_NO_ELEMENT_UPDATE is set: a "
+			 "re-advertised pinhole is replaced (add, delete, add) "
+			 "once less than half of pinhole_timeout is left, as on "
+			 "a kernel that cannot update timeouts");
+		return;
+	}
+	rc = nft_probe_element_update(s->nft, s->cfg);
+	s->gate.kernel_updates_timeouts = rc == 1;
+	if (rc == 1)
+		log_info("nftables: the kernel updates an element's timeout: a "
+			 "re-advertised pinhole is refreshed by one add, no delete");
+	else
+		log_info("nftables: the kernel %s%s: a re-advertised pinhole is "
+			 "replaced (add, delete, add) once less than half of "
+			 "pinhole_timeout is left", rc == 0 ?
+			 "keeps an element's timeout when it is added again "
+			 "(before Linux 6.10)" :
+			 "could not be asked whether it updates an element's "
+			 "timeout: ", rc == 0 ? "" : strerror(-rc));
+}
+
 static bool setup(struct service *s)
 {
 	struct flow_config fc;
@@ -1624,6 +1703,7 @@ static bool setup(struct service *s)
 			  s->cfg->nft_mode == NFT_MODE_SETS ? "sets" : "table", err);
 		return false;
 	}
+	learn_element_update(s);
 	s->conntrack = conntrack_open();
 	if (!s->conntrack) {
 		log_warn("netlink socket for conntrack");
@@ -1657,12 +1737,13 @@ static bool setup(struct service *s)
 	}
 	if (sd_watchdog_enabled(0, &s->watchdog_usec) <= 0)
 		s->watchdog_usec = 0;
-	log_info("started: queue %u (%s), %s %s, %zu server prefix(es)",
+	log_info("started: queue %u (%s), %s %s, %zu server prefix(es), "
+		 "pinhole refresh: %s",
 		 s->cfg->queue_num,
 		 nft_queue_kind(s->nft) == NFT_QUEUE_NATIVE ? "nft queue" :
 							      "xt NFQUEUE",
 		 s->cfg->nft_mode == NFT_MODE_SETS ? "sets in table" : "table",
-		 s->cfg->nft_table, s->cfg->n_servers);
+		 s->cfg->nft_table, s->cfg->n_servers, refresh_text(s));
 	return true;
 }
 

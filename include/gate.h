@@ -30,7 +30,13 @@ struct gate_pinhole {
 	struct pinhole key;
 	/* what the last answer for it said: a reload decides again on it */
 	struct policy_facts facts;
+	/*
+	 * When the timeout the daemon last gave the kernel's element runs
+	 * out; traffic (the rule's dynset update) only lengthens it.
+	 */
 	uint64_t expires_ms;
+	/* what the last admission asks of the kernel's element */
+	enum nft_element_write write;
 	bool published;			/* reached through a DNAT address */
 	uint8_t public_addr[16];
 };
@@ -54,6 +60,17 @@ struct gate {
 	struct gate_host **biggest;
 	size_t n_hosts, cap_hosts;
 	size_t n_pinholes;
+	/*
+	 * The kernel renews an element added again (nft_probe_element_update);
+	 * gate_init assumes so, which is what a replay models.
+	 */
+	bool kernel_updates_timeouts;
+	/*
+	 * A batch failed after the record had forgotten pinholes whose
+	 * elements it still held (an eviction, a refresh, a revocation):
+	 * the kernel may hold elements with no record.
+	 */
+	bool kernel_may_hold_unrecorded;
 };
 
 /* What gave way for a newcomer when max_pinholes was full. */
@@ -71,8 +88,9 @@ void gate_release(struct gate *g);
 /*
  * policy_decide on what flow's server (the endpoint mapper) advertised to
  * flow's client, plus the caps; an admitted pinhole is recorded (or its
- * expiry renewed, and its facts replaced by this answer's) until now_ms +
- * pinhole_timeout.  A refused out is as policy_decide left it (for
+ * expiry renewed unless gate_element_write keeps its element, and its
+ * facts replaced by this answer's) until now_ms + pinhole_timeout; the
+ * record's write field says what to send.  A refused out is as policy_decide left it (for
  * GATE_DRIFT: what would have opened).  When max_pinholes is full, the
  * oldest pinhole of the host holding the most gives way, unless the
  * newcomer's host holds as many (GATE_TOTAL_CAP); *evicted says which, and
@@ -84,6 +102,23 @@ enum gate_reason gate_admit(struct gate *g, const struct flow_key *flow,
 			    const struct dce_answer *ans,
 			    const struct epm_endpoint *ep, uint64_t now_ms,
 			    struct pinhole *out, struct gate_eviction *evicted);
+
+/*
+ * How an admitted pinhole's element is written, known: its record before
+ * this admission, or NULL for a new one.  Where the kernel updates
+ * timeouts: one add (NFT_ELEMENT_REFRESH), new or not.  Otherwise a new
+ * one is one add, and a recorded one is left alone while more than half
+ * of pinhole_timeout is left -- the client connects within milliseconds
+ * of the answer, and the replace (whose delete queues nf_tables'
+ * deferred destroy work, which closing any netfilter socket then waits
+ * for, ~15 ms) happens at most twice per pinhole_timeout however often
+ * the pinhole is advertised -- and replaced when less is.
+ * A new one is replaced too while the kernel may hold elements with no
+ * record (its add would keep their old timeout).
+ */
+enum nft_element_write gate_element_write(const struct gate *g,
+					  const struct gate_pinhole *known,
+					  uint64_t now_ms);
 
 /* The record of an open pinhole, or NULL. */
 struct gate_pinhole *gate_find(struct gate *g, const struct pinhole *p);

@@ -38,6 +38,15 @@ int nft_table_present(struct nft *n, const struct rpcgate_config *cfg);
 /* Deletes rpcgate's table, or in sets mode flushes the pinhole sets. */
 int nft_remove(struct nft *n, const struct rpcgate_config *cfg);
 
+/*
+ * Whether the kernel renews an element's timeout when it is added again
+ * with NFT_ELEMENT_REFRESH (Linux 6.10): 1 or 0, found by adding an
+ * element no pinhole can have with a second's timeout, adding it again
+ * with an hour's, reading it back and deleting it; -errno when the
+ * kernel could not be asked.
+ */
+int nft_probe_element_update(struct nft *n, const struct rpcgate_config *cfg);
+
 struct nft_batch *nft_batch_begin(struct nft *n, const struct rpcgate_config *cfg);
 /* Sends the batch, waits for the kernel's answer, frees the batch. */
 int nft_batch_commit(struct nft_batch *b, char *err, size_t errlen);
@@ -45,8 +54,9 @@ int nft_batch_commit(struct nft_batch *b, char *err, size_t errlen);
 /*
  * Milliseconds the kernel still gives a pinhole (traffic refreshes it), or
  * -ENOENT once it expired.  With admitted: the new connections the
- * pinhole let in since it was last opened or re-advertised (its element's
- * counter), or -1 where the set counts nothing (nft_mode "sets").
+ * pinhole let in since its element was added (its counter; an update of
+ * the timeout keeps it, a replace starts it again), or -1 where the set
+ * counts nothing (nft_mode "sets").
  */
 int64_t nft_pinhole_remaining(struct nft *n, const struct rpcgate_config *cfg,
 			      const struct pinhole *p, int64_t *admitted);

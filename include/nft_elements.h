@@ -25,8 +25,30 @@ struct pinhole {
 void nft_pinhole_key(const struct pinhole *p, uint8_t key[NFT_PINHOLE_KEY_MAX],
 		     uint32_t *len);
 
+/*
+ * How an element is written.  An add of an element the kernel holds is
+ * no error (no NLM_F_EXCL), but keeps the old timeout unless the kernel
+ * can update it (Linux 6.10, "netfilter: nf_tables: set element timeout
+ * update support", and the add says the expiration).
+ */
+enum nft_element_write {
+	NFT_ELEMENT_KEEP,	/* nothing: the element has time enough */
+	NFT_ELEMENT_ADD,	/* one add: the kernel does not hold it */
+	/*
+	 * One add that also sets the expiration: creates the element, or
+	 * renews one the kernel holds where it updates timeouts.
+	 */
+	NFT_ELEMENT_REFRESH,
+	/*
+	 * Add, delete, add: renews the timeout on any kernel, atomically,
+	 * but the delete queues nf_tables' deferred destroy work, which
+	 * closing a netfilter socket waits for (~15 ms).
+	 */
+	NFT_ELEMENT_REPLACE,
+};
+
 void nft_batch_pinhole_add(struct nft_batch *b, const struct pinhole *p,
-			   uint32_t timeout_s);
+			   uint32_t timeout_s, enum nft_element_write how);
 void nft_batch_pinhole_del(struct nft_batch *b, const struct pinhole *p);
 /*
  * A published (DNAT) server: the client reaches it as public_addr; new
@@ -34,7 +56,8 @@ void nft_batch_pinhole_del(struct nft_batch *b, const struct pinhole *p);
  * translated to the server.
  */
 void nft_batch_dnat_add(struct nft_batch *b, const struct pinhole *p,
-			const uint8_t *public_addr, uint64_t timeout_ms);
+			const uint8_t *public_addr, uint64_t timeout_ms,
+			enum nft_element_write how);
 void nft_batch_dnat_del(struct nft_batch *b, const struct pinhole *p,
 			const uint8_t *public_addr);
 

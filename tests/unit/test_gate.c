@@ -192,6 +192,55 @@ static void test_visit_forgets_and_recheck_after_reload(void)
 	gate_release(&g);
 }
 
+/*
+ * How a pinhole's element is written: one add where the kernel updates
+ * timeouts; otherwise one add when new, nothing while more than half of
+ * pinhole_timeout is left (the record keeps its expiry), a replace from
+ * half on, and a replace of a new one while the kernel may hold elements
+ * the record forgot.
+ */
+static void test_element_write_refresh_keep_replace(void)
+{
+	struct gate g;
+	struct pinhole p;
+	struct gate_pinhole *rec;
+	uint64_t half = 500ull * cfg.pinhole_timeout;
+
+	reset();
+	CHECK(gate_init(&g, &cfg));
+	CHECK(g.kernel_updates_timeouts);
+	CHECK(gate_admit(&g, &key, &ans, &ep, 0, &p, &ev) == GATE_OPEN);
+	rec = gate_find(&g, &p);
+	CHECK(rec && rec->write == NFT_ELEMENT_REFRESH);
+	CHECK(gate_admit(&g, &key, &ans, &ep, 1000, &p, &ev) == GATE_OPEN);
+	CHECK(rec->write == NFT_ELEMENT_REFRESH &&
+	      rec->expires_ms == 1000 + 2 * half);
+	/* a failed batch changes nothing where one add renews anyway */
+	g.kernel_may_hold_unrecorded = true;
+	CHECK(gate_element_write(&g, NULL, 0) == NFT_ELEMENT_REFRESH);
+	gate_release(&g);
+
+	CHECK(gate_init(&g, &cfg));
+	g.kernel_updates_timeouts = false;
+	CHECK(gate_admit(&g, &key, &ans, &ep, 0, &p, &ev) == GATE_OPEN);
+	rec = gate_find(&g, &p);
+	CHECK(rec && rec->write == NFT_ELEMENT_ADD && rec->expires_ms == 2 * half);
+	/* more than half left: nothing sent, the expiry stays */
+	CHECK(gate_admit(&g, &key, &ans, &ep, half - 1, &p, &ev) == GATE_OPEN);
+	CHECK(rec->write == NFT_ELEMENT_KEEP && rec->expires_ms == 2 * half);
+	/* exactly half left: replaced, renewed from now */
+	CHECK(gate_admit(&g, &key, &ans, &ep, half, &p, &ev) == GATE_OPEN);
+	CHECK(rec->write == NFT_ELEMENT_REPLACE && rec->expires_ms == 3 * half);
+	/* past its expiry (the kernel's traffic kept it): replaced */
+	CHECK(gate_element_write(&g, rec, 10 * half) == NFT_ELEMENT_REPLACE);
+	CHECK(gate_element_write(&g, NULL, 0) == NFT_ELEMENT_ADD);
+	g.kernel_may_hold_unrecorded = true;
+	CHECK(gate_element_write(&g, NULL, 0) == NFT_ELEMENT_REPLACE);
+	/* the doubt is about elements with no record */
+	CHECK(gate_element_write(&g, rec, 2 * half - 1) == NFT_ELEMENT_KEEP);
+	gate_release(&g);
+}
+
 static void test_fixed_mode_fixed_drift_and_lookup_first(void)
 {
 	struct server_policy *policy = &cfg.groups[0];
@@ -523,6 +572,7 @@ int main(void)
 	RUN(test_any_preset_and_map_without_tower);
 	RUN(test_caps_per_client_and_total);
 	RUN(test_visit_forgets_and_recheck_after_reload);
+	RUN(test_element_write_refresh_keep_replace);
 	RUN(test_fixed_mode_fixed_drift_and_lookup_first);
 	RUN(test_allow_lookup_and_udp);
 	RUN(test_tower_naming_another_server_judged_by_its_group);
