@@ -589,6 +589,19 @@ static void test_element_lines(void)
 /* libconfig 1.5 wraps integers past 32 bits; the loader does not. */
 static void test_wrapped_integers(void)
 {
+	static const struct {
+		const char *text, *error;
+	} published_refused[] = {
+		{ SERVERS "published_mark = 0x00600000;\n",
+		  "published_mark: expected an integer with exactly one bit set "
+		  "(e.g. 0x00400000), got 0x600000" },
+		{ SERVERS "published_mark = 0x00100000;\n",
+		  "published_mark and pinhole_mark are both 0x00100000: they must "
+		  "be different bits" },
+		{ SERVERS "published_mark = 0x00200000;\n",
+		  "published_mark and reverse_path_mark are both 0x00200000: they "
+		  "must be different bits" },
+	};
 	struct rpcgate_config cfg;
 
 	/* 4294967416 is 120 to libconfig */
@@ -626,15 +639,10 @@ static void test_wrapped_integers(void)
 	CHECK(load(SERVERS "pinhole_mark = 0x00200000;\n"
 		   "reverse_path_mark = 0x1;\n", &cfg) == 0);
 	/* the DNAT conversation's mark is one bit too, apart from both */
-	CHECK(load(SERVERS "published_mark = 0x00600000;\n", &cfg) == 1);
-	CHECK(reported(2, "published_mark: expected an integer with exactly "
-			  "one bit set (e.g. 0x00400000), got 0x600000"));
-	CHECK(load(SERVERS "published_mark = 0x00100000;\n", &cfg) == 1);
-	CHECK(reported(2, "published_mark and pinhole_mark are both "
-			  "0x00100000: they must be different bits"));
-	CHECK(load(SERVERS "published_mark = 0x00200000;\n", &cfg) == 1);
-	CHECK(reported(2, "published_mark and reverse_path_mark are both "
-			  "0x00200000: they must be different bits"));
+	for (size_t i = 0; i < sizeof(published_refused) / sizeof(published_refused[0]); i++) {
+		CHECK(load(published_refused[i].text, &cfg) == 1);
+		CHECK(reported(2, published_refused[i].error));
+	}
 	CHECK(load(SERVERS "published_mark = 0x00200000;\n"
 		   "reverse_path_mark = 0x00400000;\n", &cfg) == 0);
 }
