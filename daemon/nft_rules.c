@@ -423,7 +423,12 @@ static uint32_t pinhole_key_type(const struct nft_family *f)
  * length field is 0, one payload byte -- is not in the set and is queued.
  */
 #define PURE_ACK_FLAGS 0xf007	/* data offset, RST, SYN, FIN */
-#define TYPE_INTEGER 4
+/*
+ * The key's type is only for nft's listing, which needs a size for each
+ * field (it aborts on a concatenation of plain integers): the network
+ * word shows as a mark, TCP's as a port number.
+ */
+#define TYPE_MARK 19
 #define TCP_DOFF_MIN 5
 #define TCP_DOFF_MAX 15
 
@@ -501,7 +506,7 @@ void nft_ruleset_describe(const struct rpcgate_config *cfg, struct nft_ruleset *
 		fr->pure_acks_set = (struct nft_set_spec){
 			.table = table,
 			.name = pure_acks_set(f),
-			.key_type = TYPE_INTEGER << TYPE_BITS | TYPE_INTEGER,
+			.key_type = TYPE_MARK << TYPE_BITS | TYPE_INET_SERVICE,
 			.key_len = 8,	/* two fields, each padded to 4 bytes */
 		};
 	}
