@@ -48,7 +48,7 @@ table inet publish {
 	}
 }
 NFT
-CTL=$(dirname "$RG_BIN")/rpcgatectl
+CTL=${RG_CTL:-$(dirname "$RG_BIN")/rpcgatectl}
 # counter N: packets the Nth counter of the administrator's forward chain saw
 counter() {
 	in_router nft list chain inet publish forward | grep -o 'counter packets [0-9]*' |
