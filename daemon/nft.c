@@ -4,7 +4,6 @@
 #include <libnftnl/batch.h>
 #include <libnftnl/common.h>
 #include <libnftnl/set.h>
-#include <libnftnl/table.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
@@ -247,25 +246,175 @@ static int query(struct nft *n, char *buf, size_t size, struct nlmsghdr *nlh,
 	return rc < 0 ? -errno : 0;
 }
 
-int nft_table_present(struct nft *n, const struct rpcgate_config *cfg)
+/* Dump answers run to 32 KiB a message batch (the kernel sizes them to
+ * the reader's buffer). */
+#define DUMP_BUFFER_SIZE 32768
+
+/*
+ * A dump of the inet family's objects of one kind (NFT_MSG_GET*), of
+ * one table and set where given; cb sees every answer.  A table or set
+ * that is not there gives -ENOENT.
+ */
+static int dump(struct nft *n, uint16_t type, const char *table,
+		const char *set, mnl_cb_t cb, void *data)
 {
-	struct nftnl_table *t = nftnl_table_alloc();
-	char buf[MNL_SOCKET_BUFFER_SIZE];
+	static char buf[DUMP_BUFFER_SIZE];
 	uint32_t seq = n->seq++;
-	struct nlmsghdr *nlh;
+	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, type, NFPROTO_INET,
+						     NLM_F_DUMP, seq);
+
+	/* every kind of object names its table first, and an element list
+	 * its set second */
+	if (table)
+		mnl_attr_put_strz(nlh, NFTA_TABLE_NAME, table);
+	if (set)
+		mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, set);
+	return query(n, buf, sizeof(buf), nlh, seq, cb, data);
+}
+
+static int observe_cb(const struct nlmsghdr *nlh, void *data)
+{
+	nft_expected_observe(data, nlh);
+	return MNL_CB_OK;
+}
+
+int nft_ruleset_check(struct nft *n, const struct rpcgate_config *cfg,
+		      struct nft_watch_baseline *base, struct nft_damage *d)
+{
+	static struct nft_expected x;
+	const char *table = nft_rules_table(cfg);
 	int rc;
 
-	if (!t)
+	if (!nft_expected_build(&x, cfg, n->queue_kind))
 		return -ENOMEM;
-	nftnl_table_set_str(t, NFTNL_TABLE_NAME, nft_rules_table(cfg));
-	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, NFPROTO_INET,
-				    NLM_F_ACK, seq);
-	nftnl_table_nlmsg_build_payload(nlh, t);
-	nftnl_table_free(t);
-	rc = query(n, buf, sizeof(buf), nlh, seq, NULL, NULL);
-	if (rc == -ENOENT)
-		return 0;
-	return rc < 0 ? rc : 1;
+	if ((rc = dump(n, NFT_MSG_GETTABLE, NULL, NULL, observe_cb, &x)) < 0 ||
+	    (rc = dump(n, NFT_MSG_GETCHAIN, NULL, NULL, observe_cb, &x)) < 0 ||
+	    (rc = dump(n, NFT_MSG_GETSET, NULL, NULL, observe_cb, &x)) < 0)
+		return rc;
+	rc = dump(n, NFT_MSG_GETRULE, table, NULL, observe_cb, &x);
+	if (rc < 0 && rc != -ENOENT)
+		return rc;
+	for (size_t i = 0; i < x.n; i++) {
+		const struct nft_object *o = &x.o[i];
+
+		if (!o->fixed_elements || !o->present || o->expected == 0)
+			continue;
+		rc = dump(n, NFT_MSG_GETSETELEM, o->table, o->name, observe_cb, &x);
+		if (rc < 0 && rc != -ENOENT)
+			return rc;
+	}
+	nft_expected_judge(&x, base, d);
+	return 0;
+}
+
+static int held_cb(const struct nlmsghdr *nlh, void *data)
+{
+	nft_held_observe(data, nlh);
+	return MNL_CB_OK;
+}
+
+int nft_pinholes_held(struct nft *n, const struct rpcgate_config *cfg,
+		      struct nft_held_pinholes *h)
+{
+	for (size_t i = 0; i < 2; i++) {
+		int rc = dump(n, NFT_MSG_GETSETELEM, cfg->nft_table,
+			      nft_families[i].pinholes_set, held_cb, h);
+
+		if (rc < 0 && rc != -ENOENT)
+			return rc;
+	}
+	if (h->failed_alloc)
+		return -ENOMEM;
+	nft_held_sort(h);
+	return 0;
+}
+
+struct nft_batch *nft_repair_begin(struct nft *n, const struct rpcgate_config *cfg)
+{
+	struct nft_batch *b = nft_batch_new(n, &n->seq, cfg);
+
+	if (b)
+		nft_rules_build_replace(b, n->queue_kind);
+	return b;
+}
+
+/* ------------------------------------------------------------------ */
+/* events                                                              */
+
+/* NFNLGRP_NFTABLES events of one commit come coalesced, a few KiB each */
+#define EVENT_BUFFER_SIZE 32768
+/* reads per call, so that a storm of events cannot hold up the queue */
+#define EVENT_READS_MAX 256
+
+struct nft_events {
+	struct mnl_socket *nl;
+	const struct nft *session;	/* whose own batches are not news */
+};
+
+struct nft_events *nft_events_open(const struct nft *n)
+{
+	struct nft_events *ev = calloc(1, sizeof(*ev));
+	int group = NFNLGRP_NFTABLES, rcvbuf = 4 * 1024 * 1024;
+
+	if (!ev)
+		return NULL;
+	ev->session = n;
+	ev->nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (!ev->nl || mnl_socket_bind(ev->nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
+	    mnl_socket_setsockopt(ev->nl, NETLINK_ADD_MEMBERSHIP, &group,
+				  sizeof(group)) < 0) {
+		nft_events_close(ev);
+		return NULL;
+	}
+	/* rpcgated's own pinholes are events too: room for a burst of them */
+	setsockopt(mnl_socket_get_fd(ev->nl), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf,
+		   sizeof(rcvbuf));
+	return ev;
+}
+
+void nft_events_close(struct nft_events *ev)
+{
+	if (!ev)
+		return;
+	if (ev->nl)
+		mnl_socket_close(ev->nl);
+	free(ev);
+}
+
+int nft_events_fd(const struct nft_events *ev)
+{
+	return mnl_socket_get_fd(ev->nl);
+}
+
+unsigned nft_events_read(struct nft_events *ev, const struct rpcgate_config *cfg,
+			 bool *more)
+{
+	static char buf[EVENT_BUFFER_SIZE];
+	unsigned concerns = 0;
+
+	*more = true;
+	for (int i = 0; i < EVENT_READS_MAX; i++) {
+		ssize_t len = recv(mnl_socket_get_fd(ev->nl), buf, sizeof(buf), 0);
+		const struct nlmsghdr *nlh;
+		int left;
+
+		if (len < 0) {
+			if (errno == EINTR)
+				continue;
+			/* the kernel dropped events: what they said is unknown */
+			if (errno == ENOBUFS) {
+				concerns++;
+				continue;
+			}
+			*more = false;	/* empty (EAGAIN), or nothing more to read */
+			break;
+		}
+		left = (int)len;
+		for (nlh = (const struct nlmsghdr *)buf; nft_message_ok(nlh, left);
+		     nlh = mnl_nlmsg_next(nlh, &left))
+			concerns += nft_event_concerns(nlh, ev->session->portid, cfg);
+	}
+	return concerns;
 }
 
 int64_t nft_pinhole_remaining(struct nft *n, const struct rpcgate_config *cfg,

@@ -955,6 +955,14 @@ void nft_rules_build(struct nft_batch *b, bool reload, enum nft_queue_kind kind)
 	}
 }
 
+void nft_rules_build_replace(struct nft_batch *b, enum nft_queue_kind kind)
+{
+	/* "add" makes the delete succeed whether or not the table is there */
+	put_table(b, NFT_MSG_NEWTABLE, NLM_F_CREATE);
+	put_table(b, NFT_MSG_DELTABLE, 0);
+	nft_rules_build(b, false, kind);
+}
+
 void nft_rules_build_remove(struct nft_batch *b, bool pinhole_sets)
 {
 	if (pinhole_sets) {

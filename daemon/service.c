@@ -155,6 +155,11 @@ struct service {
 	struct flow_table flows;
 	struct gate gate;
 	struct nft *nft;
+	struct nft_events *nft_events;	/* someone else's changes, at once */
+	struct nft_watch_baseline nft_baseline;
+	/* events about rpcgated's objects not checked yet */
+	unsigned ruleset_events;
+	bool events_pending;		/* more to read before checking */
 	struct queue *queue;
 	struct conntrack *conntrack;
 	int epoll, signals, timer;
@@ -172,6 +177,7 @@ struct service {
 	struct log_limit line_limits[N_LINE_KINDS];
 	uint64_t started_ms;
 	uint64_t last_repair_warning_ms;
+	struct log_limit repair_lines;
 	bool running;
 };
 
@@ -965,81 +971,147 @@ struct restoring {
 	struct service *s;
 	uint64_t now;
 	struct nft_batch *batch;
-	size_t n;
+	const struct nft_held_pinholes *held;	/* what the kernel still has */
+	bool all_pinholes;	/* the pinhole sets are new: every pinhole goes back */
+	bool all_mappings;	/* the DNAT maps are new */
+	size_t n, missing;
 };
 
-/* A recorded pinhole with time left goes back into the kernel. */
+/* A recorded pinhole with time left goes back into the kernel, if it is
+ * not there. */
 static bool restore_one(void *arg, struct gate_pinhole *p)
 {
 	struct restoring *r = arg;
+	int64_t held_ms;
 	uint64_t left_ms;
+	bool put_back;
 
-	if (p->expires_ms <= r->now || !r->batch)
+	if (p->expires_ms <= r->now)
 		return false;	/* the next tick expires it */
 	left_ms = p->expires_ms - r->now;
-	/* into a table installed afresh: plain adds */
-	nft_batch_pinhole_add(r->batch, &p->key, (uint32_t)((left_ms + 999) / 1000),
-			      NFT_ELEMENT_ADD);
+	held_ms = nft_held_find(r->held, &p->key);
+	/* traffic may have refreshed it past what the record says */
+	if (held_ms > (int64_t)left_ms)
+		left_ms = (uint64_t)held_ms;
+	if (held_ms < 0)
+		r->missing++;
+	put_back = r->all_pinholes || held_ms < 0;
+	if (!put_back && !(p->published && r->all_mappings))
+		return false;
+	if (!r->batch)
+		r->batch = nft_batch_begin(r->s->nft, r->s->cfg);
+	if (!r->batch)
+		return false;
+	if (put_back) {
+		/* absent from the kernel: a plain add */
+		nft_batch_pinhole_add(r->batch, &p->key,
+				      (uint32_t)((left_ms + 999) / 1000),
+				      NFT_ELEMENT_ADD);
+		r->n++;
+	}
 	if (p->published)
 		nft_batch_dnat_add(r->batch, &p->key, p->public_addr,
 				   left_ms + DNAT_MARGIN_MS, NFT_ELEMENT_ADD);
-	r->n++;
 	return false;
 }
 
-static bool forget_unrestored(void *arg, struct gate_pinhole *p)
+/* Whether a repair that cannot be made may be said again (once per
+ * log_interval: it is tried every second). */
+static bool repair_warning_due(struct service *s, uint64_t now)
 {
-	(void)arg;
-	(void)p;
+	if (now - s->last_repair_warning_ms < (uint64_t)s->cfg->log_interval * 1000)
+		return false;
+	s->last_repair_warning_ms = now;
 	return true;
 }
 
-/*
- * Someone removed rpcgated's table -- `nft flush ruleset`, which
- * Debian's /etc/nftables.conf starts with and `systemctl reload nftables`
- * runs.  In ruleset shape (a) that re-opens the whole high range, in
- * shape (b) it breaks Outlook: put the table back at once, with the
- * pinholes that still have time left.
- */
-static void repair_ruleset(struct service *s, uint64_t now)
+static void repair_failed(struct service *s, uint64_t now, const char *what,
+			  const char *why)
 {
-	struct restoring r = { .s = s, .now = now };
-	char err[256];
+	if (repair_warning_due(s, now))
+		log_warnx("nftables: %s, and putting it back failed: %s; trying "
+			  "again every second", what, why);
+}
 
-	if (nft_table_present(s->nft, s->cfg) != 0)
-		return;
-	if (nft_install(s->nft, s->cfg, false, err, sizeof(err)) != 0) {
-		s->stats.nft_errors++;
-		if (now - s->last_repair_warning_ms >=
-		    (uint64_t)s->cfg->log_interval * 1000) {
-			log_warnx("nftables: table inet %s was removed, and "
-				  "putting it back failed: %s; trying again "
-				  "every second", s->cfg->nft_mode == NFT_MODE_SETS ?
-				  "rpcgate_queue" : s->cfg->nft_table, err);
-			s->last_repair_warning_ms = now;
-		}
+/*
+ * Someone removed or flushed rpcgated's objects -- `nft flush ruleset`,
+ * which Debian's /etc/nftables.conf starts with and `systemctl reload
+ * nftables` runs, `nft flush chain`, a rule deleted by handle, an
+ * administrator's `nft -f` that re-creates the table holding the pinhole
+ * sets.  In ruleset shape (a) that re-opens the whole high range, in
+ * shape (b) it breaks Outlook: put the whole table back at once, and
+ * the pinholes that still have time left, in one batch.  Called on every
+ * tick, and after an event that concerns those objects (events_seen:
+ * then the pinhole sets' elements are compared with the records too).
+ */
+static void repair_ruleset(struct service *s, uint64_t now, bool events_seen)
+{
+	struct nft_held_pinholes held = { 0 };
+	struct restoring r = { .s = s, .now = now, .held = &held };
+	struct nft_damage d;
+	char err[256], more[64] = "";
+	uint64_t suppressed;
+	int rc;
+
+	rc = nft_ruleset_check(s->nft, s->cfg, &s->nft_baseline, &d);
+	if (rc < 0) {
+		if (repair_warning_due(s, now))
+			log_warnx("nftables: checking the ruleset: %s; trying "
+				  "again every second", strerror(-rc));
 		return;
 	}
-	s->gate.kernel_may_hold_unrecorded = false;
-	r.batch = nft_batch_begin(s->nft, s->cfg);
+	if (d.foreign_table_gone) {
+		if (repair_warning_due(s, now))
+			log_warnx("nftables: %s; the pinhole sets (nft_mode "
+				  "\"sets\") live in table inet %s, which only "
+				  "your ruleset creates: everything goes back "
+				  "once it is there", d.what, s->cfg->nft_table);
+		return;
+	}
+	if (!d.replace && !d.pinholes_suspect && !events_seen)
+		return;
+	/* a failed dump leaves it empty: every pinhole goes back */
+	if (nft_pinholes_held(s->nft, s->cfg, &held) < 0)
+		nft_held_release(&held);
+	if (d.replace) {
+		r.batch = nft_repair_begin(s->nft, s->cfg);
+		r.all_pinholes = s->cfg->nft_mode == NFT_MODE_TABLE;
+		r.all_mappings = true;
+	}
 	gate_visit(&s->gate, restore_one, &r);
-	if (!r.batch || nft_batch_commit(r.batch, err, sizeof(err)) != 0) {
-		s->stats.nft_errors++;
-		log_warnx("nftables: re-adding %zu pinhole(s): %s; forgot them "
-			  "(a lookup opens them again)", s->gate.n_pinholes,
-			  r.batch ? err : "out of memory");
-		/*
-		 * The table holds none of them: a record without its element
-		 * would be left alone when re-advertised with time to spare.
-		 */
-		gate_visit(&s->gate, forget_unrestored, NULL);
-		r.n = 0;
+	nft_held_release(&held);
+	if (!r.batch) {
+		if (d.replace)
+			repair_failed(s, now, d.what, "out of memory");
+		return;	/* nothing was missing */
 	}
+	if (r.missing && !r.all_pinholes)
+		nft_damage_note(&d, "%zu pinhole(s) were removed from the pinhole "
+				    "sets of table inet %s", r.missing,
+				s->cfg->nft_table);
+	if (nft_batch_commit(r.batch, err, sizeof(err)) != 0) {
+		s->stats.nft_errors++;
+		/* one batch: the kernel is as it was, the next tick tries again */
+		repair_failed(s, now, d.what, err);
+		return;
+	}
+	if (d.replace)
+		s->gate.kernel_may_hold_unrecorded = false;
+	/* the sets re-created are the ones to compare with from now on */
+	s->nft_baseline.known = false;
 	s->stats.repairs++;
-	log_warnx("nftables: table inet %s was removed (nft flush ruleset?); "
-		  "installed it again with %zu pinhole(s)",
-		  s->cfg->nft_mode == NFT_MODE_SETS ? "rpcgate_queue" :
-						      s->cfg->nft_table, r.n);
+	if (!log_limit_pass(&s->repair_lines, now, s->cfg->log_burst,
+			    (uint64_t)s->cfg->log_interval * 1000, &suppressed))
+		return;
+	if (suppressed)
+		snprintf(more, sizeof(more), " (%llu repair(s) not logged before)",
+			 (unsigned long long)suppressed);
+	if (d.replace)
+		log_warnx("nftables: %s; installed table inet %s again in one "
+			  "batch, with %zu pinhole(s)%s", d.what,
+			  nft_rules_table(s->cfg), r.n, more);
+	else
+		log_warnx("nftables: %s; put them back%s", d.what, more);
 }
 
 static void on_tick(struct service *s)
@@ -1050,7 +1122,7 @@ static void on_tick(struct service *s)
 
 	if (read(s->timer, &expirations, sizeof(expirations)) < 0)
 		return;
-	repair_ruleset(s, now);
+	repair_ruleset(s, now, false);
 	gate_visit(&s->gate, expire_one, &e);
 	if (e.batch && nft_batch_commit(e.batch, err, sizeof(err)) != 0)
 		log_warnx("renewing DNAT mappings: %s", err);
@@ -1648,7 +1720,7 @@ static void learn_element_update(struct service *s)
 
 	if (forced && *forced && strcmp(forced, "0") != 0) {
 		s->gate.kernel_updates_timeouts = false;
-		log_info("nftables: RPCGATE_NO_ELEMENT_UPDATE is set: a "
+		log_info("pinhole refresh: RPCGATE_NO_ELEMENT_UPDATE is set: a "
 			 "re-advertised pinhole is replaced (add, delete, add) "
 			 "once less than half of pinhole_timeout is left, as on "
 			 "a kernel that cannot update timeouts");
@@ -1657,10 +1729,10 @@ static void learn_element_update(struct service *s)
 	rc = nft_probe_element_update(s->nft, s->cfg);
 	s->gate.kernel_updates_timeouts = rc == 1;
 	if (rc == 1)
-		log_info("nftables: the kernel updates an element's timeout: a "
+		log_info("pinhole refresh: the kernel updates an element's timeout: a "
 			 "re-advertised pinhole is refreshed by one add, no delete");
 	else
-		log_info("nftables: the kernel %s%s: a re-advertised pinhole is "
+		log_info("pinhole refresh: the kernel %s%s: a re-advertised pinhole is "
 			 "replaced (add, delete, add) once less than half of "
 			 "pinhole_timeout is left", rc == 0 ?
 			 "keeps an element's timeout when it is added again "
@@ -1703,6 +1775,11 @@ static bool setup(struct service *s)
 			  s->cfg->nft_mode == NFT_MODE_SETS ? "sets" : "table", err);
 		return false;
 	}
+	s->nft_events = nft_events_open(s->nft);
+	if (!s->nft_events) {
+		log_warn("netlink socket for nftables events");
+		return false;
+	}
 	learn_element_update(s);
 	s->conntrack = conntrack_open();
 	if (!s->conntrack) {
@@ -1731,6 +1808,7 @@ static bool setup(struct service *s)
 	    timerfd_settime(s->timer, 0, &tick, NULL) < 0 ||
 	    add_fd(s, s->signals) < 0 || add_fd(s, s->timer) < 0 ||
 	    add_fd(s, queue_fd(s->queue)) < 0 ||
+	    add_fd(s, nft_events_fd(s->nft_events)) < 0 ||
 	    (s->control && add_fd(s, control_fd(s->control)) < 0)) {
 		log_warn("event loop setup");
 		return false;
@@ -1753,6 +1831,7 @@ static void teardown(struct service *s)
 		nft_remove(s->nft, s->cfg);
 	queue_close(s->queue);
 	conntrack_close(s->conntrack);
+	nft_events_close(s->nft_events);
 	nft_close(s->nft);
 	control_close(s->control);
 	gate_release(&s->gate);
@@ -1812,11 +1891,22 @@ int service_run(const struct service_options *opt,
 				on_tick(&s);
 			} else if (s.control && fd == control_fd(s.control)) {
 				control_serve(s.control, now_ms());
+			} else if (fd == nft_events_fd(s.nft_events)) {
+				s.ruleset_events += nft_events_read(s.nft_events, s.cfg,
+								    &s.events_pending);
 			} else if (queue_receive(s.queue, on_packet, &s) == -ENOBUFS) {
 				/* the kernel dropped packets we never saw
 				 * (queue_user_dropped); the tick logs it */
 				s.stats.queue_overruns++;
 			}
+		}
+		/* a burst of events (a 10,000-element flush) costs one check,
+		 * once it is all read */
+		if (s.ruleset_events && !s.events_pending) {
+			log_debug("nftables: %u event(s) about rpcgated's objects "
+				  "from elsewhere: checking", s.ruleset_events);
+			s.ruleset_events = 0;
+			repair_ruleset(&s, now_ms(), true);
 		}
 	}
 	sd_notify(0, "STOPPING=1");

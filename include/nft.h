@@ -1,9 +1,11 @@
 /*
  * The nftables session: one libmnl socket, opened once, that sends
  * rpcgate's batches (built by nft_rules.c and nft_elements.c, in
- * nft_batch.c's buffers) and its few queries.  Every batch is atomic; a
- * kernel error is mapped back by sequence number to the message that
- * caused it.
+ * nft_batch.c's buffers) and its few queries and dumps.  Every batch is
+ * atomic; a kernel error is mapped back by sequence number to the
+ * message that caused it.  A second socket, also opened once, hears the
+ * nftables events (someone else's changes) for the event loop; what they
+ * and the dumps mean is nft_watch.c's to say.
  */
 #ifndef RPCGATE_NFT_H
 #define RPCGATE_NFT_H
@@ -15,6 +17,7 @@
 #include "config.h"
 #include "nft_elements.h"
 #include "nft_rules.h"
+#include "nft_watch.h"
 
 struct nft *nft_open(void);
 void nft_close(struct nft *n);
@@ -29,12 +32,41 @@ int nft_install(struct nft *n, const struct rpcgate_config *cfg, bool reload,
 		char *err, size_t errlen);
 enum nft_queue_kind nft_queue_kind(const struct nft *n);
 /*
- * 1 while the table rpcgated installed (its own, or in sets mode its
- * queue table) is there, 0 once something removed it (`nft flush
- * ruleset`, an `nft -f` of a file that starts with it), -errno when the
- * kernel could not be asked.
+ * Whether rpcgated's tables, chains, rules and sets are what it installs
+ * (GETTABLE, GETCHAIN, GETSET, GETRULE and GETSETELEM dumps against an
+ * install batch built in memory), and in sets mode whether the
+ * administrator's pinhole sets are there and not replaced since base
+ * (nft_watch.h).  0 with *d filled, or -errno when the kernel could not
+ * be asked.
  */
-int nft_table_present(struct nft *n, const struct rpcgate_config *cfg);
+int nft_ruleset_check(struct nft *n, const struct rpcgate_config *cfg,
+		      struct nft_watch_baseline *base, struct nft_damage *d);
+/* The elements the pinhole sets hold now (a set not there holds none). */
+int nft_pinholes_held(struct nft *n, const struct rpcgate_config *cfg,
+		      struct nft_held_pinholes *h);
+/*
+ * A batch that begins by putting the whole table in place of what is
+ * left of it, queueing as at install; the caller adds the pinholes and
+ * commits it (nft_batch_commit).
+ */
+struct nft_batch *nft_repair_begin(struct nft *n, const struct rpcgate_config *cfg);
+
+/*
+ * The nftables events (NFNLGRP_NFTABLES) on a second, non-blocking
+ * netlink socket of the session, for the daemon's event loop.
+ * nft_events_read reads what is queued, a bounded number of reads
+ * (*more: it stopped before the socket was empty), and counts the events
+ * that deleted or flushed something of rpcgated's and came from someone
+ * else -- and the times the kernel dropped events (ENOBUFS), which may
+ * have.
+ */
+struct nft_events;
+struct nft_events *nft_events_open(const struct nft *n);
+void nft_events_close(struct nft_events *ev);
+int nft_events_fd(const struct nft_events *ev);
+unsigned nft_events_read(struct nft_events *ev, const struct rpcgate_config *cfg,
+			 bool *more);
+
 /* Deletes rpcgate's table, or in sets mode flushes the pinhole sets. */
 int nft_remove(struct nft *n, const struct rpcgate_config *cfg);
 

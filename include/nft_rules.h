@@ -111,6 +111,11 @@ enum nft_queue_kind {
  * and port sets and its rules, keeping the pinholes), queueing with kind.
  */
 void nft_rules_build(struct nft_batch *b, bool reload, enum nft_queue_kind kind);
+/*
+ * The whole table in place of whatever is left of it (all of it, some
+ * of it, none), in the same batch: nothing in between is ever live.
+ */
+void nft_rules_build_replace(struct nft_batch *b, enum nft_queue_kind kind);
 /* Deletes rpcgate's table, or (pinhole_sets) flushes the pinhole sets. */
 void nft_rules_build_remove(struct nft_batch *b, bool pinhole_sets);
 

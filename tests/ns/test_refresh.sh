@@ -96,7 +96,7 @@ pinhole_timeout = $TIMEOUT;" || { t_fail "refresh-$path/daemon-start" "$(gate_lo
 		older=0 want=update
 	fi
 	t_check "refresh-$path/status-says-${want// /-}" [ "$refresh" = "$want" ]
-	t_check "refresh-$path/logged-how" grep -q "rpcgated: nftables: .*re-advertised pinhole is $([ $older = 1 ] && echo replaced || echo refreshed)" "$RG_DIR/rpcgated.log"
+	t_check "refresh-$path/logged-how" grep -q "rpcgated: pinhole refresh: .*re-advertised pinhole is $([ $older = 1 ] && echo replaced || echo refreshed)" "$RG_DIR/rpcgated.log"
 
 	t_check "refresh-$path/first-lookup-connects" first_try "$(map_and_connect client "$RG_SERVER4" EMSMDB)"
 	t_check "refresh-$path/first-published-lookup-connects" first_try "$(map_and_connect client2 "$PUBLIC" EMSMDB)"

@@ -51,7 +51,7 @@ for how in file flush; do
 		t_check "repair-$how$fam/looked-up-before-connects" first_try "$(connect_only client "$server" "$emsmdb")"
 		t_check "repair-$how$fam/other-client-still-dropped" blocked "$(connect_only client2 "$server" "$emsmdb")"
 	done
-	t_check "repair-$how/logged" [ "$(grep -c 'table inet rpcgate was removed (nft flush ruleset?); installed it again with [1-9][0-9]* pinhole' "$RG_DIR/rpcgated.log")" -eq $n ]
+	t_check "repair-$how/logged" [ "$(grep -c 'table inet rpcgate was removed; installed table inet rpcgate again in one batch, with [1-9][0-9]* pinhole' "$RG_DIR/rpcgated.log")" -eq $n ]
 done
 t_check repair/daemon-alive kill -0 "$RG_GATE_PID"
 gate_stop
