@@ -912,7 +912,6 @@ void nft_rules_build(struct nft_batch *b, bool reload, enum nft_queue_kind kind)
 			put_set(b, &rs.families[i].servers_set, NLM_F_CREATE | NLM_F_EXCL);
 			put_set(b, &rs.families[i].fixed_set, NLM_F_CREATE | NLM_F_EXCL);
 			put_set(b, &rs.families[i].dnat_map, NLM_F_CREATE | NLM_F_EXCL);
-			put_pure_acks(b, &rs.families[i]);
 		}
 		/* in the administrator's table they may exist already */
 		for (size_t i = 0; i < 2; i++)
@@ -939,6 +938,9 @@ void nft_rules_build(struct nft_batch *b, bool reload, enum nft_queue_kind kind)
 		put_fixed_elements(b, &rs.families[i]);
 	}
 	put_epm_ports(b, &rs);
+	/* constant: a reload leaves them as they are */
+	for (size_t i = 0; i < 2 && !reload; i++)
+		put_pure_acks(b, &rs.families[i]);
 	for (size_t i = 0; i < 2; i++) {
 		for (size_t p = 0; p < 2; p++) {
 			put_forged_answer_rule(b, &nft_families[i], protos[p], kind);
