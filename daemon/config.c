@@ -215,6 +215,7 @@ void config_defaults(struct rpcgate_config *cfg)
 	cfg->reverse_path_mark = 0x00200000;
 	cfg->sync_pinholes = false;
 	cfg->sync_mark = 0x00400000;
+	cfg->published_mark = 0x00800000;
 	cfg->log_verbose = 0;
 }
 
@@ -932,7 +933,8 @@ static void h_queue_num(struct loader *ld, const config_setting_t *s,
 		ld->cfg->queue_num = (uint16_t)v;
 }
 
-/* pinhole_mark, reverse_path_mark, sync_mark: one bit of a 32-bit mark */
+/* pinhole_mark, reverse_path_mark, sync_mark, published_mark: one bit of a
+ * 32-bit mark */
 static void h_mark_bit(struct loader *ld, const config_setting_t *s,
 		       const struct key *k)
 {
@@ -1260,6 +1262,8 @@ static const struct key keys[] = {
 	{ "sync_mark", "an integer with exactly one bit set, 0x00010000 or "
 	  "above (e.g. 0x00400000)", h_mark_bit, 0x10000, 0,
 	  U32(sync_mark), NULL },
+	{ "published_mark", "an integer with exactly one bit set "
+	  "(e.g. 0x00800000)", h_mark_bit, 0, 0, U32(published_mark), NULL },
 	{ "log_level", "\"info\" or \"debug\"", h_log_level, 0, 0, 0,
 	  log_level_choices },
 	{ "log_burst", "an integer number of lines (1-100000)", h_u32, 1,
@@ -1501,6 +1505,34 @@ static void check_policy(struct loader *ld, size_t g)
 		check_fixed_ifaces(ld, g, owner);
 }
 
+/*
+ * The mark bits rpcgated uses must be different bits: a packet's mark and
+ * its connection's are apart, but an administrator's ruleset often copies
+ * one into the other.
+ */
+static void check_marks_apart(struct loader *ld)
+{
+	const struct rpcgate_config *cfg = ld->cfg;
+	const struct {
+		const char *name;
+		uint32_t bit;
+	} marks[] = {
+		{ "pinhole_mark", cfg->pinhole_mark },
+		{ "reverse_path_mark", cfg->reverse_path_mark },
+		{ "published_mark", cfg->published_mark },
+		{ "sync_mark", cfg->sync_mark },
+	};
+	size_t n = sizeof(marks) / sizeof(marks[0]);
+
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < i; j++)
+			if (marks[i].bit == marks[j].bit)
+				report(ld, ld->mark_bit ? line_of(ld->mark_bit) : 0,
+				       "%s and %s are both 0x%08x: they must be "
+				       "different bits", marks[i].name,
+				       marks[j].name, marks[i].bit);
+}
+
 /* After the whole file: inheritance, and the checks across keys. */
 static void finish(struct loader *ld)
 {
@@ -1514,16 +1546,7 @@ static void finish(struct loader *ld)
 	}
 	/* a packet's mark and its connection's are apart, but an
 	 * administrator's ruleset often copies one into the other */
-	if (ld->cfg->reverse_path_mark == ld->cfg->pinhole_mark)
-		report(ld, ld->mark_bit ? line_of(ld->mark_bit) : 0,
-		       "reverse_path_mark and pinhole_mark are both 0x%08x: "
-		       "they must be different bits", ld->cfg->pinhole_mark);
-	if (ld->cfg->sync_mark == ld->cfg->pinhole_mark ||
-	    ld->cfg->sync_mark == ld->cfg->reverse_path_mark)
-		report(ld, ld->mark_bit ? line_of(ld->mark_bit) : 0,
-		       "sync_mark is 0x%08x, the bit of pinhole_mark or "
-		       "reverse_path_mark: it must be a bit of its own",
-		       ld->cfg->sync_mark);
+	check_marks_apart(ld);
 	/* no servers anywhere, unless a servers key said why already */
 	if (ld->n_server_entries == 0 && !reported)
 		report(ld, servers ? line_of(servers) : 0, "servers: " NO_SERVERS);

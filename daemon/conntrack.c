@@ -151,7 +151,8 @@ struct published {
 	uint8_t public_addr[16];
 };
 
-/* The EPM connection: the client's port, and the server answers it. */
+/* The EPM conversation (TCP or UDP): the client's port, and the server
+ * answers it. */
 static int match_published(enum nf_conntrack_msg_type type,
 			   struct nf_conntrack *ct, void *data)
 {
@@ -161,7 +162,7 @@ static int match_published(enum nf_conntrack_msg_type type,
 
 	(void)type;
 	if (pub->found ||
-	    nfct_get_attr_u8(ct, ATTR_L4PROTO) != IPPROTO_TCP ||
+	    nfct_get_attr_u8(ct, ATTR_L4PROTO) != k->proto ||
 	    ntohs(nfct_get_attr_u16(ct, ATTR_ORIG_PORT_SRC)) != k->client_port ||
 	    ntohs(nfct_get_attr_u16(ct, ATTR_REPL_PORT_SRC)) != k->server_port ||
 	    !same_addr(ct, k->family, ATTR_ORIG_IPV4_SRC, ATTR_ORIG_IPV6_SRC,
@@ -196,7 +197,7 @@ static int get_by_tuple(struct nfct_handle *h, struct nf_conntrack *ct,
 	const uint8_t *dst = reply ? flow->client : flow->server;
 
 	nfct_set_attr_u8(ct, ATTR_L3PROTO, flow->family);
-	nfct_set_attr_u8(ct, ATTR_L4PROTO, IPPROTO_TCP);
+	nfct_set_attr_u8(ct, ATTR_L4PROTO, flow->proto);
 	set_addr(ct, flow->family, reply ? ATTR_REPL_IPV4_SRC : ATTR_ORIG_IPV4_SRC,
 		 reply ? ATTR_REPL_IPV6_SRC : ATTR_ORIG_IPV6_SRC, src);
 	set_addr(ct, flow->family, reply ? ATTR_REPL_IPV4_DST : ATTR_ORIG_IPV4_DST,

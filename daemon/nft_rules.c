@@ -93,14 +93,20 @@ static void ct_expr(struct nftnl_rule *r, uint32_t key, bool set)
 	expr_add(r, e);
 }
 
-/* ct state & states != 0 */
-static void match_ct_state(struct nftnl_rule *r, uint32_t states)
+/* ct KEY & bits != 0 (state, status) */
+static void match_ct_bits(struct nftnl_rule *r, uint32_t key, uint32_t bits)
 {
 	uint32_t zero = 0;
 
-	ct_expr(r, NFT_CT_STATE, false);
-	bitwise(r, states, 0);
+	ct_expr(r, key, false);
+	bitwise(r, bits, 0);
 	compare(r, NFT_CMP_NEQ, &zero, sizeof(zero));
+}
+
+/* ct state & states != 0 */
+static void match_ct_state(struct nftnl_rule *r, uint32_t states)
+{
+	match_ct_bits(r, NFT_CT_STATE, states);
 }
 
 static void match_u8(struct nftnl_rule *r, uint32_t meta_key, uint8_t value)
@@ -402,6 +408,35 @@ static uint32_t pinhole_key_type(const struct nft_family *f)
 		TYPE_INET_PROTOCOL) << TYPE_BITS | TYPE_INET_SERVICE;
 }
 
+/*
+ * A TCP segment without payload and without SYN, FIN or RST carries
+ * nothing the stream decoder uses: it is not queued.  The test is exact,
+ * a lookup of (network header word . TCP data offset and flags) in a
+ * constant set:
+ *   IPv4: version/IHL, total length (TOS masked out) . data offset,
+ *         FIN/SYN/RST; the set holds IHL 5 with total length
+ *         20 + 4 * data offset and no flag: no payload, no IP options;
+ *   IPv6: payload length, next header (hop limit masked out) . the same;
+ *         the set holds next header TCP with payload length 4 * data
+ *         offset: no payload, no extension header.
+ * Anything else -- IP options, extension headers, a GSO packet whose
+ * length field is 0, one payload byte -- is not in the set and is queued.
+ */
+#define PURE_ACK_FLAGS 0xf007	/* data offset, RST, SYN, FIN */
+/*
+ * The key's type is only for nft's listing, which needs a size for each
+ * field (it aborts on a concatenation of plain integers): the network
+ * word shows as a mark, TCP's as a port number.
+ */
+#define TYPE_MARK 19
+#define TCP_DOFF_MIN 5
+#define TCP_DOFF_MAX 15
+
+static const char *pure_acks_set(const struct nft_family *f)
+{
+	return f->nfproto == NFPROTO_IPV4 ? "pure_acks4" : "pure_acks6";
+}
+
 void nft_ruleset_describe(const struct rpcgate_config *cfg, struct nft_ruleset *rs)
 {
 	const char *table = nft_rules_table(cfg);
@@ -467,6 +502,12 @@ void nft_ruleset_describe(const struct rpcgate_config *cfg, struct nft_ruleset *
 			.key_len = nft_pinhole_key_len(f),
 			.size = cfg->max_pinholes,
 			.counter = cfg->nft_mode == NFT_MODE_TABLE,
+		};
+		fr->pure_acks_set = (struct nft_set_spec){
+			.table = table,
+			.name = pure_acks_set(f),
+			.key_type = TYPE_MARK << TYPE_BITS | TYPE_INET_SERVICE,
+			.key_len = 8,	/* two fields, each padded to 4 bytes */
 		};
 	}
 }
@@ -591,9 +632,77 @@ static struct nftnl_rule *rule_for(const struct nft_family *f)
 	return r;
 }
 
-/* EPM traffic with a server, one direction and protocol: to the daemon. */
+/* ------------------------------------------------------------------ */
+/* pure acknowledgements: the rule and the set's elements              */
+
+/* reg &= mask over len bytes (mask in network order) */
+static void mask_register(struct nftnl_rule *r, uint32_t reg, const void *mask,
+			  uint32_t len)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("bitwise");
+	uint32_t zero = 0;
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, reg);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, reg);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, len);
+	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, mask, len);
+	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, &zero, len);
+	expr_add(r, e);
+}
+
+/* The key: the network header word in NFT_REG32_00, TCP's in _01. */
+static void load_pure_ack_key(struct nftnl_rule *r, const struct nft_family *f)
+{
+	static const uint8_t ip4_mask[4] = { 0xff, 0x00, 0xff, 0xff };
+	static const uint8_t ip6_mask[4] = { 0xff, 0xff, 0xff, 0x00 };
+	uint16_t tcp_mask = htons(PURE_ACK_FLAGS);
+	bool ip4 = f->nfproto == NFPROTO_IPV4;
+
+	payload_load(r, NFT_PAYLOAD_NETWORK_HEADER, ip4 ? 0 : 4, 4, NFT_REG32_00);
+	mask_register(r, NFT_REG32_00, ip4 ? ip4_mask : ip6_mask, 4);
+	payload_load(r, NFT_PAYLOAD_TRANSPORT_HEADER, 12, 2, NFT_REG32_01);
+	mask_register(r, NFT_REG32_01, &tcp_mask, sizeof(tcp_mask));
+}
+
+/* The set and its constant elements: each data offset, no payload. */
+static void put_pure_acks(struct nft_batch *b, const struct nft_family_rules *fr)
+{
+	const struct nft_set_spec *spec = &fr->pure_acks_set;
+	bool ip4 = fr->af == AF_INET;
+	struct nftnl_set *s;
+
+	put_set(b, spec, NLM_F_CREATE | NLM_F_EXCL);
+	if (!(s = nft_element_list(spec->table, spec->name)))
+		return;
+	for (unsigned doff = TCP_DOFF_MIN; doff <= TCP_DOFF_MAX; doff++) {
+		uint16_t length = htons((uint16_t)((ip4 ? 20 : 0) + 4 * doff));
+		uint8_t key[8] = { 0 };
+
+		if (ip4) {
+			key[0] = 0x45;
+			memcpy(key + 2, &length, 2);
+		} else {
+			memcpy(key, &length, 2);
+			key[2] = IPPROTO_TCP;
+		}
+		key[4] = (uint8_t)(doff << 4);
+		nft_element_add(s, key, sizeof(key), 0, 0);
+	}
+	nft_batch_put_elements(b, NFT_MSG_NEWSETELEM, s, "add pure-ACK elements");
+	nftnl_set_free(s);
+}
+
+static void mark_packet(struct nftnl_rule *r, uint32_t bit);
+
+/*
+ * Endpoint-mapper traffic with a server, one direction and protocol, goes
+ * to the daemon, pure acknowledgements excepted.  With `published`, only
+ * the server's packets of connections DNAT translated, marked with
+ * published_mark: the daemon asks conntrack for the public address of
+ * those conversations only, and clears the bit again at the verdict.
+ */
 static void put_queue_rule(struct nft_batch *b, const struct nft_family *f,
-			   uint8_t proto, bool to_server,
+			   uint8_t proto, bool to_server, bool published,
 			   enum nft_queue_kind kind)
 {
 	struct nftnl_rule *r = rule_for(f);
@@ -611,10 +720,19 @@ static void put_queue_rule(struct nft_batch *b, const struct nft_family *f,
 	lookup(r, SET_EPM_PORTS, false);
 	match_ct_state(r, NF_CT_STATE_BIT(IP_CT_NEW) |
 				  NF_CT_STATE_BIT(IP_CT_ESTABLISHED));
+	if (proto == IPPROTO_TCP) {
+		load_pure_ack_key(r, f);
+		lookup(r, pure_acks_set(f), true);
+	}
+	if (published) {
+		match_ct_bits(r, NFT_CT_STATUS, IPS_DST_NAT);
+		mark_packet(r, b->cfg->published_mark);
+	}
 	queue(r, kind, b->cfg);
-	snprintf(what, sizeof(what), "add rule: %s %s EPM traffic %s a server -> %s",
+	snprintf(what, sizeof(what), "add rule: %s %s EPM traffic %s a %sserver -> %s",
 		 f->nfproto == NFPROTO_IPV4 ? "IPv4" : "IPv6",
 		 proto == IPPROTO_TCP ? "TCP" : "UDP", to_server ? "to" : "from",
+		 published ? "published " : "",
 		 kind == NFT_QUEUE_NATIVE ? "queue" : "xt NFQUEUE");
 	put_rule(b, r, what, true);
 }
@@ -820,11 +938,15 @@ void nft_rules_build(struct nft_batch *b, bool reload, enum nft_queue_kind kind)
 		put_fixed_elements(b, &rs.families[i]);
 	}
 	put_epm_ports(b, &rs);
+	/* constant: a reload leaves them as they are */
+	for (size_t i = 0; i < 2 && !reload; i++)
+		put_pure_acks(b, &rs.families[i]);
 	for (size_t i = 0; i < 2; i++) {
 		for (size_t p = 0; p < 2; p++) {
 			put_forged_answer_rule(b, &nft_families[i], protos[p], kind);
-			put_queue_rule(b, &nft_families[i], protos[p], true, kind);
-			put_queue_rule(b, &nft_families[i], protos[p], false, kind);
+			put_queue_rule(b, &nft_families[i], protos[p], true, false, kind);
+			put_queue_rule(b, &nft_families[i], protos[p], false, true, kind);
+			put_queue_rule(b, &nft_families[i], protos[p], false, false, kind);
 		}
 		put_fixed_rule(b, &nft_families[i]);
 		if (own_pinholes) {

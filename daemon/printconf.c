@@ -173,6 +173,7 @@ void printconf(const struct rpcgate_config *cfg, FILE *out)
 	fprintf(out, "reverse_path_mark = 0x%08x;\n", cfg->reverse_path_mark);
 	fprintf(out, "sync_pinholes = %s;\n", cfg->sync_pinholes ? "true" : "false");
 	fprintf(out, "sync_mark = 0x%08x;\n", cfg->sync_mark);
+	fprintf(out, "published_mark = 0x%08x;\n", cfg->published_mark);
 	fprintf(out, "log_level = \"%s\";\n", cfg->log_verbose ? "debug" : "info");
 	fprintf(out, "log_burst = %u;\n", cfg->log_burst);
 	fprintf(out, "log_interval = %u;\n", cfg->log_interval);

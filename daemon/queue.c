@@ -184,11 +184,13 @@ static int packet_cb(const struct nlmsghdr *nlh, void *data)
 }
 
 static void put_verdict(struct queue *q, size_t *used, uint16_t type,
-			uint32_t id, int verdict)
+			const struct verdict_message *m, int verdict)
 {
 	struct nlmsghdr *nlh = nfq_nlmsg_put(q->verdicts + *used, type, q->num);
 
-	nfq_nlmsg_verdict_put(nlh, (int)id, verdict);
+	nfq_nlmsg_verdict_put(nlh, (int)m->id, verdict);
+	if (m->kind == VERDICT_MESSAGE_ACCEPT_MARK)
+		nfq_nlmsg_verdict_put_mark(nlh, m->mark);
 	*used += NLMSG_ALIGN(nlh->nlmsg_len);
 }
 
@@ -206,11 +208,10 @@ static void flush_verdicts(struct queue *q)
 		const struct verdict_message *m = &q->plan[i];
 
 		if (m->kind == VERDICT_MESSAGE_ACCEPT_UPTO) {
-			put_verdict(q, &used, NFQNL_MSG_VERDICT_BATCH, m->id,
-				    NF_ACCEPT);
+			put_verdict(q, &used, NFQNL_MSG_VERDICT_BATCH, m, NF_ACCEPT);
 			q->stats.batches++;
 		} else {
-			put_verdict(q, &used, NFQNL_MSG_VERDICT, m->id,
+			put_verdict(q, &used, NFQNL_MSG_VERDICT, m,
 				    m->kind == VERDICT_MESSAGE_DROP ? NF_DROP :
 								      NF_ACCEPT);
 			q->stats.singles++;
@@ -255,7 +256,8 @@ int queue_receive(struct queue *q, queue_packet_fn fn, void *arg)
 }
 
 /* The packet's verdict, in the burst's messages (now outside a burst). */
-static int set_verdict(struct queue *q, uint32_t id, enum verdict_kind kind)
+static int set_verdict(struct queue *q, uint32_t id, enum verdict_kind kind,
+		       uint32_t mark)
 {
 	size_t i = 0;
 
@@ -264,12 +266,13 @@ static int set_verdict(struct queue *q, uint32_t id, enum verdict_kind kind)
 		i++;
 	if (i < q->n_held) {
 		q->pending[i].kind = kind;
+		q->pending[i].mark = mark;
 	} else {
 		if (q->n_pending == QUEUE_BURST_ENTRIES)
 			flush_verdicts(q);
 		if (q->n_pending == QUEUE_BURST_ENTRIES)
 			return -ENOBUFS;	/* every one of them held */
-		q->pending[q->n_pending++] = (struct verdict_entry){ id, kind };
+		q->pending[q->n_pending++] = (struct verdict_entry){ id, kind, mark };
 	}
 	if (!q->in_burst)
 		flush_verdicts(q);
@@ -278,7 +281,7 @@ static int set_verdict(struct queue *q, uint32_t id, enum verdict_kind kind)
 
 int queue_hold(struct queue *q, uint32_t id)
 {
-	int rc = set_verdict(q, id, VERDICT_HELD);
+	int rc = set_verdict(q, id, VERDICT_HELD, 0);
 
 	/* what came before goes now, not after the wait for the kernel */
 	if (rc == 0)
@@ -288,12 +291,17 @@ int queue_hold(struct queue *q, uint32_t id)
 
 int queue_accept(struct queue *q, uint32_t id)
 {
-	return set_verdict(q, id, VERDICT_ACCEPT);
+	return set_verdict(q, id, VERDICT_ACCEPT, 0);
 }
 
 int queue_drop(struct queue *q, uint32_t id)
 {
-	return set_verdict(q, id, VERDICT_DROP);
+	return set_verdict(q, id, VERDICT_DROP, 0);
+}
+
+int queue_accept_with_mark(struct queue *q, uint32_t id, uint32_t mark)
+{
+	return set_verdict(q, id, VERDICT_ACCEPT_MARK, mark);
 }
 
 const struct queue_verdict_stats *queue_verdict_stats(const struct queue *q)

@@ -55,6 +55,7 @@ struct service_stats {
 	uint64_t queue_full;		/* the kernel dropped: queue full */
 	uint64_t queue_undelivered;	/* ... could not send it to us */
 	uint64_t repairs;	/* the table put back after someone removed it */
+	uint64_t conntrack_lookups;	/* public addresses asked of conntrack */
 };
 
 /* What one queued packet's answers decided, logged once per reason. */
@@ -168,6 +169,7 @@ struct service {
 	int epoll, signals, timer;
 	uint64_t watchdog_usec, last_watchdog_ms;
 	struct service_stats stats;
+	bool packet_published;	/* the packet being read carries published_mark */
 	struct packet_decisions decisions;
 	struct flow_refusals flow_logs[N_FLOW_LOGS];
 	struct evictions evictions;
@@ -410,14 +412,23 @@ static bool batch_opened(struct service *s, const struct pinhole *p,
 
 /*
  * Whether the client reached the server through DNAT is a property of the
- * conversation, asked of conntrack at its first answer only.  A connection
- * not (yet) in the table is asked about again at the next answer.
+ * conversation, learned at its first answer.  rpcgated's queue rule marks
+ * a server's packets of DNAT-translated connections with published_mark:
+ * an unmarked answer is not published, and conntrack is asked for the
+ * public address of marked ones only.  A connection not (yet) in the
+ * table is asked about again at the next answer.
  */
 static void learn_published(struct service *s, struct flow *flow)
 {
-	int rc = conntrack_public_addr(s->conntrack, &flow->key,
-				       flow->note.public_addr);
+	int rc;
 
+	if (!s->packet_published) {
+		flow->note.published = FLOW_NOT_PUBLISHED;
+		return;
+	}
+	s->stats.conntrack_lookups++;
+	rc = conntrack_public_addr(s->conntrack, &flow->key,
+				   flow->note.public_addr);
 	if (rc >= 0)
 		flow->note.published = rc == 1 ? FLOW_PUBLISHED : FLOW_NOT_PUBLISHED;
 }
@@ -813,8 +824,10 @@ static void on_packet(void *arg, uint32_t id, const uint8_t *data, size_t len,
 	struct service *s = arg;
 	struct packet pkt;
 	bool drop = false;
+	uint32_t published = s->cfg->published_mark;
 
 	s->stats.packets++;
+	s->packet_published = (in->mark & published) != 0;
 	if (data && packet_parse_ip(data, len, &pkt) == PACKET_OK) {
 		uint64_t now = now_ms();
 		int endpoints;
@@ -836,7 +849,10 @@ static void on_packet(void *arg, uint32_t id, const uint8_t *data, size_t len,
 			log_flow_refusals(&s->flow_logs[k], now);
 		log_evictions(s, now);
 	}
-	if ((drop ? queue_drop(s->queue, id) : queue_accept(s->queue, id)) < 0)
+	if ((drop ? queue_drop(s->queue, id) :
+	     s->packet_published ?
+		   queue_accept_with_mark(s->queue, id, in->mark & ~published) :
+		   queue_accept(s->queue, id)) < 0)
 		log_warnx("verdict for queued packet %u: more packets held "
 			  "than a burst records", id);
 }
@@ -1904,6 +1920,7 @@ static void answer_stats(struct service *s, struct control_answer *a)
 	control_field_u64(a, "verdict_singles", v->singles);
 	control_field_u64(a, "verdict_errors", v->send_errors);
 	control_field_u64(a, "nft_errors", s->stats.nft_errors);
+	control_field_u64(a, "conntrack_lookups", s->stats.conntrack_lookups);
 	control_field_u64(a, "flows_refused", s->flows.stats.flows_refused);
 	control_field_u64(a, "flows_desynchronized", s->flows.stats.flows_desync);
 	control_field_u64(a, "expired", s->stats.expired);
@@ -2070,6 +2087,9 @@ static void answer_metrics(struct service *s, struct control_answer *a)
 	       "Verdict writes the kernel refused.", v->send_errors);
 	metric(a, "nft_errors_total", "counter", "nftables batches that failed.",
 	       s->stats.nft_errors);
+	metric(a, "conntrack_lookups_total", "counter",
+	       "Public addresses of published conversations asked of conntrack.",
+	       s->stats.conntrack_lookups);
 	metric(a, "expired_total", "counter", "Pinholes expired.", s->stats.expired);
 	metric(a, "revoked_total", "counter", "Pinholes revoked.", s->stats.revoked);
 	metric(a, "flows_refused_total", "counter",

@@ -118,6 +118,7 @@ struct rpcgate_config {
 	/* an HA pair: pinholes travel as conntrack entries (conntrackd) */
 	bool sync_pinholes;
 	uint32_t sync_mark;		/* ct mark bit of those entries */
+	uint32_t published_mark;	/* packet mark bit: a DNAT conversation */
 	int log_verbose;		/* 0 decisions only, 1 debug */
 };
 

@@ -13,12 +13,18 @@
  *   set fixed4/fixed6       server . port of fixed-mode groups, open to all
  *   map dnat4/dnat6         client . public address . l4proto . port :
  *                           server . port, for published servers
+ *   set pure_acks4/6        (IP length word . TCP data offset and flags)
+ *                           of a TCP segment without payload, SYN, FIN
+ *                           or RST: the queue rules skip those
  *   chain answers           prerouting, priority raw - 10: answers failing
  *                           the reverse path -> mark, queue (the daemon
  *                           drops them)
  *   chain prerouting        nat, priority dstnat - 10: the DNAT map
  *   chain forward           hook forward, priority filter - 10, policy accept:
- *     EPM traffic to or from a server        -> queue to the daemon
+ *     EPM traffic to or from a server        -> queue to the daemon (no
+ *                                               pure ACKs; the server's
+ *                                               packets of DNAT connections
+ *                                               marked with published_mark)
  *     new connection to a fixed port         -> mark, accept
  *     new connection matching a pinhole      -> refresh it, mark the
  *                                               conntrack entry, accept
@@ -80,6 +86,7 @@ struct nft_family_rules {
 	size_t n_fixed_ranges;
 	struct nft_range fixed_ranges[CONFIG_MAX_SERVERS];
 	struct nft_set_spec servers_set, fixed_set, dnat_map, pinholes_set;
+	struct nft_set_spec pure_acks_set;	/* constant: not queued */
 };
 
 /*

@@ -49,9 +49,17 @@ int queue_accept(struct queue *q, uint32_t id);
 /* The packet goes no further (a forged answer); always a single verdict. */
 int queue_drop(struct queue *q, uint32_t id);
 /*
+ * Accepts with the packet's mark set to `mark` (the bits rpcgated's own
+ * rules set for the daemon cleared before the packet meets anyone else's
+ * rules): a single verdict, sent before any batch, so that no batch
+ * accepts the packet with the bits still set.
+ */
+int queue_accept_with_mark(struct queue *q, uint32_t id, uint32_t mark);
+/*
  * The packet waits (an answer whose pinholes are being written): no batch
- * reaches it until queue_accept or queue_drop gives its verdict, and the
- * verdicts of the packets before it go now, without waiting for it.
+ * reaches it until queue_accept(_with_mark) or queue_drop gives its
+ * verdict, and the verdicts of the packets before it go now, without
+ * waiting for it.
  */
 int queue_hold(struct queue *q, uint32_t id);
 

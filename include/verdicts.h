@@ -13,6 +13,7 @@
 
 enum verdict_kind {
 	VERDICT_ACCEPT,
+	VERDICT_ACCEPT_MARK,	/* accepted with a packet mark of its own */
 	VERDICT_DROP,	/* a forged packet */
 	VERDICT_HELD,	/* no verdict yet: its answer's pinholes come first */
 };
@@ -21,23 +22,28 @@ enum verdict_kind {
 struct verdict_entry {
 	uint32_t id;
 	enum verdict_kind kind;
+	uint32_t mark;		/* VERDICT_ACCEPT_MARK */
 };
 
 enum verdict_message_kind {
 	VERDICT_MESSAGE_DROP,		/* one packet */
 	VERDICT_MESSAGE_ACCEPT,		/* one packet */
+	VERDICT_MESSAGE_ACCEPT_MARK,	/* one packet, its mark set */
 	VERDICT_MESSAGE_ACCEPT_UPTO,	/* a batch: every id up to this one */
 };
 
 struct verdict_message {
 	enum verdict_message_kind kind;
 	uint32_t id;
+	uint32_t mark;		/* VERDICT_MESSAGE_ACCEPT_MARK */
 };
 
 /*
  * The messages for entries, in the order the kernel queued them (its ids
  * grow with it, modulo 2^32), to be sent in the order written to out
- * (room for n): the drops, then one batch for the accepted packets before
+ * (room for n): the drops and the accepts with a mark (a batch would
+ * accept them with the mark they came with), then one batch for the
+ * accepted packets before
  * the first held one (a single accept when it is one packet), then single
  * accepts for those after it.  Held entries get nothing.  Returns how
  * many messages there are.

@@ -11,13 +11,16 @@
 #      and 1024-65535 to the server accepted (the "open the range" router)
 #   B  rpcgated with its printed ruleset (`rpcgated --print-ruleset`, as
 #      tests/ns/test_exchange.sh loads it)
+#   C, D, ...  as B with another build: BENCH_BIN_C=path/to/rpcgated (to
+#      compare builds within one run; each gets its own table against A)
 # at each BENCH_CONCURRENCY, BENCH_ROUNDS times, then one overload run
 # each at BENCH_OVERLOAD concurrent clients.  The load is epm_load against
 # epm_serve (tests/bench/): every answer a new port from a pool of 16384
 # listening sockets, 16 client addresses, so every lookup needs a pinhole
 # of its own.  rpcgated is started afresh for each B run; its CPU is
 # /proc/PID/schedstat (run time in ns, user + system) before and after the
-# run, its RSS VmRSS at the end and VmHWM.
+# run, its RSS VmRSS at the end and VmHWM, the packets it read from the
+# queue (its statistics line) per lookup.
 #
 # Then the data plane: new connections per second through a pinhole
 # (epm_load -C) with 0, 100k and 1M other pinholes in rpcgated's set
@@ -106,37 +109,45 @@ ${BENCH_GATE_CONF:-}"
 gate_cpu_ns() { awk '{print $1}' "/proc/$RG_GATE_PID/schedstat" 2>/dev/null || echo 0; }
 gate_kb() { awk -v k="$1:" '$1 == k {print $2}' "/proc/$RG_GATE_PID/status" 2>/dev/null; }
 
-configure() { # configure A|B: the router's ruleset (and daemon)
+gate_bin() { # gate_bin B|C|...: the rpcgated a configuration runs
+	local var=BENCH_BIN_$1
+	echo "${!var:-$B_BIN}"
+}
+B_BIN=$RG_BIN
+configure() { # configure A|B|C...: the router's ruleset (and daemon)
 	if [ "$1" = A ]; then
 		in_router nft -f - <<<"$STATIC_RULES"
 	else
+		RG_BIN=$(gate_bin "$1")
 		gate_start "$GATE_CONF" || return 1
 		"$RG_BIN" --print-ruleset -c "$RG_DIR/rpcgate.conf" | in_router nft -f -
 	fi
 }
 unconfigure() {
-	[ "$1" = B ] && gate_stop
+	[ "$1" != A ] && gate_stop
 	in_router nft delete table inet filter 2>/dev/null
 	sleep 1.2 # conntrack forgets the run's closed connections
 }
 
 # run_lookups CONFIG CONCURRENCY SECONDS ROUND: one line of runs.txt
 run_lookups() {
-	local cfg=$1 conc=$2 secs=$3 round=$4 out cpu0=0 cpu1=0 rss="-" hwm="-" cpu="-" stats="-"
+	local cfg=$1 conc=$2 secs=$3 round=$4 out cpu0=0 cpu1=0 rss="-" hwm="-" cpu="-" stats="-" queued="-" per_lookup="-"
 	configure "$cfg" || { echo "bench-gateway: $cfg would not start: $(gate_log | tail -n 3)" >&2; return 1; }
-	[ "$cfg" = B ] && cpu0=$(gate_cpu_ns)
+	[ "$cfg" != A ] && cpu0=$(gate_cpu_ns)
 	out=$(in_client "$LOAD" -s "$RG_SERVER4" -S "$SOURCES" -c "$conc" -d "$secs")
-	if [ "$cfg" = B ]; then
+	if [ "$cfg" != A ]; then
 		cpu1=$(gate_cpu_ns)
 		rss=$(gate_kb VmRSS) hwm=$(gate_kb VmHWM)
 		kill -USR1 "$RG_GATE_PID"
 		sleep 0.2
 		stats=$(gate_log | grep -o 'flows .*' | tail -n 1 | sed 's/ /_/g')
+		queued=$(gate_log | grep -o 'statistics: [0-9]* packets' | tail -n 1 | grep -o '[0-9][0-9]*')
 	fi
 	local lookups; lookups=$(grep -o 'lookups=[0-9]*' <<<"$out" | cut -d= -f2)
-	[ "$cfg" = B ] && [ "${lookups:-0}" -gt 0 ] && cpu=$(((cpu1 - cpu0) / 1000 / lookups))
+	[ "$cfg" != A ] && [ "${lookups:-0}" -gt 0 ] && cpu=$(((cpu1 - cpu0) / 1000 / lookups)) &&
+		per_lookup=$(awk -v q="${queued:-0}" -v l="$lookups" 'BEGIN{printf "%.2f", q / l}')
 	unconfigure "$cfg"
-	echo "cfg=$cfg round=$round $out cpu_us=$cpu rss_kb=$rss hwm_kb=$hwm stats=$stats" | tee -a "$RG_DIR/runs.txt" >&2
+	echo "cfg=$cfg round=$round $out cpu_us=$cpu queued_per_lookup=$per_lookup rss_kb=$rss hwm_kb=$hwm stats=$stats" | tee -a "$RG_DIR/runs.txt" >&2
 }
 
 # ---------------------------------------------------------------- lookups
@@ -240,9 +251,10 @@ fi
 commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)$(git -C "$ROOT" diff --quiet HEAD 2>/dev/null || echo "+dirty")
 machine="$(uname -r), $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), load average at start $(cut -d' ' -f1-3 /proc/loadavg)"
 "${RG_PY}" - "$RG_DIR/runs.txt" "$(date -u '+%Y-%m-%d %H:%M UTC')" "$commit" "$machine" \
-	"$(($(date +%s) - started_at))" <<'PY' | tee "$RESULTS"
+	"$(($(date +%s) - started_at))" "$(for cfg in $CONFIGS; do [ "$cfg" != A ] && echo "$cfg=$(gate_bin "$cfg")"; done)" <<'PY' | tee "$RESULTS"
 import statistics, sys
 path, when, commit, machine, elapsed = sys.argv[1:6]
+bins = dict(line.split("=", 1) for line in sys.argv[6].splitlines() if "=" in line)
 runs = []
 for line in open(path):
     runs.append(dict(kv.split("=", 1) for kv in line.split() if "=" in kv))
@@ -261,24 +273,30 @@ print("### bench-gateway, %s, commit %s" % (when, commit))
 print()
 print("Machine: %s; %s s in all." % (machine, elapsed))
 print()
-print("| concurrency | runs | A lookups/s | B lookups/s | B/A | A p50 / p99 | B p50 / p99 | B−A p99 | first-SYN failures A / B | no pinhole A / B | B CPU/lookup | B RSS (HWM) |")
-print("|---|---|---|---|---|---|---|---|---|---|---|---|")
 concs = sorted({int(r["concurrency"]) for r in runs if r.get("mode") == "lookup"})
-for c in concs:
+gates = sorted({r["cfg"] for r in runs if r.get("mode") == "lookup" and r["cfg"] != "A"})
+for g in gates:
+  if len(gates) > 1:
+    print("#### %s: %s" % (g, bins.get(g, "-")))
+    print()
+  print("| concurrency | runs | A lookups/s | B lookups/s | B/A | A p50 / p99 | B p50 / p99 | B−A p99 | first-SYN failures A / B | no pinhole A / B | B CPU/lookup | B queued/lookup | B RSS (HWM) |")
+  print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+  for c in concs:
     a = [r for r in runs if r.get("mode") == "lookup" and r["cfg"] == "A" and int(r["concurrency"]) == c]
-    b = [r for r in runs if r.get("mode") == "lookup" and r["cfg"] == "B" and int(r["concurrency"]) == c]
+    b = [r for r in runs if r.get("mode") == "lookup" and r["cfg"] == g and int(r["concurrency"]) == c]
     ra, rb = med(a, "rate"), med(b, "rate")
     ratio = "%.3f" % (rb / ra) if ra and rb is not None else "-"
     pa, pb = med(a, "p99_us"), med(b, "p99_us")
     added = fmt(pb - pa, "us") if pa is not None and pb is not None and pb >= pa else ("-%s" % fmt(pa - pb, "us") if pa is not None and pb is not None else "-")
     cpu = med(b, "cpu_us")
     rss = "%s KiB (%s)" % (b[-1]["rss_kb"], b[-1]["hwm_kb"]) if b else "-"
-    print("| %d | %d+%d | %s | %s | %s | %s / %s | %s / %s | %s | %d / %d | %d / %d | %s | %s |" % (
+    queued = med(b, "queued_per_lookup")
+    print("| %d | %d+%d | %s | %s | %s | %s / %s | %s / %s | %s | %d / %d | %d / %d | %s | %s | %s |" % (
         c, len(a), len(b), fmt(ra), fmt(rb), ratio, fmt(med(a, "p50_us"), "us"), fmt(pa, "us"),
         fmt(med(b, "p50_us"), "us"), fmt(pb, "us"), added,
         total(a, "first_syn_fail"), total(b, "first_syn_fail"), total(a, "no_pinhole"), total(b, "no_pinhole"),
-        "%d µs" % cpu if cpu is not None else "-", rss))
-print()
+        "%d µs" % cpu if cpu is not None else "-", "%.1f" % queued if queued is not None else "-", rss))
+  print()
 print("Medians over the runs (lookups/s, percentiles, CPU); failures summed. "
       "A lookup is counted when its answer arrived within the run; the connects "
       "of answers still in flight at the end are counted too.")

@@ -265,6 +265,7 @@ static void test_defaults(void)
 	CHECK(strcmp(cfg.nft_table, "rpcgate") == 0);
 	CHECK(cfg.pinhole_mark == 0x00100000);
 	CHECK(cfg.reverse_path_mark == 0x00200000);
+	CHECK(cfg.published_mark == 0x00800000);
 	CHECK(cfg.log_verbose == 0);
 }
 
@@ -347,6 +348,7 @@ static void test_load_every_key(void)
 		   "reverse_path_mark = 0x40000000;\n"
 		   "sync_pinholes = true;\n"
 		   "sync_mark = 0x00010000;\n"
+		   "published_mark = 0x20000000;\n"
 		   "log_level = \"debug\";\n"
 		   "control_max_clients = 4;\n"
 		   "control_timeout = 60;\n"
@@ -408,6 +410,7 @@ static void test_load_every_key(void)
 	want.reverse_path_mark = 0x40000000u;
 	want.sync_pinholes = true;
 	want.sync_mark = 0x00010000u;
+	want.published_mark = 0x20000000u;
 	want.log_verbose = 1;
 	want.control_max_clients = 4;
 	want.control_timeout = 60;
@@ -594,6 +597,19 @@ static void test_element_lines(void)
 /* libconfig 1.5 wraps integers past 32 bits; the loader does not. */
 static void test_wrapped_integers(void)
 {
+	static const struct {
+		const char *text, *error;
+	} published_refused[] = {
+		{ SERVERS "published_mark = 0x00600000;\n",
+		  "published_mark: expected an integer with exactly one bit set "
+		  "(e.g. 0x00800000), got 0x600000" },
+		{ SERVERS "published_mark = 0x00100000;\n",
+		  "published_mark and pinhole_mark are both 0x00100000: they must "
+		  "be different bits" },
+		{ SERVERS "published_mark = 0x00200000;\n",
+		  "published_mark and reverse_path_mark are both 0x00200000: they "
+		  "must be different bits" },
+	};
 	struct rpcgate_config cfg;
 
 	/* 4294967416 is 120 to libconfig */
@@ -630,6 +646,13 @@ static void test_wrapped_integers(void)
 	CHECK(load(SERVERS "pinhole_mark = 0x00200000;\n", &cfg) == 1);
 	CHECK(load(SERVERS "pinhole_mark = 0x00200000;\n"
 		   "reverse_path_mark = 0x1;\n", &cfg) == 0);
+	/* the DNAT conversation's mark is one bit too, apart from both */
+	for (size_t i = 0; i < sizeof(published_refused) / sizeof(published_refused[0]); i++) {
+		CHECK(load(published_refused[i].text, &cfg) == 1);
+		CHECK(reported(2, published_refused[i].error));
+	}
+	CHECK(load(SERVERS "published_mark = 0x00200000;\n"
+		   "reverse_path_mark = 0x01000000;\n", &cfg) == 0);
 }
 
 /*

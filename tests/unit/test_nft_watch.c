@@ -89,8 +89,9 @@ static void test_expected_table_mode(void)
 	CHECK(!x.overflow);
 	CHECK(object(NFT_OBJECT_TABLE, "rpcgate", "rpcgate") != NULL);
 	o = object(NFT_OBJECT_CHAIN, "rpcgate", "forward");
-	/* per family: 4 queue rules, fixed ports, pinhole, 2 drops */
-	CHECK(o && o->expected == 16);
+	/* per family: 6 queue rules (to, from a published server, from;
+	 * TCP and UDP), fixed ports, pinhole, 2 drops */
+	CHECK(o && o->expected == 20);
 	o = object(NFT_OBJECT_CHAIN, "rpcgate", "answers");
 	CHECK(o && o->expected == 4);
 	o = object(NFT_OBJECT_CHAIN, "rpcgate", "prerouting");
@@ -99,6 +100,8 @@ static void test_expected_table_mode(void)
 	CHECK(o && o->fixed_elements && o->expected == 2);	/* start, end */
 	o = object(NFT_OBJECT_SET, "rpcgate", "epm_ports");
 	CHECK(o && o->fixed_elements && o->expected == 2);	/* 135, 593 */
+	o = object(NFT_OBJECT_SET, "rpcgate", "pure_acks6");
+	CHECK(o && o->fixed_elements && o->expected == 11);	/* data offsets 5-15 */
 	o = object(NFT_OBJECT_SET, "rpcgate", "pinholes4");
 	CHECK(o && o->pinholes && !o->fixed_elements);
 	o = object(NFT_OBJECT_SET, "rpcgate", "dnat6");
@@ -121,7 +124,7 @@ static void test_rule_deleted(void)
 	feed_install(NFT_MSG_NEWRULE, 9);	/* one of forward's */
 	nft_expected_judge(&x, &base, &d);
 	CHECK(d.replace);
-	CHECK(strcmp(d.what, "chain inet rpcgate forward lost 1 of its 16 rules") == 0);
+	CHECK(strcmp(d.what, "chain inet rpcgate forward lost 1 of its 20 rules") == 0);
 }
 
 static void test_set_flushed(void)
@@ -150,7 +153,7 @@ static void test_sets_mode(void)
 	o = object(NFT_OBJECT_TABLE, "filter", "filter");
 	CHECK(o && o->foreign);
 	CHECK(object(NFT_OBJECT_SET, "filter", "pinholes6")->pinholes);
-	CHECK(object(NFT_OBJECT_CHAIN, "rpcgate_queue", "forward")->expected == 10);
+	CHECK(object(NFT_OBJECT_CHAIN, "rpcgate_queue", "forward")->expected == 14);
 	/* the administrator's table gone: nowhere for the sets */
 	feed_install(NONE, 0);
 	nft_expected_judge(&x, &base, &d);

@@ -2,9 +2,10 @@
 #include "../../daemon/verdicts.c"
 #include "unit.h"
 
-#define A(id) { id, VERDICT_ACCEPT }
-#define D(id) { id, VERDICT_DROP }
-#define H(id) { id, VERDICT_HELD }
+#define A(id) { id, VERDICT_ACCEPT, 0 }
+#define M(id, mark) { id, VERDICT_ACCEPT_MARK, mark }
+#define D(id) { id, VERDICT_DROP, 0 }
+#define H(id) { id, VERDICT_HELD, 0 }
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 
 static struct verdict_message out[64];
@@ -70,6 +71,22 @@ static void test_drops_go_first_and_singly(void)
 	CHECK(is(3, VERDICT_MESSAGE_ACCEPT, 6));
 }
 
+/*
+ * A packet accepted with its own mark (published_mark cleared) goes
+ * singly, with the mark, before the batch: the batch, sent after it,
+ * cannot accept it with the mark it came with.  Held or not.
+ */
+static void test_marked_accepts_go_first_with_their_mark(void)
+{
+	struct verdict_entry e[] = { A(1), M(2, 0x2), A(3), H(4), M(5, 0x7), A(6) };
+
+	CHECK(verdict_plan(e, N_OF(e), out) == 4);
+	CHECK(is(0, VERDICT_MESSAGE_ACCEPT_MARK, 2) && out[0].mark == 0x2);
+	CHECK(is(1, VERDICT_MESSAGE_ACCEPT_MARK, 5) && out[1].mark == 0x7);
+	CHECK(is(2, VERDICT_MESSAGE_ACCEPT_UPTO, 3));
+	CHECK(is(3, VERDICT_MESSAGE_ACCEPT, 6));
+}
+
 static void test_only_held_and_dropped(void)
 {
 	struct verdict_entry e[] = { H(9), D(10), H(11) };
@@ -97,6 +114,7 @@ int main(void)
 	RUN(test_batch_stops_below_the_held_packet);
 	RUN(test_held_first_means_no_batch);
 	RUN(test_drops_go_first_and_singly);
+	RUN(test_marked_accepts_go_first_with_their_mark);
 	RUN(test_only_held_and_dropped);
 	RUN(test_ids_wrapping);
 	UNIT_EXIT();
