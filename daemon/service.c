@@ -1323,8 +1323,9 @@ static void restore_record(void *arg, const struct state_record *r)
 	if (a->kernel_knows) {
 		struct kernel_pinhole probe = { .key = key };
 
-		found = bsearch(&probe, a->kernel, a->n_kernel, sizeof(*a->kernel),
-				pinhole_order);
+		found = a->n_kernel ? bsearch(&probe, a->kernel, a->n_kernel,
+					      sizeof(*a->kernel), pinhole_order) :
+				      NULL;
 		left = found ? found->remaining_ms : 0;
 	} else {
 		left = r->remaining_ms > a->elapsed_ms ? r->remaining_ms - a->elapsed_ms : 0;
@@ -1423,7 +1424,8 @@ static void adopt_earlier_run(struct service *s, struct adoption *a)
 	if (rc < 0 && rc != -ENOENT)
 		log_warnx("reading the pinholes of an earlier run: %s; the state "
 			  "file alone says what is left", strerror(-rc));
-	qsort(a->kernel, a->n_kernel, sizeof(*a->kernel), pinhole_order);
+	if (a->n_kernel > 1)	/* qsort wants an array, even of none */
+		qsort(a->kernel, a->n_kernel, sizeof(*a->kernel), pinhole_order);
 	file = s->cfg->state_file[0] ? read_state(s->cfg->state_file, &len) : NULL;
 	if (file && state_parse(file, len, &written, NULL, NULL, err, sizeof(err)) < 0)
 		log_warnx("state file %s: %s; ignored", s->cfg->state_file, err);
