@@ -7,6 +7,9 @@
 #include "report.h"
 
 #define BUCKETS 4096
+/* the pinhole index: a bucket per pinhole max_pinholes allows, in bounds */
+#define INDEX_MIN_BUCKETS 4096u
+#define INDEX_MAX_BUCKETS (1u << 20)
 
 struct gate_client {
 	struct gate_client *next;	/* hash chain */
@@ -38,8 +41,13 @@ bool gate_init(struct gate *g, const struct rpcgate_config *cfg)
 	g->clients = calloc(BUCKETS, sizeof(*g->clients));
 	g->hosts = calloc(BUCKETS, sizeof(*g->hosts));
 	g->bucket_mask = BUCKETS - 1;
+	g->index_mask = INDEX_MIN_BUCKETS - 1;
+	while (g->index_mask + 1 < cfg->max_pinholes &&
+	       g->index_mask + 1 < INDEX_MAX_BUCKETS)
+		g->index_mask = 2 * g->index_mask + 1;
+	g->index = calloc(g->index_mask + 1, sizeof(*g->index));
 	g->kernel_updates_timeouts = true;
-	return g->clients && g->hosts;
+	return g->clients && g->hosts && g->index;
 }
 
 void gate_release(struct gate *g)
@@ -68,6 +76,7 @@ void gate_release(struct gate *g)
 	}
 	free(g->clients);
 	free(g->hosts);
+	free(g->index);
 	free(g->biggest);
 	memset(g, 0, sizeof(*g));
 }
@@ -182,14 +191,37 @@ static bool same_pinhole(const struct pinhole *a, const struct pinhole *b)
 	       memcmp(a->server, b->server, addr_len(a->family)) == 0;
 }
 
+static struct gate_pinhole **index_bucket(struct gate *g,
+					  const struct pinhole *p)
+{
+	uint32_t h = 2166136261u;
+	const uint8_t fields[] = { p->family, p->proto, (uint8_t)(p->port >> 8),
+				   (uint8_t)p->port };
+
+	for (size_t i = 0; i < sizeof(fields); i++)
+		h = (h ^ fields[i]) * 16777619u;
+	for (size_t i = 0; i < addr_len(p->family); i++)
+		h = (h ^ p->client[i]) * 16777619u;
+	for (size_t i = 0; i < addr_len(p->family); i++)
+		h = (h ^ p->server[i]) * 16777619u;
+	return &g->index[h & g->index_mask];
+}
+
 struct gate_pinhole *gate_find(struct gate *g, const struct pinhole *p)
 {
-	struct gate_client *c = *find_client(g, p->family, p->client);
-
-	for (struct gate_pinhole *h = c ? c->pinholes : NULL; h; h = h->next)
+	for (struct gate_pinhole *h = *index_bucket(g, p); h; h = h->index_next)
 		if (same_pinhole(&h->key, p))
 			return h;
 	return NULL;
+}
+
+static void index_unlink(struct gate *g, struct gate_pinhole *p)
+{
+	struct gate_pinhole **link = index_bucket(g, &p->key);
+
+	while (*link != p)
+		link = &(*link)->index_next;
+	*link = p->index_next;
 }
 
 enum nft_element_write gate_element_write(const struct gate *g,
@@ -242,6 +274,9 @@ static void forget(struct gate *g, struct gate_pinhole **link)
 	struct gate_host *h = c->host;
 
 	*link = p->next;
+	if (p->next)
+		p->next->pprev = link;
+	index_unlink(g, p);
 	c->n_pinholes--;
 	host_unlink(h, p);
 	h->n_pinholes--;
@@ -257,7 +292,7 @@ static void forget(struct gate *g, struct gate_pinhole **link)
 static void evict_from(struct gate *g, struct gate_host *h,
 		       struct gate_eviction *evicted)
 {
-	struct gate_pinhole *p = h->oldest, **link;
+	struct gate_pinhole *p = h->oldest;
 	struct gate_client *c = p->client, **clink;
 
 	evicted->evicted = true;
@@ -265,9 +300,7 @@ static void evict_from(struct gate *g, struct gate_host *h,
 	evicted->key = p->key;
 	evicted->published = p->published;
 	memcpy(evicted->public_addr, p->public_addr, sizeof(p->public_addr));
-	for (link = &c->pinholes; *link != p; link = &(*link)->next)
-		;
-	forget(g, link);
+	forget(g, p->pprev);
 	if (c->n_pinholes == 0) {
 		clink = find_client(g, c->family, c->addr);
 		*clink = c->next;
@@ -354,7 +387,12 @@ static enum gate_reason admit_facts(struct gate *g,
 	p->write = gate_element_write(g, NULL, now_ms);
 	p->client = c;
 	p->next = c->pinholes;
+	if (p->next)
+		p->next->pprev = &p->next;
+	p->pprev = &c->pinholes;
 	c->pinholes = p;
+	p->index_next = *index_bucket(g, &p->key);
+	*index_bucket(g, &p->key) = p;
 	c->n_pinholes++;
 	host_append(h, p);
 	h->n_pinholes++;

@@ -25,6 +25,8 @@
  */
 struct gate_pinhole {
 	struct gate_pinhole *next;	/* the client's pinholes */
+	struct gate_pinhole **pprev;	/* the link to it there: O(1) removal */
+	struct gate_pinhole *index_next;	/* gate.index chain */
 	struct gate_pinhole *host_older, *host_newer;
 	struct gate_client *client;
 	struct pinhole key;
@@ -60,6 +62,12 @@ struct gate {
 	struct gate_host **biggest;
 	size_t n_hosts, cap_hosts;
 	size_t n_pinholes;
+	/*
+	 * Every pinhole by its whole key, so that finding one costs the same
+	 * with 64 pinholes per client or a million.
+	 */
+	struct gate_pinhole **index;
+	size_t index_mask;
 	/*
 	 * The kernel renews an element added again (nft_probe_element_update);
 	 * gate_init assumes so, which is what a replay models.

@@ -124,7 +124,12 @@ configure() { # configure A|B|C...: the router's ruleset (and daemon)
 	fi
 }
 unconfigure() {
-	[ "$1" != A ] && gate_stop
+	# a stop leaves rpcgated's table (and its pinholes) in place: the next
+	# run starts from a router without it
+	if [ "$1" != A ]; then
+		gate_stop
+		in_router "$RG_BIN" --remove -c "$RG_DIR/rpcgate.conf" -s "$RG_DIR/control" >/dev/null
+	fi
 	in_router nft delete table inet filter 2>/dev/null
 	sleep 1.2 # conntrack forgets the run's closed connections
 }
