@@ -8,9 +8,9 @@
 #   restart-kill   kill -9, 0.5 s down, start      (on_failure "closed")
 #   restart-term   SIGTERM, 0.5 s down, start      (on_failure "closed")
 #   reload-nft-f   nft -f of the administrator's file, which starts with
-#                  `flush ruleset`: open until rpcgated's next tick repairs
+#                  `flush ruleset`: open until rpcgated repairs it
 #   flush-ruleset  a bare `nft flush ruleset`: no ruleset at all (the
-#                  router forwards everything) until the tick repairs
+#                  router forwards everything) until rpcgated repairs it
 # WINDOW_EVENTS picks some (default all four), WINDOW_FAMILY=6 probes the
 # server's IPv6 address.  Run as root: sudo bash tests/bench/windows.sh
 set -u
