@@ -16,7 +16,11 @@ check() { local name=$1; shift; if "$@" >/dev/null 2>&1; then pass "$name"; else
 
 work=$(mktemp -d)
 installed_before=$(dpkg-query -W -f='${Status}' rpcgate 2>/dev/null | grep -c 'install ok installed')
-trap 'rm -rf "$work"; [ "$installed_before" = 0 ] && dpkg -r rpcgate >/dev/null 2>&1' EXIT
+# the package's tmpfiles.d makes /run/rpcgate at install; a purge leaves it
+run_dir_before=0
+[ -e /run/rpcgate ] && run_dir_before=1
+trap 'rm -rf "$work"; [ "$installed_before" = 0 ] && dpkg -r rpcgate >/dev/null 2>&1
+      [ "$installed_before" = 0 ] && [ "$run_dir_before" = 0 ] && rm -rf /run/rpcgate' EXIT
 version=$(dpkg-parsechangelog -S Version)
 src=$work/rpcgate-$version
 mkdir -p "$src"
