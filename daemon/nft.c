@@ -414,17 +414,20 @@ static int held_cb(const struct nlmsghdr *nlh, void *data)
 int nft_pinholes_held(struct nft *n, const struct rpcgate_config *cfg,
 		      struct nft_held_pinholes *h)
 {
+	int there = 0;
+
 	for (size_t i = 0; i < 2; i++) {
 		int rc = dump(n, NFT_MSG_GETSETELEM, cfg->nft_table,
 			      nft_families[i].pinholes_set, held_cb, h);
 
 		if (rc < 0 && rc != -ENOENT)
 			return rc;
+		there += rc == 0;
 	}
 	if (h->failed_alloc)
 		return -ENOMEM;
 	nft_held_sort(h);
-	return 0;
+	return there;
 }
 
 struct nft_batch *nft_repair_begin(struct nft *n, const struct rpcgate_config *cfg)
@@ -555,26 +558,6 @@ int64_t nft_pinhole_remaining(struct nft *n, const struct rpcgate_config *cfg,
 		*admitted = r.counted ? (int64_t)(r.packets / 2) : -1;
 	return r.ms;
 }
-int nft_pinhole_dump(struct nft *n, const struct rpcgate_config *cfg,
-		     nft_pinhole_fn fn, void *arg)
-{
-	for (size_t i = 0; i < 2; i++) {
-		struct nftnl_set *s = nft_element_list(cfg->nft_table,
-						       nft_families[i].pinholes_set);
-		struct nft_element_dump d = {
-			.family = i == 0 ? AF_INET : AF_INET6, .fn = fn, .arg = arg,
-		};
-		int rc;
-
-		if (!s)
-			return -ENOMEM;
-		rc = query_elements(n, s, NLM_F_DUMP, nft_element_dump_cb, &d);
-		if (rc < 0)
-			return rc;
-	}
-	return 0;
-}
-
 /*
  * Three batches of their own and one GET, at start only: the delete
  * queues the deferred destroy work the verdict path must never wait for.

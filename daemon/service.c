@@ -1221,19 +1221,12 @@ failed:
 }
 
 /* A pinhole the kernel holds from the earlier run, and whether it is claimed. */
-struct kernel_pinhole {
-	struct pinhole key;
-	uint64_t remaining_ms;
-	bool recorded;
-};
-
 struct adoption {
 	struct service *s;
 	uint64_t now;
 	uint64_t elapsed_ms;		/* since the state file was written */
 	bool kernel_knows;		/* the pinhole sets were there to ask */
-	struct kernel_pinhole *kernel;
-	size_t n_kernel, cap_kernel;
+	struct nft_held_pinholes kernel;	/* and what they hold */
 	struct nft_adopted *pins;
 	size_t n_pins, cap_pins;
 	size_t n_refused, n_gone, n_from_kernel;
@@ -1255,25 +1248,6 @@ static bool room_for_one(void **items, size_t n, size_t *cap, size_t size)
 	*items = grown;
 	*cap = more;
 	return true;
-}
-
-static void note_kernel_pinhole(void *arg, const struct pinhole *p,
-				uint64_t remaining_ms)
-{
-	struct adoption *a = arg;
-
-	if (!room_for_one((void **)&a->kernel, a->n_kernel, &a->cap_kernel,
-			  sizeof(*a->kernel))) {
-		a->no_memory = true;
-		return;
-	}
-	a->kernel[a->n_kernel++] = (struct kernel_pinhole){ *p, remaining_ms, false };
-}
-
-static int pinhole_order(const void *x, const void *y)
-{
-	return memcmp(&((const struct kernel_pinhole *)x)->key,
-		      &((const struct kernel_pinhole *)y)->key, sizeof(struct pinhole));
 }
 
 static void log_not_restored(struct service *s, const struct pinhole *k,
@@ -1303,7 +1277,7 @@ static void restore_record(void *arg, const struct state_record *r)
 	struct adoption *a = arg;
 	struct service *s = a->s;
 	struct pinhole key, out;
-	struct kernel_pinhole *found = NULL;
+	int64_t held = -1;
 	enum gate_reason reason = policy_decide(s->cfg, &r->facts, &key);
 	uint64_t left, longest = (uint64_t)s->cfg->pinhole_timeout * 1000;
 
@@ -1321,16 +1295,13 @@ static void restore_record(void *arg, const struct state_record *r)
 		return;
 	}
 	if (a->kernel_knows) {
-		struct kernel_pinhole probe = { .key = key };
-
-		found = a->n_kernel ? bsearch(&probe, a->kernel, a->n_kernel,
-					      sizeof(*a->kernel), pinhole_order) :
-				      NULL;
-		left = found ? found->remaining_ms : 0;
+		held = nft_held_find(&a->kernel, &key);
+		left = held > 0 ? (uint64_t)held : 0;
 	} else {
 		left = r->remaining_ms > a->elapsed_ms ? r->remaining_ms - a->elapsed_ms : 0;
 	}
-	if (left == 0 || (found && found->recorded)) {
+	/* a second record of one pinhole: the first restored it */
+	if (left == 0 || gate_find(&s->gate, &key)) {
 		if (left == 0) {
 			a->n_gone++;
 			log_not_restored(s, &key, GATE_OPEN, "it expired meanwhile");
@@ -1346,10 +1317,8 @@ static void restore_record(void *arg, const struct state_record *r)
 		log_not_restored(s, &key, reason, NULL);
 		return;
 	}
-	if (found) {
-		found->recorded = true;
+	if (held > 0)
 		a->n_from_kernel++;
-	}
 	if (!room_for_one((void **)&a->pins, a->n_pins, &a->cap_pins,
 			  sizeof(*a->pins))) {
 		a->no_memory = true;
@@ -1419,13 +1388,13 @@ static void adopt_earlier_run(struct service *s, struct adoption *a)
 
 	a->s = s;
 	a->now = now_ms();
-	rc = nft_pinhole_dump(s->nft, s->cfg, note_kernel_pinhole, a);
-	a->kernel_knows = rc == 0 && !a->no_memory;
-	if (rc < 0 && rc != -ENOENT)
+	rc = nft_pinholes_held(s->nft, s->cfg, &a->kernel);
+	a->kernel_knows = rc == 2;
+	if (rc < 0) {
+		nft_held_release(&a->kernel);
 		log_warnx("reading the pinholes of an earlier run: %s; the state "
 			  "file alone says what is left", strerror(-rc));
-	if (a->n_kernel > 1)	/* qsort wants an array, even of none */
-		qsort(a->kernel, a->n_kernel, sizeof(*a->kernel), pinhole_order);
+	}
 	file = s->cfg->state_file[0] ? read_state(s->cfg->state_file, &len) : NULL;
 	if (file && state_parse(file, len, &written, NULL, NULL, err, sizeof(err)) < 0)
 		log_warnx("state file %s: %s; ignored", s->cfg->state_file, err);
@@ -1446,10 +1415,9 @@ static void adopt_earlier_run(struct service *s, struct adoption *a)
 /* One line for the start: what was kept of the earlier run, and what not. */
 static void log_adoption(const struct adoption *a)
 {
-	size_t unrecorded = 0;
+	/* what the kernel held that no record restored */
+	size_t unrecorded = a->kernel.n - a->n_from_kernel;
 
-	for (size_t i = 0; i < a->n_kernel; i++)
-		unrecorded += !a->kernel[i].recorded;
 	if (a->n_pins == 0 && a->n_refused == 0 && a->n_gone == 0 && unrecorded == 0)
 		return;
 	log_info("restored %zu pinhole(s) of the earlier run (%zu with the "
@@ -2301,12 +2269,12 @@ static bool setup(struct service *s)
 		log_warnx("installing the nftables %s: %s; what an earlier run "
 			  "left is as it was",
 			  s->cfg->nft_mode == NFT_MODE_SETS ? "sets" : "table", err);
-		free(earlier.kernel);
+		nft_held_release(&earlier.kernel);
 		free(earlier.pins);
 		return false;
 	}
 	log_adoption(&earlier);
-	free(earlier.kernel);
+	nft_held_release(&earlier.kernel);
 	free(earlier.pins);
 	/* from now on this run's state is the one to keep; the first tick writes it */
 	s->state_owned = true;

@@ -53,13 +53,6 @@ int nft_install_adopting(struct nft *n, const struct rpcgate_config *cfg,
 			 const struct nft_adopted *pins, size_t n_pins,
 			 char *err, size_t errlen);
 /*
- * Hands fn each element of the pinhole sets (cfg's table) with the
- * milliseconds it has left (elements of another shape are passed over).
- * 0, -ENOENT when the sets are not there, -errno on another failure.
- */
-int nft_pinhole_dump(struct nft *n, const struct rpcgate_config *cfg,
-		     nft_pinhole_fn fn, void *arg);
-/*
  * Whether rpcgated's tables, chains, rules and sets are what it installs
  * (GETTABLE, GETCHAIN, GETSET, GETRULE and GETSETELEM dumps against an
  * install batch built in memory), and in sets mode whether the
@@ -69,7 +62,11 @@ int nft_pinhole_dump(struct nft *n, const struct rpcgate_config *cfg,
  */
 int nft_ruleset_check(struct nft *n, const struct rpcgate_config *cfg,
 		      struct nft_watch_baseline *base, struct nft_damage *d);
-/* The elements the pinhole sets hold now (a set not there holds none). */
+/*
+ * The elements the pinhole sets hold now, with the milliseconds each has
+ * left (a set not there holds none): how many of the two sets were
+ * there, or -errno.
+ */
 int nft_pinholes_held(struct nft *n, const struct rpcgate_config *cfg,
 		      struct nft_held_pinholes *h);
 /*

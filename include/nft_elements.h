@@ -56,9 +56,6 @@ void nft_batch_pinhole_del(struct nft_batch *b, const struct pinhole *p);
  */
 void nft_batch_pinhole_adopt(struct nft_batch *b, const struct pinhole *p,
 			     uint32_t timeout_s, uint64_t remaining_ms);
-/* The pinhole a set element's key names; false for a key of another shape. */
-bool nft_pinhole_from_key(uint8_t family, const void *key, uint32_t len,
-			  struct pinhole *out);
 /*
  * A published (DNAT) server: the client reaches it as public_addr; new
  * connections from the client to public_addr and the pinhole's port are
@@ -79,16 +76,5 @@ struct nft_element_state {
 
 /* A mnl callback filling a struct nft_element_state. */
 int nft_element_state_cb(const struct nlmsghdr *nlh, void *data);
-
-/* The elements of one pinhole set, one by one, from a GETSETELEM dump. */
-typedef void (*nft_pinhole_fn)(void *arg, const struct pinhole *p,
-			       uint64_t remaining_ms);
-struct nft_element_dump {
-	uint8_t family;		/* of the set dumped */
-	nft_pinhole_fn fn;
-	void *arg;
-};
-/* A mnl callback handing each element of a struct nft_element_dump on. */
-int nft_element_dump_cb(const struct nlmsghdr *nlh, void *data);
 
 #endif
